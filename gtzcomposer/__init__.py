@@ -1,0 +1,3 @@
+"""gtzcomposer: compose music with machine help."""
+
+__version__ = "0.1.0"

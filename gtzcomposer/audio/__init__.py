@@ -1,0 +1,1 @@
+"""Sound: soundfonts, the FluidSynth synth, the playback scheduler and MIDI ports."""

@@ -1,0 +1,43 @@
+"""gtzcomposer models [--json]"""
+
+from __future__ import annotations
+
+import json
+
+
+def register(sub) -> None:
+    p = sub.add_parser("models", help="list the bundled models, their labels or styles, and their cards")
+    p.add_argument("--json", action="store_true", help="print the model cards as a JSON list")
+    p.set_defaults(func=run)
+
+
+def load_cards() -> list[dict]:
+    from ..resources import models_dir
+
+    cards = []
+    for path in sorted(models_dir().glob("*.json")):
+        with open(path, encoding="utf-8") as f:
+            card = json.load(f)
+        card.setdefault("name", path.stem)
+        card["file"] = path.with_suffix(".keras").name
+        cards.append(card)
+    return cards
+
+
+def run(args) -> int:
+    cards = load_cards()
+    if args.json:
+        print(json.dumps(cards, indent=2))
+        return 0
+    if not cards:
+        print("no bundled models found")
+        return 0
+    for c in cards:
+        labels = c.get("labels") or c.get("styles") or []
+        print(f"{c['name']}  v{c.get('version', '?')}  {c.get('task', '')}")
+        if labels:
+            print(f"  {'styles' if 'styles' in c else 'labels'}: {', '.join(labels)}")
+        for key, value in (c.get("metrics") or {}).items():
+            if isinstance(value, (int, float)):
+                print(f"  {key}: {value:.4g}")
+    return 0

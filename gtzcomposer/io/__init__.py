@@ -1,0 +1,1 @@
+"""File formats: MIDI, MusicXML, the .gtzc project file and audio loading."""

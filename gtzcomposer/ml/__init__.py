@@ -1,0 +1,1 @@
+"""Machine learning: features, genre detection, melody encoding and generation."""

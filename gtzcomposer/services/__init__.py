@@ -1,0 +1,1 @@
+"""The only layer that knows both threads and Qt: task runner, playback service."""

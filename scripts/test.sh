@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Run every check CI runs: install (with the dev tools), lint, the layer contract, all tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh --dev
+export QT_QPA_PLATFORM=offscreen
+.venv/bin/ruff check gtzcomposer training tests benchmarks
+.venv/bin/lint-imports
+# The installed (non-editable) package must find its bundled models and resources on its own.
+(cd /tmp && "$OLDPWD/.venv/bin/gtzcomposer" models >/dev/null)
+.venv/bin/python -m pytest -p no:cacheprovider --cov=gtzcomposer --cov-report=term-missing:skip-covered "$@"
