@@ -1,0 +1,35 @@
+"""python -m training COMMAND ...  (each command lives in training/<module>.py with register())"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# command module -> registered by that module's register(subparsers)
+MODULES = ("musicnn_convert", "genre", "melody", "melody_eval")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training", description="Reproduce the bundled models.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in MODULES:
+        try:
+            module = importlib.import_module(f"training.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"training.{name}":
+                raise
+            continue
+        module.register(sub)
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
