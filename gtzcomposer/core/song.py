@@ -124,21 +124,39 @@ class TimeSignature:
 
 @dataclass(frozen=True, slots=True, order=True)
 class KeySignature:
-    """Key from ``tick`` on: tonic pitch class (0 = C) and mode ('major' or 'minor')."""
+    """Key from ``tick`` on: tonic pitch class (0 = C), mode ('major' or 'minor') and the
+    spelling as MIDI stores it: ``sharps`` from -7 (seven flats) to +7 (seven sharps), which
+    tells enharmonic keys (F# / Gb major) apart. Left out, the usual spelling is chosen."""
 
     tick: int
     tonic: int = 0
     mode: str = "major"
+    sharps: int | None = None
 
     def __post_init__(self) -> None:
         _check_range("key signature tick", self.tick, 0, 2**40)
         _check_range("key tonic", self.tonic, 0, 11)
         if self.mode not in ("major", "minor"):
             raise SongError(f"key mode must be 'major' or 'minor', got {self.mode!r}")
+        major_tonic = self.tonic if self.mode == "major" else (self.tonic + 3) % 12
+        usual = (major_tonic * 7) % 12  # position on the circle of fifths
+        usual = usual - 12 if usual > 6 else usual
+        if self.sharps is None:
+            object.__setattr__(self, "sharps", usual)
+        else:
+            _check_range("key accidentals", self.sharps, -7, 7)
+            if self.sharps % 12 != usual % 12:
+                raise SongError(f"{self.sharps} sharps do not spell {PITCH_CLASS_NAMES[self.tonic]} {self.mode}")
 
     @property
     def name(self) -> str:
-        return f"{PITCH_CLASS_NAMES[self.tonic]} {self.mode}"
+        """'D major', 'Gb major', 'F# major', 'Cb major': the tonic spelt as the signature is."""
+        sharp_names = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+        flat_names = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
+        letter = (sharp_names if self.sharps > 0 else flat_names)[self.tonic]
+        if self.sharps == -7 and self.mode == "major":
+            letter = "Cb"
+        return f"{letter} {self.mode}"
 
     @property
     def scale(self) -> frozenset[int]:
@@ -146,22 +164,16 @@ class KeySignature:
         steps = (0, 2, 4, 5, 7, 9, 11) if self.mode == "major" else (0, 2, 3, 5, 7, 8, 10)
         return frozenset((self.tonic + s) % 12 for s in steps)
 
-    @property
-    def sharps(self) -> int:
-        """Accidentals as MIDI writes them: -7 (7 flats) .. +7 (7 sharps)."""
-        major_tonic = self.tonic if self.mode == "major" else (self.tonic + 3) % 12
-        sharps = (major_tonic * 7) % 12  # position on the circle of fifths
-        return sharps - 12 if sharps > 6 else sharps
-
     @classmethod
     def from_sharps(cls, tick: int, sharps: int, minor: bool) -> KeySignature:
+        _check_range("key accidentals", sharps, -7, 7)
         major_tonic = (sharps * 7) % 12
         tonic = (major_tonic - 3) % 12 if minor else major_tonic
-        return cls(tick, tonic, "minor" if minor else "major")
+        return cls(tick, tonic, "minor" if minor else "major", sharps)
 
     @classmethod
     def parse(cls, text: str, tick: int = 0) -> KeySignature:
-        """Parse 'C', 'F# minor', 'Bbm', 'eb major'."""
+        """Parse 'C', 'F# minor', 'Bbm', 'eb major', 'Gb'."""
         t = text.strip().replace("♯", "#").replace("♭", "b")
         mode = "major"
         low = t.lower()
@@ -169,11 +181,18 @@ class KeySignature:
             if low.endswith(suffix) and len(t) > len(suffix):
                 t, mode = t[: -len(suffix)].strip(), m
                 break
-        names = {n.lower(): i for i, n in enumerate(PITCH_CLASS_NAMES)}
-        names.update({"db": 1, "d#": 3, "gb": 6, "g#": 8, "a#": 10, "cb": 11, "fb": 4, "e#": 5, "b#": 0})
-        if t.lower() not in names:
+        letters = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
+        t = t.lower()
+        if not t or t[0] not in letters or t[1:] not in ("", "#", "b"):
             raise SongError(f"unknown key {text!r}")
-        return cls(tick, names[t.lower()], mode)
+        alter = {"": 0, "#": 1, "b": -1}[t[1:]]
+        tonic = (letters[t[0]] + alter) % 12
+        key = cls(tick, tonic, mode)
+        if alter and key.sharps * alter < 0:  # 'Gb' was spelt with flats: keep that spelling
+            other = key.sharps + 12 * alter
+            if -7 <= other <= 7:
+                key = cls(tick, tonic, mode, other)
+        return key
 
 
 def _sorted_notes(notes: Iterable[Note]) -> tuple[Note, ...]:
