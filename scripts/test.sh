@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh --dev
 export QT_QPA_PLATFORM=offscreen
-.venv/bin/ruff check gtzcomposer training tests benchmarks
+.venv/bin/ruff check gtzcomposer training tests benchmarks build_installer.py
 .venv/bin/lint-imports
 # The installed (non-editable) package must find its bundled models and resources on its own.
 (cd /tmp && "$OLDPWD/.venv/bin/gtzcomposer" models >/dev/null)
