@@ -128,6 +128,8 @@ def render_song(
         pos = 0
         n = len(events)
         i = 0
+        every = sample_rate  # report (and check for cancel) about once per second of audio
+        next_report = every
         # Group events by frame: render up to the frame, then apply all its events.
         while i < n:
             frame = int(frames_at[i])
@@ -135,8 +137,9 @@ def render_song(
                 step = min(_BLOCK, frame - pos)
                 synth.write_into(buffer, pos, step)
                 pos += step
-                if step == _BLOCK:
+                if pos >= next_report:
                     report(pos, "rendering")
+                    next_report = pos + every
             while i < n and frames_at[i] == frame:
                 _, _, kind, ch, d1, d2, _ = events[i]
                 if kind == 0x90:
