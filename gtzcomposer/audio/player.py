@@ -123,6 +123,7 @@ class Player:
         self._thread: threading.Thread | None = None
         self._wake = threading.Event()
         self._closed = False
+        self.last_error = ""  # why the worker stopped playback on its own, if it did
 
     # --- outputs ----------------------------------------------------------------------------
     @classmethod
@@ -263,7 +264,18 @@ class Player:
 
     def _run(self) -> None:
         while not self._closed:
-            if self.pump():
+            try:
+                busy = self.pump()
+            except Exception as exc:  # noqa: BLE001 - e.g. a MIDI port unplugged while playing
+                with self._lock:
+                    self.last_error = f"playback stopped: {exc}"
+                    self._scheduler.stop()
+                    self._previews.clear()
+                    self._thread = None
+                if self.on_finished is not None:
+                    self.on_finished()
+                return
+            if busy:
                 time.sleep(self.interval)
                 continue
             self._wake.clear()

@@ -170,3 +170,23 @@ def test_open_audio_driver_checks_the_driver_for_real():
         ok, why = synth.open_audio_driver()
         assert ok == synth.has_audio_driver
         assert why
+
+
+def test_an_output_failing_while_playing_stops_playback_and_says_why():
+    class Unplugged(ListSink):
+        def send(self, events):
+            events = list(events)
+            if any(e.kind == NOTE_ON and e.data1 == 62 for e in events):
+                raise OSError("device unplugged")
+            super().send(events)
+
+    song = Song(tracks=(new_track(0, notes=tuple(Note(i * PPQ // 4, 60 + i, PPQ // 8) for i in range(6))),),
+                tempos=(TempoChange.from_bpm(0, 240),))
+    done = threading.Event()
+    player = Player(Unplugged(), on_finished=done.set)
+    player.set_song(song)
+    player.play()
+    assert done.wait(5.0)
+    assert not player.is_playing
+    assert "device unplugged" in player.last_error
+    player.close()
