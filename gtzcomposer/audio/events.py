@@ -77,8 +77,9 @@ def channel_setups(song: Song, layout: dict[int, int]) -> list[ChannelSetup]:
     out = []
     for i, ch in layout.items():
         t = song.tracks[i]
-        out.append(ChannelSetup(ch, DRUM_BANK if t.is_drum else 0, 0 if t.is_drum else t.program,
-                                t.volume, t.pan, t.is_drum, i))
+        # A drum track's program picks the kit (GM2/GS: 0 standard, 25 TR-808, ...); a soundfont
+        # without that kit falls back to kit 0 (Synth.select), as FluidSynth itself does.
+        out.append(ChannelSetup(ch, DRUM_BANK if t.is_drum else 0, t.program, t.volume, t.pan, t.is_drum, i))
     return out
 
 

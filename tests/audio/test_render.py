@@ -223,3 +223,13 @@ def test_loud_song_is_scaled_not_clipped(soundfont):
     result = render_song(Song(tracks=tracks), soundfont=soundfont, sample_rate=SR)
     assert result.scaled < 1.0
     assert np.abs(result.audio).max() <= 0.99
+
+
+def test_drum_kit_the_soundfont_lacks_falls_back_to_the_standard_kit(soundfont):
+    def level(program):
+        drums = new_track(0, is_drum=True, program=program, notes=(Note(0, 38, PPQ, 120),))
+        y = render_song(Song(tracks=(drums,)), soundfont=soundfont, sample_rate=SR).audio.mean(axis=1)
+        return _rms_db(y, 0.0, 0.1)
+
+    assert level(99) > -40  # TimGM6mb has no kit 99: the standard kit plays instead of silence
+    assert level(99) == pytest.approx(level(0), abs=0.5)
