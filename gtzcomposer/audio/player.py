@@ -48,11 +48,12 @@ class SynthSink:
     layout = "synth"
     CHANNELS = 256
 
-    def __init__(self, soundfont=None, sample_rate: int = 44100, drivers: tuple[str, ...] | None = None) -> None:
+    def __init__(self, soundfont=None, sample_rate: int = 44100, drivers: tuple[str, ...] | None = None,
+                 settings: dict | None = None) -> None:
         from .synth import Synth, SynthError
 
         try:
-            self.synth = Synth(soundfont, sample_rate=sample_rate, channels=self.CHANNELS)
+            self.synth = Synth(soundfont, sample_rate=sample_rate, channels=self.CHANNELS, settings=settings)
         except SynthError as exc:
             raise AudioUnavailable(str(exc)) from None
         ok, why = self.synth.open_audio_driver(drivers)

@@ -159,11 +159,12 @@ class Synth:
 
     ``gain``, reverb and chorus default to FluidSynth's own defaults (gain 0.2, reverb and chorus
     on), the same as the ``fluidsynth`` command-line program, so a render sounds like the CLI's.
+    ``settings`` passes any other FluidSynth setting (e.g. ``{"audio.period-size": 256}``).
     """
 
     def __init__(self, soundfont: Soundfont | str | os.PathLike | None = None, sample_rate: int = 44100,
                  channels: int = 16, gain: float = 0.2, reverb: bool = True, chorus: bool = True,
-                 polyphony: int = 256) -> None:
+                 polyphony: int = 256, settings: dict | None = None) -> None:
         fs = _fluidsynth()
         self._fs = fs
         self._lib = fs._fl
@@ -178,7 +179,7 @@ class Synth:
         self._closed = False
         self._synth = fs.Synth(gain=float(gain), samplerate=float(sample_rate), channels=self.channels,
                                **{"synth.reverb.active": int(reverb), "synth.chorus.active": int(chorus),
-                                  "synth.polyphony": int(polyphony)})
+                                  "synth.polyphony": int(polyphony), **(settings or {})})
         self._ptr = self._synth.synth
         since = len(_log_lines)
         self.sfid = self._synth.sfload(str(path))

@@ -190,3 +190,36 @@ def test_an_output_failing_while_playing_stops_playback_and_says_why():
     assert not player.is_playing
     assert "device unplugged" in player.last_error
     player.close()
+
+
+def test_live_playback_through_a_real_fluidsynth_driver(tmp_path):
+    """FluidSynth's 'file' audio driver runs in real time like a sound card, but writes a WAV:
+    play a song through the real driver path and check the onsets' spacing in what it wrote."""
+    import librosa
+    import numpy as np
+    import soundfile
+
+    from gtzcomposer.audio.soundfont import bundled_soundfont
+    from gtzcomposer.audio.synth import fluidsynth_available
+
+    if not fluidsynth_available()[0] or bundled_soundfont() is None:
+        pytest.skip("FluidSynth or the bundled soundfont not available")
+    out = tmp_path / "live.wav"
+    try:
+        sink = SynthSink(bundled_soundfont(), drivers=("file",), settings={"audio.file.name": str(out)})
+    except AudioUnavailable as exc:
+        pytest.skip(f"this FluidSynth has no file driver: {exc}")
+    song = Song(tracks=(new_track(0, program=11, notes=tuple(Note(i * PPQ, p, PPQ // 2, 110)
+                                                               for i, p in enumerate((60, 67, 64, 72)))),),
+                tempos=(TempoChange.from_bpm(0, 200),))  # a beat every 0.3 s
+    done = threading.Event()
+    player = Player(sink, on_finished=done.set)
+    assert player.available()[0]
+    player.set_song(song)
+    player.play()
+    assert done.wait(5.0)
+    player.close()
+    y, sr = soundfile.read(str(out), dtype="float32")
+    onsets = librosa.onset.onset_detect(y=y.mean(axis=1), sr=sr, hop_length=128, units="time")
+    assert len(onsets) == 4, onsets
+    assert np.max(np.abs(np.diff(onsets) - 0.3)) < 0.03
