@@ -192,6 +192,7 @@ def test_an_output_failing_while_playing_stops_playback_and_says_why():
     player.close()
 
 
+@pytest.mark.slow
 def test_live_playback_through_a_real_fluidsynth_driver(tmp_path):
     """FluidSynth's 'file' audio driver runs in real time like a sound card, but writes a WAV:
     play a song through the real driver path and check the onsets' spacing in what it wrote."""
@@ -222,4 +223,6 @@ def test_live_playback_through_a_real_fluidsynth_driver(tmp_path):
     y, sr = soundfile.read(str(out), dtype="float32")
     onsets = librosa.onset.onset_detect(y=y.mean(axis=1), sr=sr, hop_length=128, units="time")
     assert len(onsets) == 4, onsets
-    assert np.max(np.abs(np.diff(onsets) - 0.3)) < 0.03
+    # live timing on a shared machine: a thread can be descheduled, so allow 50 ms of jitter here
+    # (the offline render is held to 30 ms in test_render.py)
+    assert np.max(np.abs(np.diff(onsets) - 0.3)) < 0.05, np.diff(onsets)
