@@ -85,6 +85,7 @@ class Scheduler:
         arr = np.array(rows, dtype=np.int64).reshape(-1, 7)
         self._n_start, self._n_end, self._n_ch, self._n_pitch, self._n_vel, self._n_drum, self._n_track = arr.T
         self.channels = sorted({s.channel for s in self.setups})
+        self._pos_sec = self.tempo.seconds(self._pos_tick)  # same tick, the new tempo map's time
         self._cursor = self._cursor_at(self._pos_tick)
 
     def set_song(self, song: Song, now: float | None = None) -> list[Event]:

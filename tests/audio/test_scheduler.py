@@ -241,3 +241,19 @@ def test_muted_tracks_are_not_scheduled():
     sched.start(0.0)
     ons = [e for _, e in run(sched, 0.0, 6.0) if e.kind == NOTE_ON]
     assert {e.track for e in ons} == {1, 2}
+
+
+def test_tempo_edit_while_playing_keeps_the_tick_and_uses_the_new_tempo():
+    notes = tuple(Note(i * PPQ, 60 + i, PPQ // 2) for i in range(8))
+    song = Song(tracks=(new_track(0, notes=notes),), tempos=(TempoChange.from_bpm(0, 120),))
+    sched = Scheduler(song)
+    sched.start(0.0)
+    run(sched, 0.0, 1.0)  # two beats at 120 bpm
+    assert sched.position == pytest.approx(2 * PPQ)
+    faster = Song(tracks=song.tracks, tempos=(TempoChange.from_bpm(0, 240),))
+    sched.set_song(faster, now=1.0)
+    assert sched.position == pytest.approx(2 * PPQ)
+    got = [(round(clock, 3), e.data1) for clock, e in run(sched, 1.0, 1.6) if e.kind == NOTE_ON]
+    # 62 (starting right at the edit) is struck again after the edit's note-offs; from beat 2
+    # on a beat lasts 0.25 s
+    assert got == [(1.005, 62), (1.25, 63), (1.5, 64)]
