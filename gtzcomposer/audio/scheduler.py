@@ -72,7 +72,10 @@ class Scheduler:
     def _load(self, song: Song) -> None:
         self.song = song
         self.tempo = TempoMap.of(song)
-        layout = channel_layout(song, self.mode)
+        # Channels are given to every track, audible or not, so that muting one track does not
+        # move the others to other channels while they sound.
+        every = channel_layout(song, self.mode, tuple(range(len(song.tracks))))
+        layout = {i: every[i] for i in song.audible_tracks()}
         self.layout = layout
         self.setups = channel_setups(song, layout)
         self.events: list[Event] = note_events(song, layout)
@@ -89,20 +92,41 @@ class Scheduler:
         self._cursor = self._cursor_at(self._pos_tick)
 
     def set_song(self, song: Song, now: float | None = None) -> list[Event]:
-        """Swap in an edited song; while playing, this works like a seek to the current position
-        (channel set-up is sent again, held notes stop, spanning notes restart)."""
+        """Swap in an edited song (notes, tempo, mute/solo, programs) at the same tick.
+
+        While playing, nothing is struck twice: notes held now that the edited song still has
+        sounding here keep sounding, held notes it no longer has get their note-offs, and
+        melodic notes that now span the position (an unmuted track, a new long note) start;
+        channel set-up is sent again (a program change does not cut held notes).
+        """
         out: list[Event] = []
         if self._playing and now is not None:
             out += self.advance(now)
-        if self._playing:
-            out += self._release_held(int(self._pos_tick))
+        if not self._playing:
+            self._load(song)
+            return out
+        pos = self._pos_tick
+        tick = int(pos)
         old_channels = set(self.channels)
         self._load(song)
-        if self._playing:
-            gone = sorted(old_channels - set(self.channels))
-            out += self._silence_events(gone, int(self._pos_tick), hard=False)
-            out += setup_events(self.setups, int(self._pos_tick))
-            out += self._restart_spanning(self._pos_tick)
+        # Events up to the current time have been played already.
+        self._cursor = int(np.searchsorted(self._event_secs, self._pos_sec + 1e-9, side="right"))
+        spanning = self._spanning(pos, inclusive=True)
+        wanted = Counter((ch, p) for ch, p, _, _ in spanning)
+        for key in sorted(self._held):
+            surplus = self._held[key] - wanted.get(key, 0)
+            for _ in range(max(0, surplus)):
+                out.append(Event(tick, 1, NOTE_OFF, key[0], key[1], 0, -1))
+            if surplus > 0:
+                self._held[key] -= surplus
+        out += self._silence_events(sorted(old_channels - set(self.channels)), tick, hard=False)
+        out += setup_events(self.setups, tick)
+        missing = wanted - +self._held
+        for ch, p, vel, track in spanning:
+            if missing[(ch, p)] > 0:
+                missing[(ch, p)] -= 1
+                self._held[(ch, p)] += 1
+                out.append(Event(tick, 2, NOTE_ON, ch, p, vel, track))
         return out
 
     # --- queries ----------------------------------------------------------------------------
@@ -254,14 +278,20 @@ class Scheduler:
         self._held.clear()
         return out
 
+    def _spanning(self, tick: float, inclusive: bool = False) -> list[tuple[int, int, int, int]]:
+        """(channel, pitch, velocity, track) of the melodic notes sounding across ``tick``:
+        start before it (or at it, when ``inclusive``) and end after it."""
+        starts = self._n_start <= tick if inclusive else self._n_start < tick
+        mask = starts & (self._n_end > tick) & (self._n_drum == 0)
+        return [(int(self._n_ch[i]), int(self._n_pitch[i]), int(self._n_vel[i]), int(self._n_track[i]))
+                for i in np.flatnonzero(mask)]
+
     def _restart_spanning(self, tick: float) -> list[Event]:
-        mask = (self._n_start < tick) & (self._n_end > tick) & (self._n_drum == 0)
         out = []
         t = int(tick)
-        for idx in np.flatnonzero(mask):
-            ch, pitch = int(self._n_ch[idx]), int(self._n_pitch[idx])
+        for ch, pitch, vel, track in self._spanning(tick):
             self._held[(ch, pitch)] += 1
-            out.append(Event(t, 2, NOTE_ON, ch, pitch, int(self._n_vel[idx]), int(self._n_track[idx])))
+            out.append(Event(t, 2, NOTE_ON, ch, pitch, vel, track))
         return out
 
     @staticmethod

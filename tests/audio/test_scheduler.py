@@ -254,6 +254,27 @@ def test_tempo_edit_while_playing_keeps_the_tick_and_uses_the_new_tempo():
     sched.set_song(faster, now=1.0)
     assert sched.position == pytest.approx(2 * PPQ)
     got = [(round(clock, 3), e.data1) for clock, e in run(sched, 1.0, 1.6) if e.kind == NOTE_ON]
-    # 62 (starting right at the edit) is struck again after the edit's note-offs; from beat 2
-    # on a beat lasts 0.25 s
-    assert got == [(1.005, 62), (1.25, 63), (1.5, 64)]
+    # 62 (struck right at the edit) rings on, not struck twice; from beat 2 a beat lasts 0.25 s
+    assert got == [(1.25, 63), (1.5, 64)]
+
+
+def test_muting_a_track_while_playing_leaves_the_other_tracks_alone():
+    song = Song(tracks=(new_track(0, notes=(Note(0, 60, 8 * PPQ),)),
+                        new_track(1, notes=(Note(0, 48, 8 * PPQ),)),
+                        new_track(2, notes=(Note(0, 72, 8 * PPQ),), mute=True)))
+    sched = Scheduler(song)
+    keys = Keys()
+    keys.apply(sched.start(0.0))
+    keys.apply(e for _, e in run(sched, 0.0, 0.5))
+    c0, c1 = sched.layout[0], sched.layout[1]
+    assert keys.sounding == {(c0, 60), (c1, 48)}
+    from dataclasses import replace
+
+    edited = song.with_track(1, replace(song.tracks[1], mute=True)).with_track(2, replace(song.tracks[2], mute=False))
+    out = sched.set_song(edited, now=0.5)
+    keys.apply(out)
+    notes = [(e.kind, e.data1) for e in out if e.kind in (NOTE_ON, NOTE_OFF)]
+    assert notes == [(NOTE_OFF, 48), (NOTE_ON, 72)]  # 60 is not struck again
+    assert keys.sounding == {(sched.layout[0], 60), (sched.layout[2], 72)}
+    keys.apply(e for _, e in run(sched, 0.5, 5.0))
+    assert keys.sounding == set()
