@@ -16,6 +16,8 @@ Behaviour where a choice had to be made:
   after the loop end plays on to the end of the song.
 - **Pause** silences (note-offs for held notes, sustain off, all-notes-off) and keeps the
   position; **stop** also cuts the sound (all-sound-off) and returns to where play last started.
+- **Edits while playing** (:meth:`Scheduler.set_song`) keep the tick and strike nothing twice
+  (see there). Every track keeps its channel when others are muted or soloed.
 - A note-off is only sent for a note the scheduler started, so a seek never sends stray offs.
 - The song is done (``finished``) once the last event has been sent and no loop is active.
 """
