@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import io
 import os
 import sys
 import threading
@@ -59,7 +60,9 @@ def _fluidsynth():
     with _lock:
         if _module is None and _import_error is None:
             try:
-                import fluidsynth  # noqa: PLC0415 - lazy on purpose
+                # pyfluidsynth prints where it found the library when $CI is set: keep stdout clean
+                with contextlib.redirect_stdout(io.StringIO()):
+                    import fluidsynth  # noqa: PLC0415 - lazy on purpose
 
                 _install_prototypes(fluidsynth)
                 _module = fluidsynth
