@@ -1,0 +1,110 @@
+"""A song as a flat, time-ordered list of MIDI-like events: what the renderer, the real-time
+scheduler and the MIDI port sink all play.
+
+Only audible tracks (``Song.audible_tracks``: solo wins over mute) are compiled. Each track
+gets channel set-up events at tick 0 (preset, volume CC7, pan CC10) and one note-on/note-off
+pair per note. At one tick, note-offs come before note-ons (a repeated pitch re-strikes) and the
+note-off of a zero-length note comes after its own note-on.
+
+Two channel layouts:
+
+- ``"synth"`` (FluidSynth, which has up to 256 channels): every track gets a channel of its own,
+  so two tracks that share a MIDI channel in the file still keep their own program, volume and
+  pan. Drum tracks go to channel 9 (+16k), melodic tracks to the other channels.
+- ``"midi"`` (an external port): the track's own MIDI channel (drums always on channel 10,
+  zero-based 9), as a DAW sends it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from ..core.song import DRUM_CHANNEL, Song
+
+NOTE_OFF = 0x80
+NOTE_ON = 0x90
+CONTROL = 0xB0
+PRESET = 0x100  # not a MIDI status: select (bank, program) on a channel; data1 = bank, data2 = program
+
+CC_VOLUME = 7
+CC_PAN = 10
+CC_SUSTAIN = 64
+CC_ALL_SOUND_OFF = 120
+CC_RESET_ALL_CONTROLLERS = 121
+CC_ALL_NOTES_OFF = 123
+
+DRUM_BANK = 128
+
+# Order of events at the same tick.
+_ORDER_SETUP, _ORDER_OFF, _ORDER_ON, _ORDER_ZERO_OFF = 0, 1, 2, 3
+
+
+class Event(NamedTuple):
+    tick: int
+    order: int
+    kind: int  # NOTE_ON, NOTE_OFF, CONTROL, PRESET
+    channel: int
+    data1: int  # pitch / controller / bank
+    data2: int  # velocity / value / program
+    track: int  # index of the song track (-1 for none)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSetup:
+    channel: int
+    bank: int
+    program: int
+    volume: int
+    pan: int
+    is_drum: bool
+    track: int
+
+
+def channel_layout(song: Song, mode: str = "synth", tracks: tuple[int, ...] | None = None) -> dict[int, int]:
+    """Track index -> channel for the audible tracks (or ``tracks``)."""
+    indices = song.audible_tracks() if tracks is None else tracks
+    if mode == "midi":
+        return {i: (DRUM_CHANNEL if song.tracks[i].is_drum else song.tracks[i].channel) for i in indices}
+    if mode != "synth":
+        raise ValueError(f"unknown channel layout {mode!r}")
+    melodic = (c for k in range(16) for c in range(16 * k, 16 * k + 16) if c % 16 != DRUM_CHANNEL)
+    drums = (DRUM_CHANNEL + 16 * k for k in range(16))
+    return {i: next(drums) if song.tracks[i].is_drum else next(melodic) for i in indices}
+
+
+def channel_setups(song: Song, layout: dict[int, int]) -> list[ChannelSetup]:
+    out = []
+    for i, ch in layout.items():
+        t = song.tracks[i]
+        # A drum track's program picks the kit (GM2/GS: 0 standard, 25 TR-808, ...); a soundfont
+        # without that kit falls back to kit 0 (Synth.select), as FluidSynth itself does.
+        out.append(ChannelSetup(ch, DRUM_BANK if t.is_drum else 0, t.program, t.volume, t.pan, t.is_drum, i))
+    return out
+
+
+def setup_events(setups: list[ChannelSetup], tick: int = 0) -> list[Event]:
+    out = []
+    for s in setups:
+        out.append(Event(tick, _ORDER_SETUP, PRESET, s.channel, s.bank, s.program, s.track))
+        out.append(Event(tick, _ORDER_SETUP, CONTROL, s.channel, CC_VOLUME, s.volume, s.track))
+        out.append(Event(tick, _ORDER_SETUP, CONTROL, s.channel, CC_PAN, s.pan, s.track))
+    return out
+
+
+def note_events(song: Song, layout: dict[int, int]) -> list[Event]:
+    """Note-on/off events of the tracks in ``layout``, sorted."""
+    out: list[Event] = []
+    append = out.append
+    for i, ch in layout.items():
+        for n in song.tracks[i].notes:
+            append(Event(n.start, _ORDER_ON, NOTE_ON, ch, n.pitch, n.velocity, i))
+            append(Event(n.end, _ORDER_OFF if n.duration else _ORDER_ZERO_OFF, NOTE_OFF, ch, n.pitch, 0, i))
+    out.sort()
+    return out
+
+
+def compile_events(song: Song, mode: str = "synth") -> tuple[list[ChannelSetup], list[Event]]:
+    """Channel set-ups and the sorted note events of the song's audible tracks."""
+    layout = channel_layout(song, mode)
+    return channel_setups(song, layout), note_events(song, layout)
