@@ -9,12 +9,12 @@ from pathlib import Path
 import mido
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from gtzcomposer.core import PPQ, KeySignature, Note, Song, TempoChange, TempoMap, TimeSignature, Track, new_track
 from gtzcomposer.io.midi import GTZC_TAG, MidiError, midi_to_song, song_to_midi, song_to_midi_bytes, song_to_midifile
 from tests.helpers import melody_song, notes, random_song, two_track_song
 from tests.io import midi_bytes as mb
+from tests.io.strategies import songs
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 FIXTURES = sorted(DATA.glob("*.mid"))
@@ -27,49 +27,6 @@ def roundtrip(song: Song) -> Song:
 # ---------------------------------------------------------------------------------------------
 # hypothesis: every song our model can hold survives Song -> MIDI -> Song exactly
 # ---------------------------------------------------------------------------------------------
-names = st.text(st.characters(blacklist_categories=("Cs",)), max_size=20)
-
-
-@st.composite
-def note_lists(draw):
-    # a small pitch pool and short spans make same-pitch overlaps, crossings and ties common
-    pool = draw(st.lists(st.integers(0, 127), min_size=1, max_size=4))
-    span = draw(st.sampled_from([4, 240, 4 * PPQ, 64 * PPQ]))
-    return draw(st.lists(st.builds(
-        Note,
-        start=st.integers(0, span),
-        pitch=st.sampled_from(pool) | st.integers(0, 127),
-        duration=st.integers(0, 3) | st.integers(0, span) | st.just(0),
-        velocity=st.integers(1, 127),
-    ), max_size=40))
-
-
-tracks = st.builds(
-    Track,
-    name=names,
-    program=st.integers(0, 127),
-    channel=st.integers(0, 15),
-    is_drum=st.booleans(),
-    notes=note_lists().map(tuple),
-    color=st.sampled_from(["#4e79a7", "#ff0000", "red", "#123"]) | st.text(max_size=8).filter(bool),
-    mute=st.booleans(),
-    solo=st.booleans(),
-    volume=st.integers(0, 127),
-    pan=st.integers(0, 127),
-)
-ticks = st.integers(0, 100 * PPQ)
-songs = st.builds(
-    Song,
-    tracks=st.lists(tracks, max_size=4).map(tuple),
-    tempos=st.lists(st.builds(TempoChange, tick=ticks, uspq=st.integers(1, 0xFFFFFF)), max_size=5).map(tuple),
-    time_signatures=st.lists(st.builds(TimeSignature, tick=ticks, numerator=st.integers(1, 64),
-                                       denominator=st.sampled_from([1, 2, 4, 8, 16, 32, 64])), max_size=5).map(tuple),
-    key_signatures=st.lists(st.builds(KeySignature, tick=ticks, tonic=st.integers(0, 11),
-                                      mode=st.sampled_from(["major", "minor"])), max_size=4).map(tuple),
-    title=names,
-)
-
-
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(songs)
 def test_roundtrip_is_exact_for_any_song(song):

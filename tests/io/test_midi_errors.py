@@ -52,7 +52,7 @@ def test_other_kinds_of_file_are_named(tmp_path, data, what):
 
 def test_random_bytes(tmp_path):
     rng = random.Random(1)
-    for i in range(50):
+    for _ in range(50):
         data = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 300)))
         with pytest.raises(MidiError):
             midi_to_song(data)
