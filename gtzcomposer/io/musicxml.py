@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 MAX_MUSICXML_BYTES = 64 * 1024 * 1024
 """Largest MusicXML file read, and largest score inside a compressed .mxl once unpacked."""
 
+MAX_TICK = 2**40
 DUPLE = PPQ // 4  # a sixteenth
 TRIPLET = PPQ // 3  # an eighth-note triplet
 EXTENSIONS = (".musicxml", ".xml", ".mxl")
@@ -438,8 +439,10 @@ def musicxml_to_song(source: Source) -> Song:
             importer.xmlRoot = root
             importer.xmlRootToScore(root, importer.stream)
             return _score_to_song(importer.stream, name, _midi_instruments(root))
-    except (MusicXMLError, SongError):
+    except MusicXMLError:
         raise
+    except SongError as exc:
+        raise MusicXMLError(f"{name}: the score holds a value a song cannot ({exc})") from None
     except Exception as exc:  # noqa: BLE001 - music21 raises many types on unusual input
         raise MusicXMLError(f"{name}: music21 could not read this score ({exc or type(exc).__name__})") from None
 
@@ -489,7 +492,7 @@ def _part_notes(part, inst) -> tuple[list[Note], int, bool]:
 
     notes: list[Note] = []
     sounding: dict[int, list[list]] = defaultdict(list)  # pitch -> [[start, end, velocity, voice], ...]
-    graces = 0
+    graces = skipped = 0
     unpitched = False
 
     for offset, voice, el in _voice_elements(part):
@@ -500,6 +503,9 @@ def _part_notes(part, inst) -> tuple[list[Note], int, bool]:
             continue
         start = _ticks(offset)
         end = max(start, _ticks(offset + el.quarterLength))
+        if start < 0 or end > MAX_TICK:  # music21 places some damaged measures before the start
+            skipped += 1
+            continue
         for m in el.notes if el.isChord else [el]:
             if isinstance(m, note.Unpitched):
                 unpitched = True
@@ -530,6 +536,8 @@ def _part_notes(part, inst) -> tuple[list[Note], int, bool]:
                 notes.append(Note(start=start, pitch=pitch, duration=end - start, velocity=velocity))
     for pitch, open_notes in sounding.items():  # ties that never stop end with their last piece
         notes += [Note(start=o[0], pitch=pitch, duration=o[1] - o[0], velocity=o[2]) for o in open_notes]
+    if skipped:
+        log.info("%d notes outside the time a song can hold were skipped", skipped)
     return notes, graces, unpitched
 
 
