@@ -79,6 +79,7 @@ def midi_to_song(source: Source) -> Song:
         what = sniff(data)
         hint = f"it looks like {what}" if what else "it does not start with a MIDI header ('MThd')"
         raise MidiError(f"{name}: not a MIDI file; {hint}")
+    data = _drop_foreign_chunks(data)
     try:
         mf = mido.MidiFile(file=io.BytesIO(data), charset="latin1", clip=False)
     except Exception as exc:  # noqa: BLE001 - mido raises many types for damaged input
@@ -113,6 +114,24 @@ def _unwrap_rmid(name: str, data: bytes) -> bytes:
             return data[pos + 8:pos + 8 + size]
         pos += 8 + size + (size & 1)
     raise MidiError(f"{name}: RIFF MIDI file without a 'data' chunk")
+
+
+def _drop_foreign_chunks(data: bytes) -> bytes:
+    """Leave out chunks that are neither the header nor a track (Yamaha XF 'XFIH', 'XFKM', ...):
+    the standard says readers skip chunk types they do not know, but mido stops at them."""
+    pos = 8 + int.from_bytes(data[4:8], "big")
+    pieces = [data[:pos]]
+    changed = False
+    while pos + 8 <= len(data):
+        kind = data[pos:pos + 4]
+        end = pos + 8 + int.from_bytes(data[pos + 4:pos + 8], "big")
+        if kind != b"MTrk" and kind.isalnum():
+            changed = True
+        else:
+            pieces.append(data[pos:end])
+        pos = end
+    pieces.append(data[pos:])
+    return b"".join(pieces) if changed else data
 
 
 class _Scale:

@@ -306,6 +306,8 @@ def _build_score(song: Song):
                 _fill(measure, voices[0] if voices else [], bar.start, bar.end, windows)
             else:
                 for v, content in enumerate(voices):
+                    if v and not any(c[0] < bar.end and c[1] > bar.start for c in content):
+                        continue  # a voice with nothing in this bar is left out of it
                     voice = stream.Voice(id=str(v + 1))
                     _fill(voice, content, bar.start, bar.end, windows)
                     measure.insert(0, voice)

@@ -240,6 +240,13 @@ def test_empty_tracks_with_a_program_are_kept_and_meta_only_tracks_are_not():
     assert [(t.name, t.channel, t.program, t.notes) for t in song.tracks] == [("Strings", 3, 48, ())]
 
 
+def test_unknown_chunks_are_skipped():
+    tune = mb.track((0, b"\x90\x3c\x40"), (10, b"\x80\x3c\x40"))
+    xf = b"XFIH" + (12).to_bytes(4, "big") + bytes(12)
+    song = midi_to_song(mb.header(1, 2) + xf + tune + b"XFKM\x00\x00\x00\x02ab" + tune)
+    assert [len(t.notes) for t in song.tracks] == [1, 1]
+
+
 def test_type2_files_are_read():
     song = midi_to_song(mb.midi(mb.track((0, b"\x90\x3c\x40"), (10, b"\x80\x3c\x40")), fmt=2))
     assert song.note_count == 1

@@ -87,7 +87,7 @@ def test_truncated_message_says_so(tmp_path):
     (mb.header(division=((256 - 23) << 8) | 4) + mb.track(), "invalid SMPTE time division"),
     (mb.header(fmt=7) + mb.track(), "unknown MIDI file type 7"),
     (mb.header(ntracks=2) + mb.track(), "truncated"),
-    (mb.header(ntracks=2) + mb.track() + b"XTrk\0\0\0\0", "track chunk is missing"),
+    (mb.header(ntracks=2) + mb.track() + b"M-rk\0\0\0\0", "track chunk is missing"),
     (mb.header() + mb.track((0, b"\x40\x40")), "no status byte"),
     (mb.header() + mb.track((0, b"\x90\x3c\x80")), "damaged"),
     (mb.header() + mb.track((0, mb.meta(0x59, bytes([9, 0])))), "Could not decode key"),
@@ -155,6 +155,8 @@ def _chunk_offsets(data: bytes) -> list[int]:
 
 def mutate(data: bytes, rng: random.Random) -> tuple[str, bytes]:
     """One deliberate corruption of ``data``; returns its kind and the result."""
+    if not data:
+        return "empty", data
     b = bytearray(data)
     kind = rng.choice(["flip", "bytes", "truncate", "insert", "delete", "chunk_length", "header", "duplicate", "mixed"])
     if kind == "flip":
@@ -187,7 +189,7 @@ def mutate(data: bytes, rng: random.Random) -> tuple[str, bytes]:
         b[at:at] = piece
     else:
         for _ in range(3):
-            kind2, out = mutate(bytes(b), rng)
+            _, out = mutate(bytes(b), rng)
             b = bytearray(out)
     return kind, bytes(b)
 

@@ -138,7 +138,6 @@ def notated_songs(draw):
                 title=draw(st.sampled_from(["", "A title"])))
 
 
-@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(notated_songs())
 def test_notated_songs_roundtrip(tmp_path, song):
