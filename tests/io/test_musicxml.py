@@ -162,6 +162,9 @@ def test_file_objects_and_bytes(tmp_path):
     with open(path, "rb") as fh:
         assert musicxml_to_song(fh).tracks[0].notes == melody_song().tracks[0].notes
     assert musicxml_to_song(path.read_bytes()).note_count == 8
+    # notation programs on Windows write UTF-16 with a byte-order mark
+    utf16 = path.read_text("utf-8").replace('encoding="utf-8"', 'encoding="UTF-16"').encode("utf-16")
+    assert musicxml_to_song(utf16).tracks[0].notes == melody_song().tracks[0].notes
 
 
 # ---------------------------------------------------------------------------------------------
