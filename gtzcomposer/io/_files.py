@@ -14,6 +14,10 @@ Source = Union[str, os.PathLike, bytes, bytearray, memoryview, IO[bytes]]  # noq
 
 MB = 1024 * 1024
 
+# The process umask, read once at import (reading it means setting it, which is not thread-safe).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 
 def display_name(source) -> str:
     """A short name for messages: the file name, or what kind of object was given."""
@@ -119,11 +123,9 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None], er
             os.fsync(fh.fileno())
         with contextlib.suppress(OSError):  # keep the permissions of the file we replace
             os.chmod(tmp, os.stat(path).st_mode & 0o7777)
-        if not path.exists():
+        if not path.exists():  # a new file gets the usual permissions, not mkstemp's 0600
             with contextlib.suppress(OSError):
-                umask = os.umask(0)
-                os.umask(umask)
-                os.chmod(tmp, 0o666 & ~umask)
+                os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException as exc:
         with contextlib.suppress(OSError):

@@ -183,6 +183,13 @@ def test_save_into_a_missing_folder(tmp_path):
         save_project(Project(), tmp_path / "no" / "song.gtzc")
 
 
+def test_new_files_get_the_umask_permissions(tmp_path):
+    from gtzcomposer.io import _files
+
+    save_project(Project(), tmp_path / "new.gtzc")
+    assert (tmp_path / "new.gtzc").stat().st_mode & 0o777 == 0o666 & ~_files._UMASK
+
+
 def test_save_keeps_file_permissions(tmp_path):
     path, _ = _old_file(tmp_path)
     path.chmod(0o600)
