@@ -3,7 +3,7 @@
 Export writes notation, so times must fit a notation grid. Each quarter-note beat of each track
 is quantised either to sixteenths or to eighth-note triplets (whichever moves its note starts
 and ends less); zero-length notes get one grid step; time-signature changes move to the nearest
-bar line of the meter before them. Everything that moved is reported in the list of notes
+bar line of the meter before them, key changes to the nearest bar line. Everything that moved is reported in the list of notes
 :func:`song_to_musicxml` returns (and logged). A song already on that grid exports unchanged:
 music21 reads back the same pitches, onsets, durations, parts and instruments.
 
@@ -178,10 +178,15 @@ def quantize_for_notation(song: Song) -> tuple[Song, list[str]]:
             notes.append(f"{label}: {merged} notes of the same pitch starting together were merged")
         tracks.append(track.with_notes(out.values()))
     song = replace(song, tracks=tuple(tracks))
-    # tempo and key changes sit on the sixteenth grid
+    # tempo changes sit on the sixteenth grid, key changes on bar lines
+    last = max([song.end_tick, *(k.tick for k in song.key_signatures)]) + 1
+    bar_lines = [b.start for b in iter_bars(song, last)]
     for name, label in (("tempos", "tempo change"), ("key_signatures", "key change")):
         events = getattr(song, name)
-        snapped = tuple(replace(e, tick=_round(e.tick, DUPLE)) for e in events)
+        if name == "tempos":
+            snapped = tuple(replace(e, tick=_round(e.tick, DUPLE)) for e in events)
+        else:
+            snapped = tuple(replace(e, tick=min(bar_lines, key=lambda b, t=e.tick: (abs(b - t), b))) for e in events)
         for before, after in zip(events, snapped):
             if before.tick != after.tick:
                 notes.append(f"{label} at tick {before.tick} moved to tick {after.tick}")
@@ -277,7 +282,8 @@ def _build_score(song: Song):
     score.metadata = metadata.Metadata()
     score.metadata.title = song.title
     score.metadata.movementName = song.title
-    end = max(song.end_tick, 1)
+    last_event = max(e.tick for e in (*song.tempos, *song.time_signatures, *song.key_signatures))
+    end = max(song.end_tick, last_event + 1, 1)
     bars = list(iter_bars(song, end - 1))
     tracks = song.tracks or (new_track(0, "Empty"),)
     for index, track in enumerate(tracks):

@@ -6,6 +6,7 @@ import io
 import logging
 import random
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -146,6 +147,17 @@ def test_notated_songs_roundtrip(tmp_path, song):
     assert all(n.start % 40 == 0 for t in q.tracks for n in t.notes)
     back, _ = roundtrip(song, tmp_path)
     assert_same_music(back, q)
+
+
+def test_changes_after_the_last_note_are_kept(tmp_path):
+    song = Song(tracks=(new_track(0, notes=notes((60, 0, 480))),), tempos=(TempoChange(0), TempoChange(7800, 400_000)),
+                time_signatures=(TimeSignature(0), TimeSignature(3840, 3, 4)), key_signatures=(KeySignature(6720, 7),))
+    back, messages = roundtrip(song, tmp_path)
+    assert messages == []
+    assert_same_music(back, song)
+    # a key change inside a bar moves to the nearest bar line
+    q, messages = quantize_for_notation(replace(song, key_signatures=(KeySignature(5760, 7),)))
+    assert q.key_signatures == (KeySignature(5280, 7),) and messages == ["key change at tick 5760 moved to tick 5280"]
 
 
 def test_empty_song_and_untitled(tmp_path):
