@@ -1,0 +1,606 @@
+"""MusicXML (.musicxml, .xml, compressed .mxl) <-> :class:`~gtzcomposer.core.Song`, via music21.
+
+Export writes notation, so times must fit a notation grid. Each quarter-note beat of each track
+is quantised either to sixteenths or to eighth-note triplets (whichever moves its note starts
+and ends less); zero-length notes get one grid step; time-signature changes move to the nearest
+bar line of the meter before them, key changes to the nearest bar line. Everything that moved is reported in the list of notes
+:func:`song_to_musicxml` returns (and logged). A song already on that grid exports unchanged:
+music21 reads back the same pitches, onsets, durations, parts and instruments.
+
+Each track is one part: its name, a MIDI instrument (GM program and channel; drums keep channel
+10 and their GM drum keys as pitched notes, since music21 does not read back per-note drum
+sounds of unpitched notation), notes that sound together with the same length as chords,
+overlapping notes in separate voices, notes across bar lines tied. Tempo, meter and key changes
+are exported. Velocities travel as MusicXML note dynamics.
+
+music21 is imported inside the functions: it costs about 0.3 s to import.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import os
+import warnings
+import zipfile
+from collections import defaultdict
+from dataclasses import replace
+from fractions import Fraction
+from pathlib import Path
+
+from ..core import PPQ, GtzError, KeySignature, Note, Song, SongError, TempoChange, TimeSignature, Track, new_track
+from ..core.gm import GM_PROGRAM_NAMES
+from ..core.song import TRACK_PALETTE
+from ..core.timing import iter_bars
+from ._files import Source, atomic_write, read_limited, sniff
+
+log = logging.getLogger(__name__)
+
+MAX_MUSICXML_BYTES = 64 * 1024 * 1024
+"""Largest MusicXML file read, and largest score inside a compressed .mxl once unpacked."""
+
+MAX_TICK = 2**40
+DUPLE = PPQ // 4  # a sixteenth
+TRIPLET = PPQ // 3  # an eighth-note triplet
+EXTENSIONS = (".musicxml", ".xml", ".mxl")
+
+_CONTAINER = """<?xml version="1.0" encoding="UTF-8"?>
+<container>
+  <rootfiles>
+    <rootfile full-path="score.musicxml" media-type="application/vnd.recordare.musicxml+xml"/>
+  </rootfiles>
+</container>
+"""
+
+
+class MusicXMLError(GtzError):
+    """A MusicXML file that cannot be read, or a song that cannot be written as MusicXML."""
+
+
+# ----------------------------------------------------------------------------------------------
+# quantising for notation
+# ----------------------------------------------------------------------------------------------
+def _bar_lines(song: Song) -> tuple[tuple[TimeSignature, ...], list[str]]:
+    """Time signatures moved to bar lines (nearest bar line of the meter before each change)."""
+    notes: list[str] = []
+    out: list[TimeSignature] = []
+    for sig in song.time_signatures:
+        if not out:
+            out.append(sig)
+            continue
+        prev = out[-1]
+        bars = (sig.tick - prev.tick) / prev.bar_ticks
+        tick = prev.tick + max(1, math.floor(bars + 0.5)) * prev.bar_ticks
+        if tick != sig.tick:
+            notes.append(f"time signature {sig} at tick {sig.tick} moved to the bar line at tick {tick}")
+        if (sig.numerator, sig.denominator) == (prev.numerator, prev.denominator):
+            continue
+        if tick == prev.tick:
+            out[-1] = replace(sig, tick=tick)
+        else:
+            out.append(replace(sig, tick=tick))
+    return tuple(out), notes
+
+
+class _Grid:
+    """Notation grid: per quarter-note window from each bar start, sixteenths or eighth triplets."""
+
+    def __init__(self, bars) -> None:
+        self.bars = bars  # list of (start, end)
+        self.starts = [b[0] for b in bars]
+        self.triplet: set[int] = set()  # window starts that use triplets
+
+    def window(self, tick: int) -> tuple[int, int, int]:
+        """(window start, window end, duple unit) of the window holding ``tick``."""
+        import bisect
+
+        i = max(0, bisect.bisect_right(self.starts, tick) - 1)
+        start, end = self.bars[i]
+        unit = math.gcd(DUPLE, end - start)
+        w = start + (tick - start) // PPQ * PPQ
+        return w, min(w + PPQ, end), unit
+
+    def choose(self, points: list[int]) -> None:
+        by_window: dict[int, list[int]] = defaultdict(list)
+        for p in points:
+            by_window[self.window(p)[0]].append(p)
+        for w, ps in by_window.items():
+            _, end, unit = self.window(w)
+            if end - w != PPQ:
+                continue
+            duple = sum(abs(p - w - _round(p - w, unit)) for p in ps)
+            triple = sum(abs(p - w - _round(p - w, TRIPLET)) for p in ps)
+            if triple < duple:
+                self.triplet.add(w)
+
+    def snap(self, tick: int) -> int:
+        w, end, unit = self.window(tick)
+        step = TRIPLET if w in self.triplet else unit
+        return min(w + _round(tick - w, step), end)
+
+    def step_at(self, tick: int) -> int:
+        w, _end, unit = self.window(tick)
+        return TRIPLET if w in self.triplet else unit
+
+
+def _round(value: int, step: int) -> int:
+    return (2 * value + step) // (2 * step) * step
+
+
+def quantize_for_notation(song: Song) -> tuple[Song, list[str]]:
+    """The song on the notation grid, and sentences saying what had to move."""
+    signatures, notes = _bar_lines(song)
+    song = replace(song, time_signatures=signatures)
+    tracks = []
+    ends = [song.end_tick + 4 * PPQ]
+    for track in song.tracks:
+        bars = [(b.start, b.end) for b in iter_bars(song, max(ends))]
+        grid = _Grid(bars)
+        grid.choose([p for n in track.notes for p in (n.start, n.end)])
+        moved = lengthened = merged = 0
+        largest = 0
+        out: dict[tuple[int, int], Note] = {}
+        for n in track.notes:
+            start, end = grid.snap(n.start), grid.snap(n.end)
+            if end <= start:
+                end = start + grid.step_at(start)
+                lengthened += 1
+            elif (start, end) != (n.start, n.end):
+                moved += 1
+                largest = max(largest, abs(start - n.start), abs(end - n.end))
+            key = (start, n.pitch)
+            if key in out:  # two notes of one pitch cannot start together in notation
+                merged += 1
+                if out[key].end >= end:
+                    continue
+            out[key] = Note(start=start, pitch=n.pitch, duration=end - start, velocity=n.velocity)
+        chords: dict[tuple[int, int], list[Note]] = defaultdict(list)
+        for n in out.values():
+            chords[(n.start, n.end)].append(n)
+        unified = 0
+        for members in chords.values():
+            loudest = max(m.velocity for m in members)
+            if any(m.velocity != loudest for m in members):
+                unified += 1
+                for m in members:
+                    out[(m.start, m.pitch)] = replace(m, velocity=loudest)
+        label = f"track {len(tracks) + 1} ({track.name!r})"
+        if unified:
+            notes.append(f"{label}: in {unified} chords the notes take the loudest note's velocity "
+                         "(notation has one loudness per chord)")
+        if moved:
+            notes.append(f"{label}: {moved} notes moved to the nearest sixteenth or eighth-note triplet "
+                         f"(at most {largest} ticks)")
+        if lengthened:
+            notes.append(f"{label}: {lengthened} notes shorter than the grid were given one grid step")
+        if merged:
+            notes.append(f"{label}: {merged} notes of the same pitch starting together were merged")
+        tracks.append(track.with_notes(out.values()))
+    song = replace(song, tracks=tuple(tracks))
+    # tempo changes sit on the sixteenth grid, key changes on bar lines
+    last = max([song.end_tick, *(k.tick for k in song.key_signatures)]) + 1
+    bar_lines = [b.start for b in iter_bars(song, last)]
+    for name, label in (("tempos", "tempo change"), ("key_signatures", "key change")):
+        events = getattr(song, name)
+        if name == "tempos":
+            snapped = tuple(replace(e, tick=_round(e.tick, DUPLE)) for e in events)
+        else:
+            snapped = tuple(replace(e, tick=min(bar_lines, key=lambda b, t=e.tick: (abs(b - t), b))) for e in events)
+        for before, after in zip(events, snapped):
+            if before.tick != after.tick:
+                notes.append(f"{label} at tick {before.tick} moved to tick {after.tick}")
+        song = replace(song, **{name: snapped})
+    return song, notes
+
+
+# ----------------------------------------------------------------------------------------------
+# writing
+# ----------------------------------------------------------------------------------------------
+_DUPLE_TYPES = sorted({base * mult // 4 for base in (30, 60, 120, 240, 480, 960, 1920, 3840) for mult in (4, 6, 7)})
+
+
+def _pieces(start: int, end: int, windows) -> list[tuple[int, int]]:
+    """Split [start, end) into spans that notation can show as one note each."""
+    if end - start in _DUPLE_TYPES and start % DUPLE == 0 and end % DUPLE == 0:
+        return [(start, end)]
+    cuts = sorted({start, end, *(w for w in windows if start < w < end)})
+    return list(zip(cuts, cuts[1:]))
+
+
+def _voices(notes: tuple[Note, ...]) -> list[list[tuple[int, int, list[Note]]]]:
+    """Chords (same start and end) packed greedily into as few voices as possible."""
+    chords: dict[tuple[int, int], list[Note]] = defaultdict(list)
+    for n in notes:
+        chords[(n.start, n.end)].append(n)
+    voices: list[list[tuple[int, int, list[Note]]]] = []
+    for (start, end), members in sorted(chords.items()):
+        for voice in voices:
+            if voice[-1][1] <= start:
+                voice.append((start, end, members))
+                break
+        else:
+            voices.append([(start, end, members)])
+    return voices
+
+
+def _element(members: list[Note] | None, ticks: int):
+    from music21 import chord, note
+
+    ql = Fraction(ticks, PPQ)
+    if not members:
+        return note.Rest(quarterLength=ql)
+    if len(members) == 1:
+        el = note.Note(members[0].pitch, quarterLength=ql)
+        el.volume.velocity = members[0].velocity
+        return el
+    el = chord.Chord([m.pitch for m in members], quarterLength=ql)
+    el.volume.velocity = max(m.velocity for m in members)
+    return el
+
+
+def _fill(container, content, bar_start: int, bar_end: int, windows) -> None:
+    """Put a voice's chords (clipped to the bar, tied across it) and rests into ``container``."""
+    from music21 import tie
+
+    now = bar_start
+    for start, end, members in content:
+        if end <= bar_start or start >= bar_end:
+            continue
+        s, e = max(start, bar_start), min(end, bar_end)
+        if s > now:
+            for a, b in _pieces(now, s, windows):
+                container.insert(Fraction(a - bar_start, PPQ), _element(None, b - a))
+        pieces = _pieces(s, e, windows)
+        for a, b in pieces:
+            el = _element(members, b - a)
+            first, last = a == start, b == end
+            if not (first and last):
+                el.tie = tie.Tie("start" if first else "stop" if last else "continue")
+            container.insert(Fraction(a - bar_start, PPQ), el)
+        now = e
+    if now < bar_end:
+        for a, b in _pieces(now, bar_end, windows):
+            container.insert(Fraction(a - bar_start, PPQ), _element(None, b - a))
+
+
+def _instrument(track: Track, index: int):
+    from music21 import instrument
+
+    inst = instrument.Percussion() if track.is_drum else instrument.Instrument(GM_PROGRAM_NAMES[track.program])
+    inst.midiProgram = track.program
+    inst.midiChannel = track.channel
+    inst.instrumentId = f"P{index + 1}-I1"
+    inst.partName = track.name or None
+    return inst
+
+
+def _build_score(song: Song):
+    from music21 import key, metadata, meter, stream, tempo
+
+    score = stream.Score()
+    score.metadata = metadata.Metadata()
+    score.metadata.title = song.title
+    score.metadata.movementName = song.title
+    last_event = max(e.tick for e in (*song.tempos, *song.time_signatures, *song.key_signatures))
+    end = max(song.end_tick, last_event + 1, 1)
+    bars = list(iter_bars(song, end - 1))
+    tracks = song.tracks or (new_track(0, "Empty"),)
+    for index, track in enumerate(tracks):
+        part = stream.Part(id=f"P{index + 1}")
+        part.partName = track.name
+        voices = _voices(track.notes)
+        sig = None
+        for bar in bars:
+            measure = stream.Measure(number=bar.index + 1)
+            if bar.index == 0:
+                measure.insert(0, _instrument(track, index))
+            if bar.signature != sig:
+                sig = bar.signature
+                measure.insert(0, meter.TimeSignature(f"{sig.numerator}/{sig.denominator}"))
+            for k in song.key_signatures:
+                if bar.start <= k.tick < bar.end:
+                    ks = key.KeySignature(k.sharps).asKey(k.mode)
+                    measure.insert(Fraction(k.tick - bar.start, PPQ), ks)
+            if index == 0:
+                for t in song.tempos:
+                    if bar.start <= t.tick < bar.end:
+                        mm = tempo.MetronomeMark(number=round(t.bpm, 2), referent=1.0)
+                        measure.insert(Fraction(t.tick - bar.start, PPQ), mm)
+            windows = range(bar.start, bar.end, PPQ)
+            if len(voices) <= 1:
+                _fill(measure, voices[0] if voices else [], bar.start, bar.end, windows)
+            else:
+                for v, content in enumerate(voices):
+                    if v and not any(c[0] < bar.end and c[1] > bar.start for c in content):
+                        continue  # a voice with nothing in this bar is left out of it
+                    voice = stream.Voice(id=str(v + 1))
+                    _fill(voice, content, bar.start, bar.end, windows)
+                    measure.insert(0, voice)
+            part.append(measure)
+        score.insert(0, part)
+    return score
+
+
+_DOCTYPE = (b'<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE score-partwise PUBLIC "-//Recordare//DTD MusicXML 4.0 '
+            b'Partwise//EN" "http://www.musicxml.org/dtds/partwise.dtd">\n')
+
+
+def _fix_part_list(xml: bytes, tracks) -> bytes:
+    """music21 renumbers MIDI channels that two parts share and names parts by hashes: put back
+    each track's channel and program, and call the parts P1, P2, ..."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(xml)
+    ids = {}
+    for i, (sp, track) in enumerate(zip(root.iter("score-part"), tracks)):
+        ids[sp.get("id")] = f"P{i + 1}"
+        sp.set("id", f"P{i + 1}")
+        for mi in sp.iter("midi-instrument"):
+            for tag, value in (("midi-channel", track.channel + 1), ("midi-program", track.program + 1)):
+                el = mi.find(tag)
+                if el is not None:
+                    el.text = str(value)
+    for part in root.iter("part"):
+        part.set("id", ids.get(part.get("id"), part.get("id")))
+    for ident in root.findall("identification"):  # music21 signs itself as the composer
+        for creator in ident.findall("creator"):
+            if creator.text == "Music21":
+                ident.remove(creator)
+    return _DOCTYPE + ET.tostring(root, encoding="utf-8", xml_declaration=False)
+
+
+def song_to_musicxml(song: Song, path: str | os.PathLike) -> list[str]:
+    """Write ``song`` as MusicXML (.musicxml/.xml) or compressed MusicXML (.mxl), atomically.
+
+    Returns sentences for the user about what had to be quantised for notation (also logged).
+    """
+    from music21.musicxml.m21ToXml import GeneralObjectExporter
+
+    path = Path(path)
+    ext = path.suffix.lower()
+    if ext not in EXTENSIONS:
+        raise MusicXMLError(f"{path.name}: MusicXML files end in .musicxml, .xml or .mxl")
+    notated, notes = quantize_for_notation(song)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            xml = GeneralObjectExporter(_build_score(notated)).parse()
+        xml = _fix_part_list(xml, notated.tracks or (new_track(0),))
+    except Exception as exc:  # noqa: BLE001 - music21 fails in many ways; report, don't crash
+        raise MusicXMLError(f"{path.name}: music21 could not write this song as notation ({exc})") from exc
+    if ext == ".mxl":
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            zf.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.recordare.musicxml")
+            zf.writestr("META-INF/container.xml", _CONTAINER, compress_type=zipfile.ZIP_DEFLATED)
+            zf.writestr("score.musicxml", xml, compress_type=zipfile.ZIP_DEFLATED)
+        xml = buf.getvalue()
+    atomic_write(path, lambda fh: fh.write(xml), MusicXMLError)
+    for note in notes:
+        log.info("%s: %s", path.name, note)
+    return notes
+
+
+# ----------------------------------------------------------------------------------------------
+# reading
+# ----------------------------------------------------------------------------------------------
+def _unzip(name: str, data: bytes) -> bytes:
+    import xml.etree.ElementTree as ET
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = zf.namelist()
+            root = None
+            if "META-INF/container.xml" in names:
+                info = zf.getinfo("META-INF/container.xml")
+                if info.file_size > 1024 * 1024:
+                    raise MusicXMLError(f"{name}: the .mxl container description is implausibly large")
+                container = ET.fromstring(zf.read(info))
+                rootfile = container.find(".//rootfile")
+                root = rootfile.get("full-path") if rootfile is not None else None
+            if root is None:
+                candidates = [n for n in names if n.lower().endswith((".xml", ".musicxml")) and not n.startswith("META-INF/")]
+                root = candidates[0] if candidates else None
+            if root is None or root not in names:
+                raise MusicXMLError(f"{name}: the .mxl archive holds no MusicXML score")
+            info = zf.getinfo(root)
+            if info.file_size > MAX_MUSICXML_BYTES:
+                raise MusicXMLError(f"{name}: the score inside is larger than {MAX_MUSICXML_BYTES // 2**20} MB unpacked")
+            with zf.open(info) as fh:
+                out = fh.read(MAX_MUSICXML_BYTES + 1)
+            if len(out) > MAX_MUSICXML_BYTES:
+                raise MusicXMLError(f"{name}: the score inside is larger than {MAX_MUSICXML_BYTES // 2**20} MB unpacked")
+            return out
+    except MusicXMLError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - zipfile/zlib/ET raise many types on damaged archives
+        raise MusicXMLError(f"{name}: damaged .mxl archive ({exc or type(exc).__name__})") from None
+
+
+def musicxml_to_song(source: Source) -> Song:
+    """Read MusicXML (.musicxml/.xml, or compressed .mxl) into a Song; raises only MusicXMLError."""
+    import xml.etree.ElementTree as ET
+
+    name, data = read_limited(source, MAX_MUSICXML_BYTES, MusicXMLError, "MusicXML")
+    if not data.strip():
+        raise MusicXMLError(f"{name}: the file is empty")
+    if data.startswith(b"PK\x03\x04"):
+        data = _unzip(name, data)
+    try:
+        root = ET.fromstring(data)
+    except Exception as exc:  # noqa: BLE001 - ParseError, ValueError, RecursionError, ...
+        what = sniff(data)
+        if what and "XML" not in what and "MusicXML" not in what:
+            raise MusicXMLError(f"{name}: not a MusicXML file; it looks like {what}") from None
+        raise MusicXMLError(f"{name}: damaged MusicXML file ({exc or type(exc).__name__})") from None
+    if root.tag == "score-timewise":
+        raise MusicXMLError(f"{name}: timewise MusicXML is not supported; save it as partwise MusicXML")
+    if root.tag != "score-partwise":
+        raise MusicXMLError(f"{name}: not a MusicXML score (the document is a <{root.tag}>)")
+    try:
+        from music21.musicxml.xmlToM21 import MusicXMLImporter
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            importer = MusicXMLImporter()
+            importer.xmlRoot = root
+            importer.xmlRootToScore(root, importer.stream)
+            return _score_to_song(importer.stream, name, _midi_instruments(root))
+    except MusicXMLError:
+        raise
+    except SongError as exc:
+        raise MusicXMLError(f"{name}: the score holds a value a song cannot ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - music21 raises many types on unusual input
+        raise MusicXMLError(f"{name}: music21 could not read this score ({exc or type(exc).__name__})") from None
+
+
+def _midi_instruments(root) -> dict[str, dict[str, int | bool]]:
+    """Part id -> MIDI channel (0-15), program (0-127) and whether it plays unpitched sounds, read
+    from the score's part list (music21 keeps only a guess at the instrument class)."""
+    out: dict[str, dict[str, int | bool]] = {}
+    for part in root.iter("score-part"):
+        info: dict[str, int | bool] = {}
+        mi = part.find("midi-instrument")
+        if mi is not None:
+            for tag, key in (("midi-channel", "channel"), ("midi-program", "program")):
+                text = (mi.findtext(tag) or "").strip()
+                if text.isdigit():
+                    info[key] = int(text) - 1
+            info["unpitched"] = mi.find("midi-unpitched") is not None
+        out[str(part.get("id"))] = info
+    return out
+
+
+def _ticks(offset) -> int:
+    return math.floor(Fraction(offset) * PPQ + Fraction(1, 2))
+
+
+def _voice_elements(part):
+    """(offset in the part, voice id, element) for every note and chord, in time order."""
+    from music21 import stream
+
+    out = []
+    measures = list(part.getElementsByClass(stream.Measure))
+    if not measures:
+        return [(el.offset, "1", el) for el in part.flatten().notes]
+    for m in measures:
+        containers = [("1", m), *((str(v.id), v) for v in m.voices)]
+        for voice, container in containers:
+            for el in container.notes:
+                out.append((m.offset + el.offset, voice, el))
+    out.sort(key=lambda t: t[0])
+    return out
+
+
+def _part_notes(part, inst) -> tuple[list[Note], int, bool]:
+    """The part's notes with tied pieces joined: a piece whose tie continues or stops joins the
+    sounding note of the same pitch that ends exactly where the piece starts."""
+    from music21 import harmony, note
+
+    notes: list[Note] = []
+    sounding: dict[int, list[list]] = defaultdict(list)  # pitch -> [[start, end, velocity, voice], ...]
+    graces = skipped = 0
+    unpitched = False
+
+    for offset, voice, el in _voice_elements(part):
+        if isinstance(el, harmony.Harmony):
+            continue
+        if el.duration.isGrace:
+            graces += 1
+            continue
+        start = _ticks(offset)
+        end = max(start, _ticks(offset + el.quarterLength))
+        if start < 0 or end > MAX_TICK:  # music21 places some damaged measures before the start
+            skipped += 1
+            continue
+        for m in el.notes if el.isChord else [el]:
+            if isinstance(m, note.Unpitched):
+                unpitched = True
+                stored = getattr(m, "storedInstrument", None)
+                pitch = getattr(stored, "percMapPitch", None) or getattr(inst, "percMapPitch", None)
+                if pitch is None:
+                    pitch = m.displayPitch().midi
+            else:
+                pitch = m.pitch.midi
+            pitch = min(127, max(0, int(pitch)))
+            velocity = m.volume.velocity if m.volume.velocity is not None else el.volume.velocity
+            velocity = min(127, max(1, int(velocity or 100)))
+            tie = m.tie or el.tie
+            kind = tie.type if tie is not None else None
+            open_notes = sounding[pitch]
+            joined = None
+            if kind in ("stop", "continue", "let-ring"):
+                candidates = [o for o in open_notes if o[1] == start]
+                joined = next((o for o in candidates if o[3] == voice), candidates[0] if candidates else None)
+            if joined is not None:
+                joined[1] = end
+                if kind == "stop":
+                    open_notes.remove(joined)
+                    notes.append(Note(start=joined[0], pitch=pitch, duration=end - joined[0], velocity=joined[2]))
+            elif kind in ("start", "continue"):
+                open_notes.append([start, end, velocity, voice])
+            else:
+                notes.append(Note(start=start, pitch=pitch, duration=end - start, velocity=velocity))
+    for pitch, open_notes in sounding.items():  # ties that never stop end with their last piece
+        notes += [Note(start=o[0], pitch=pitch, duration=o[1] - o[0], velocity=o[2]) for o in open_notes]
+    if skipped:
+        log.info("%d notes outside the time a song can hold were skipped", skipped)
+    return notes, graces, unpitched
+
+
+def _score_to_song(score, name: str, midi: dict | None = None) -> Song:
+    from music21 import key, meter, tempo
+
+    groups: dict[str, list] = {}
+    for part in score.parts:
+        inst = part.getInstrument(returnDefault=True)
+        group = getattr(inst, "partId", None) or part.id
+        groups.setdefault(str(group), []).append(part)
+
+    tracks: list[Track] = []
+    graces = 0
+    for group_id, parts in groups.items():
+        first = parts[0]
+        inst = first.getInstrument(returnDefault=True)
+        notes: list[Note] = []
+        unpitched = False
+        for part in parts:
+            part_notes, part_graces, part_unpitched = _part_notes(part, inst)
+            notes += part_notes
+            graces += part_graces
+            unpitched = unpitched or part_unpitched
+        index = len(tracks)
+        info = (midi or {}).get(group_id, {})
+        channel = info.get("channel", inst.midiChannel)
+        is_drum = channel == 9 or unpitched
+        if channel is None or not 0 <= channel <= 15:
+            channel = 9 if is_drum else new_track(index).channel
+        program = info.get("program", inst.midiProgram)
+        if program is None or not 0 <= program <= 127:
+            program = 0
+        track_name = first.partName or inst.partName or inst.instrumentName or f"Track {index + 1}"
+        tracks.append(Track(name=str(track_name), program=program, channel=channel, is_drum=is_drum,
+                            notes=tuple(sorted(notes)), color=TRACK_PALETTE[index % len(TRACK_PALETTE)]))
+    if graces:
+        log.info("%s: %d grace notes skipped (they take no time in the score)", name, graces)
+
+    reference = score.parts[0].flatten() if score.parts else score.flatten()
+    tempos = []
+    for mm in score.flatten().getElementsByClass(tempo.MetronomeMark):
+        bpm = mm.getQuarterBPM()
+        if bpm and 1 <= bpm <= 1000:
+            tempos.append(TempoChange(_ticks(mm.offset), round(60_000_000 / bpm)))
+    signatures = []
+    for ts in reference.getElementsByClass(meter.TimeSignature):
+        try:
+            signatures.append(TimeSignature(_ticks(ts.offset), ts.numerator, ts.denominator))
+        except SongError:
+            log.info("%s: skipped the time signature %s", name, ts.ratioString)
+    keys = []
+    for ks in reference.getElementsByClass(key.KeySignature):
+        keys.append(KeySignature.from_sharps(_ticks(ks.offset), ks.sharps, getattr(ks, "mode", None) == "minor"))
+    md = score.metadata
+    title = (md.title or md.movementName or "") if md is not None else ""
+    return Song(tracks=tuple(tracks), tempos=tuple(tempos), time_signatures=tuple(signatures),
+                key_signatures=tuple(keys), title=str(title))
