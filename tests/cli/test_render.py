@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
 from gtzcomposer.audio.soundfont import bundled_soundfont
 from gtzcomposer.cli import main
-
-
-def _have_midi_reader() -> bool:
-    try:
-        return importlib.util.find_spec("gtzcomposer.io.midi") is not None
-    except ImportError:
-        return False
-
-
-needs_midi = pytest.mark.skipif(not _have_midi_reader(),
-                                reason="gtzcomposer.io.midi (the MIDI reader, another branch) is not merged yet")
 
 
 def _write_midi(path, notes=((60, 0, 480), (64, 480, 480), (67, 960, 960)), program=0):
@@ -46,7 +33,6 @@ def soundfont():
     return str(sf)
 
 
-@needs_midi
 @pytest.mark.parametrize(("name", "extra", "rate", "subtype"), [
     ("out.wav", [], 44100, "PCM_16"),
     ("out.flac", ["--sample-rate", "48000", "--bit-depth", "24"], 48000, "PCM_24"),
@@ -63,7 +49,6 @@ def test_render_writes_audio(tmp_path, soundfont, capsys, name, extra, rate, sub
     assert f"wrote {out}" in capsys.readouterr().out
 
 
-@needs_midi
 def test_render_with_default_soundfont(tmp_path):
     src = _write_midi(tmp_path / "in.mid")
     assert main(["render", str(src), str(tmp_path / "out.wav"), "--quiet"]) == 0
@@ -99,6 +84,5 @@ def test_bit_depth_choice_is_checked_by_argparse(tmp_path):
     assert info.value.code == 2
 
 
-@needs_midi
 def test_missing_input_exits_2(tmp_path, soundfont):
     assert main(["render", str(tmp_path / "nope.mid"), str(tmp_path / "out.wav"), "--soundfont", soundfont]) == 2
