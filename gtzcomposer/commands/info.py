@@ -51,7 +51,7 @@ def run(args) -> int:
     if args.json:
         print(json.dumps({"file": args.file, **info}, indent=2))
         return 0
-    print(f"{args.file}")
+    print(f"{args.file}" + (f"  ({info['title']})" if info["title"] else ""))
     print(f"  duration  {info['duration_seconds']:.2f} s ({info['duration_ticks']} ticks at {info['ppq']} PPQ)")
     print(f"  notes     {info['notes']}")
     print("  tempo     " + ", ".join(f"{t['bpm']:g} bpm @{t['tick']}" for t in info["tempos"]))
