@@ -170,7 +170,7 @@ def quantize_for_notation(song: Song) -> tuple[Song, list[str]]:
             notes.append(f"{label}: in {unified} chords the notes take the loudest note's velocity "
                          "(notation has one loudness per chord)")
         if moved:
-            notes.append(f"{label}: {moved} note{"s" if moved != 1 else ""} moved to the nearest sixteenth or eighth-note triplet "
+            notes.append(f"{label}: {moved} note{'s' if moved != 1 else ''} moved to the nearest sixteenth or eighth-note triplet "
                          f"(at most {largest} ticks)")
         if lengthened:
             notes.append(f"{label}: {lengthened} notes shorter than the grid were given one grid step")
