@@ -37,7 +37,7 @@ def test_convert_midi_to_musicxml_and_back(tmp_path, song_mid, capsys, ext):
     out_path = tmp_path / f"song{ext}"
     assert main(["convert", str(song_mid), str(out_path)]) == 0
     out = capsys.readouterr().out
-    assert "note: track 3 ('Drums'): 1 notes moved" in out  # the 1/32 hi-hat had to move
+    assert "note: track 3 ('Drums'): 1 note moved" in out  # the 1/32 hi-hat had to move
     assert main(["convert", str(out_path), str(tmp_path / "back.mid")]) == 0
     back = midi_to_song(tmp_path / "back.mid")
     assert [t.name for t in back.tracks] == ["Lead", "Bass", "Drums"]
@@ -82,7 +82,7 @@ def test_convert_usage_errors_exit_2(capsys):
 def test_info_text(song_mid, capsys):
     assert main(["info", str(song_mid)]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0] == str(song_mid)
+    assert out.splitlines()[0] == f"{song_mid}  (Two tracks and drums)"
     for expected in ("notes     11", "tempo     100 bpm @0, 140 bpm @1920", "meter     4/4 @0, 3/4 @1920",
                      "key       D major @0", "tracks    3", "Lead", "Flute", "Drum kit", "C5–G5", "ch 10"):
         assert expected in out, expected
