@@ -85,6 +85,13 @@ def register_layers():
     return StyleBroadcast
 
 
+def load_keras_model(path: str | Path):
+    """Load a saved melody model (or critic) with Keras, custom layers registered."""
+    keras = _keras()
+    register_layers()
+    return keras.saving.load_model(path, compile=False)
+
+
 def build_model(cfg: MelodyConfig):
     keras = _keras()
     StyleBroadcast = register_layers()
