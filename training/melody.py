@@ -141,13 +141,15 @@ def train_melody(args, data: dict, styles: list[str]):
     model.compile(optimizer=keras.optimizers.Adam(args.lr, clipnorm=1.0),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   weighted_metrics=[])
+    monitor = "val_loss" if len(vy) else "loss"  # a small MIDI folder may leave no validation piece
     callbacks = [
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True),
-        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=1),
+        keras.callbacks.EarlyStopping(monitor=monitor, patience=3, restore_best_weights=True),
+        keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=1),
         _time_limit_callback(keras, args.max_minutes),
     ]
     t0 = time.time()
-    hist = model.fit(list(x), y, sample_weight=w, validation_data=(list(vx), vy, vw), batch_size=args.batch,
+    hist = model.fit(list(x), y, sample_weight=w, validation_data=(list(vx), vy, vw) if len(vy) else None,
+                     batch_size=args.batch,
                      epochs=args.epochs, callbacks=callbacks, verbose=2, shuffle=True)
     seconds = time.time() - t0
     return model, cfg, hist.history, seconds, len(train), len(y)
@@ -167,8 +169,10 @@ def train_critic(args, data: dict, styles: list[str]):
     model = build_critic(len(styles), N_FEATURES)
     model.compile(optimizer=keras.optimizers.Adam(3e-3),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    hist = model.fit(fx, fy, validation_data=(vx, vy), batch_size=256, epochs=40, class_weight=class_weight,
-                     callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=4, restore_best_weights=True)],
+    monitor = "val_loss" if len(vy) else "loss"
+    hist = model.fit(fx, fy, validation_data=(vx, vy) if len(vy) else None, batch_size=256, epochs=40,
+                     class_weight=class_weight,
+                     callbacks=[keras.callbacks.EarlyStopping(monitor=monitor, patience=4, restore_best_weights=True)],
                      verbose=0)
     val_acc = float(np.mean(np.argmax(model.predict_on_batch(vx), axis=1) == vy)) if len(vy) else float("nan")
     print(f"critic: {len(fy)} train excerpts, val accuracy {val_acc:.3f} after {len(hist.history['loss'])} epochs")
@@ -230,7 +234,7 @@ def run(args) -> int:
         "config": cfg.to_dict(),
         "training": {"epochs_run": len(history["loss"]), "train_pieces": n_train, "train_windows": n_windows,
                      "window": args.window, "batch": args.batch, "lr": args.lr, "seconds": round(seconds),
-                     "backend": keras.backend.backend(), "final_val_loss": float(min(history["val_loss"])),
+                     "backend": keras.backend.backend(), "final_val_loss": float(min(history.get("val_loss", [float("nan")]))),
                      "history": {k: [round(float(v), 4) for v in vals] for k, vals in history.items()}},
         "critic": f"{args.critic_name}.keras",
         "metrics": {}, "baseline": "5-gram Markov model with Witten-Bell interpolated back-off, per style "

@@ -216,7 +216,7 @@ def settings_hash(settings: dict) -> str:
 
 
 def build_dataset(max_per_style: int | None = 1500, seed: int = 0, midi_dir: str | None = None,
-                  workers: int = 2, cache_dir: Path = CACHE_DIR, log=print) -> dict:
+                  workers: int = 2, cache_dir: Path | None = None, log=print) -> dict:
     """Parse, filter and split the pieces; cached by a hash of the settings (+ music21 version,
     + the MIDI files' names/sizes/mtimes). Returns {"pieces": [...], "discarded": {...}, ...}."""
     settings = {"max_per_style": max_per_style, "seed": seed, "midi_dir": None}
@@ -224,6 +224,7 @@ def build_dataset(max_per_style: int | None = 1500, seed: int = 0, midi_dir: str
         files = sorted(Path(midi_dir).rglob("*.mid*"))
         settings["midi_dir"] = [[str(f.relative_to(midi_dir)), f.stat().st_size, int(f.stat().st_mtime)] for f in files]
     key = settings_hash(settings)
+    cache_dir = Path(cache_dir) if cache_dir is not None else CACHE_DIR
     cache = Path(cache_dir) / f"melody_data_{key}.json.gz"
     if cache.exists():
         with gzip.open(cache, "rt", encoding="utf-8") as f:
