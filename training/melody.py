@@ -80,7 +80,7 @@ def windows(seqs, length: int, stride: int):
             b = min(n, a + length)
             pad = length - (b - a)
 
-            def cut(x, fill):
+            def cut(x, fill, a=a, b=b, pad=pad):
                 return np.concatenate([x[a:b], np.full(pad, fill, np.int32)])
 
             toks.append(cut(s.tokens, PAD))
@@ -203,7 +203,14 @@ def run(args) -> int:
     import keras
 
     from gtzcomposer.ml.melody.encoding import (
-        ENCODER_VERSION, MAX_PITCH, MAX_POS, METERS, MIN_PITCH, N_FEATURES, STEP, VOCAB_SIZE,
+        ENCODER_VERSION,
+        MAX_PITCH,
+        MAX_POS,
+        METERS,
+        MIN_PITCH,
+        N_FEATURES,
+        STEP,
+        VOCAB_SIZE,
     )
     from gtzcomposer.ml.melody.model import build_critic, build_model
 

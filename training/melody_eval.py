@@ -53,7 +53,7 @@ def model_scores(model_path: Path, seqs) -> dict:
         group = [seqs[i] for i in order[a:a + batch]]
         n = max(len(s.tokens) for s in group)
 
-        def pad(x):
+        def pad(x, n=n):
             return np.concatenate([x, np.zeros(n - len(x), np.int32)])
 
         x = [np.stack([pad(s.inputs) for s in group]), np.stack([pad(s.pos) for s in group]),

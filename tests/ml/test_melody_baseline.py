@@ -59,7 +59,7 @@ def _subset():
 def test_model_beats_markov_on_held_out_subset():
     styles, got = _subset()
     step = StepModel.load(model_path("melody"))
-    for i, style in enumerate(styles):
+    for style in styles:
         test = got[(style, "test")]
         assert len(test) == TEST_PER_STYLE
         markov = MarkovModel(5).fit([s.tokens for s in got[(style, "train")]])

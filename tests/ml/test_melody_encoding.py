@@ -19,7 +19,7 @@ def _corpus_pieces(per_style: int = 2):
         if len(by_style.setdefault(t[1], [])) < per_style * 3:
             by_style[t[1]].append(t)
     out = []
-    for style, ts in by_style.items():
+    for ts in by_style.values():
         kept = 0
         for t in ts:
             _, rec, _ = melody_data._parse_task(t)

@@ -229,7 +229,7 @@ def style_features(tokens: np.ndarray, pos: np.ndarray) -> np.ndarray:
         h = np.bincount(iv, minlength=25).astype(np.float32)
         f[12:37] = h / h.sum()
     lengths = []
-    for i, s in enumerate(on):
+    for s in on:
         e = s + 1
         while e < len(tokens) and tokens[e] == HOLD:
             e += 1
