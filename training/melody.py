@@ -41,9 +41,12 @@ def register(sub) -> None:
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--max-minutes", type=float, default=80.0, help="stop training after this long")
     p.add_argument("--out", default=str(REPO / "models"), help="folder for the .keras files and cards")
-    p.add_argument("--name", default="melody", help="model name (file stem)")
-    p.add_argument("--critic-name", default="style_classifier")
-    p.add_argument("--report-dir", default=str(melody_data.REPORT_DIR))
+    p.add_argument("--name", default=None,
+                   help="model name (file stem); default melody, or melody_<folder> with --midi-dir")
+    p.add_argument("--critic-name", default=None,
+                   help="critic name; default style_classifier, or style_classifier_<folder> with --midi-dir")
+    p.add_argument("--report-dir", default=None,
+                   help="EDA report folder; default training/reports/melody (/<folder> with --midi-dir)")
     p.set_defaults(func=run)
 
 
@@ -190,8 +193,20 @@ def split_counts(data: dict, styles: list[str]) -> dict:
     return out
 
 
+def resolve_names(args) -> None:
+    """Defaults that keep a MIDI-folder run from overwriting the bundled models and reports."""
+    folder = Path(args.midi_dir).resolve().name if getattr(args, "midi_dir", None) else None
+    if getattr(args, "name", None) is None:
+        args.name = f"melody_{folder}" if folder else "melody"
+    if hasattr(args, "critic_name") and args.critic_name is None:
+        args.critic_name = f"style_classifier_{folder}" if folder else "style_classifier"
+    if getattr(args, "report_dir", None) is None:
+        args.report_dir = str(melody_data.REPORT_DIR / folder if folder else melody_data.REPORT_DIR)
+
+
 def run(args) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    resolve_names(args)
     data = load_data(args)
     if args.data:
         melody_data._split(data["pieces"], args.seed)

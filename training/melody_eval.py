@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from . import melody_data
-from .melody import REPO, critic_examples, load_data, sequences
+from .melody import REPO, critic_examples, load_data, resolve_names, sequences
 
 
 def register(sub) -> None:
@@ -33,9 +33,9 @@ def register(sub) -> None:
     p.add_argument("--max-per-style", type=int, default=2000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--models", default=str(REPO / "models"))
-    p.add_argument("--name", default="melody")
+    p.add_argument("--name", default=None, help="model name; default melody, or melody_<folder> with --midi-dir")
     p.add_argument("--seeds-per-style", type=int, default=20, help="held-out seeds per style for style fidelity")
-    p.add_argument("--report-dir", default=str(melody_data.REPORT_DIR))
+    p.add_argument("--report-dir", default=None)
     p.add_argument("--no-card", action="store_true", help="do not write the metrics into the model card")
     p.set_defaults(func=run)
 
@@ -171,6 +171,7 @@ def style_fidelity(data: dict, styles: list[str], models: Path, name: str, per_s
 
 
 def run(args) -> int:
+    resolve_names(args)
     models = Path(args.models)
     data = load_data(args)
     melody_data._split(data["pieces"], args.seed)

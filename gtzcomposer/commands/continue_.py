@@ -25,6 +25,8 @@ def register(sub) -> None:
     p.add_argument("--track", type=int, default=None,
                    help="index of the seed track (default: the first non-drum track with notes)")
     p.add_argument("--key-lock", action="store_true", help="use only pitches of the song's key")
+    p.add_argument("--model", default="melody",
+                   help="melody model name in the models folder (default melody; see `gtzcomposer models`)")
     p.add_argument("-o", "--out", required=True, metavar="OUTDIR", help="folder for the MIDI files and the summary")
     p.set_defaults(func=run)
 
@@ -53,7 +55,7 @@ def run(args) -> int:
     from ..io.formats import load_song, save_song
     from ..ml.melody.generator import MelodyGenerator
 
-    gen = MelodyGenerator.load()
+    gen = MelodyGenerator.load(args.model)
     song = load_song(args.seed_file)
     ti = _pick_track(song, args.track)
     track = song.tracks[ti]

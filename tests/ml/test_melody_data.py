@@ -89,12 +89,16 @@ def test_training_command_on_a_midi_folder(midi_dir, tmp_path, monkeypatch):
     rc = main(["melody", "--midi-dir", str(midi_dir), "--epochs", "1", "--units", "8", "--layers", "1",
                "--window", "32", "--out", str(out), "--report-dir", str(tmp_path / "rep")])
     assert rc == 0
-    card = json.loads((out / "melody.json").read_text())
+    # a MIDI-folder run gets its own names, so it never overwrites the bundled models
+    assert sorted(f.name for f in out.iterdir()) == ["melody_midi.json", "melody_midi.keras",
+                                                     "style_classifier_midi.json", "style_classifier_midi.keras"]
+    card = json.loads((out / "melody_midi.json").read_text())
     assert card["styles"] == ["jazz", "rock"] and card["command"].endswith(f"--midi-dir {midi_dir}")
     from gtzcomposer.ml.melody.generator import MelodyGenerator
     from tests.helpers import melody_song
 
-    gen = MelodyGenerator.load("melody", out)
+    gen = MelodyGenerator.load("melody_midi", out)
+    assert gen.critic is not None and gen.critic.styles == ["jazz", "rock"]
     song = melody_song()
     c = gen.continue_melody(song.tracks[0].notes, song, "jazz", bars=1, variations=2, seed=0)
     assert len(c.variations) == 2
