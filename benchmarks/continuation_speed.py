@@ -40,15 +40,19 @@ def main() -> int:
                                                                      74, 72, 71, 69)))
     song = Song(tracks=(new_track(0, notes=notes),), tempos=(TempoChange.from_bpm(0, 110),),
                 time_signatures=(TimeSignature(0, 4, 4),), key_signatures=(KeySignature(0, 7, "major"),))
-    gen.continue_melody(notes, song, gen.styles[0], bars=8, variations=4, seed=0)  # warm-up
-    times = []
-    for i in range(args.repeat):
-        style = gen.styles[i % len(gen.styles)]
-        t = time.perf_counter()
-        gen.continue_melody(notes, song, style, bars=8, variations=4, seed=i)
-        times.append(time.perf_counter() - t)
-    print(f"continuation 8 bars x 4 variations, warm: median {statistics.median(times):.3f} s, "
-          f"worst {max(times):.3f} s over {len(times)} runs")
+    from gtzcomposer.ml.melody.generator import DEFAULT_STYLE_STRENGTH
+
+    for strength in (DEFAULT_STYLE_STRENGTH, 0.0):
+        gen.continue_melody(notes, song, gen.styles[0], bars=8, variations=4, seed=0, style_strength=strength)
+        times = []
+        for i in range(args.repeat):
+            style = gen.styles[i % len(gen.styles)]
+            t = time.perf_counter()
+            gen.continue_melody(notes, song, style, bars=8, variations=4, seed=i, style_strength=strength)
+            times.append(time.perf_counter() - t)
+        label = "default style guidance" if strength else "no style guidance"
+        print(f"continuation 8 bars x 4 variations, warm, {label} (strength {strength:g}): "
+              f"median {statistics.median(times):.3f} s, worst {max(times):.3f} s over {len(times)} runs")
 
     if args.keras:
         from gtzcomposer.ml.melody.model import load_keras_model

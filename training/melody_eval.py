@@ -36,6 +36,8 @@ def register(sub) -> None:
     p.add_argument("--name", default=None, help="model name; default melody, or melody_<folder> with --midi-dir")
     p.add_argument("--seeds-per-style", type=int, default=20, help="held-out seeds per style for style fidelity")
     p.add_argument("--report-dir", default=None)
+    p.add_argument("--style-strength", type=float, nargs="+", default=[0.0, 0.5, 1.0],
+                   help="style guidance strengths to evaluate for style fidelity")
     p.add_argument("--no-card", action="store_true", help="do not write the metrics into the model card")
     p.set_defaults(func=run)
 
@@ -101,7 +103,8 @@ def _histograms(note_lists) -> tuple[np.ndarray, np.ndarray]:
     return pc, iv
 
 
-def style_fidelity(data: dict, styles: list[str], models: Path, name: str, per_style: int, seed: int) -> dict:
+def style_fidelity(data: dict, styles: list[str], models: Path, name: str, per_style: int, seed: int,
+                   strength: float = 0.0) -> dict:
     from gtzcomposer.core import KeySignature, Note, Song, TimeSignature, new_track
     from gtzcomposer.ml.melody.encoding import key_shift
     from gtzcomposer.ml.melody.generator import MelodyGenerator
@@ -135,7 +138,7 @@ def style_fidelity(data: dict, styles: list[str], models: Path, name: str, per_s
                     key_signatures=(KeySignature(0, p["key"][0], p["key"][1]),))
         for target in styles:
             c = gen.continue_melody(seed_notes, song, target, bars=4, variations=1, temperature=1.0, top_p=0.95,
-                                    seed=seed * 1000 + k)
+                                    seed=seed * 1000 + k, style_strength=strength)
             v = c.variations[0]
             sh = key_shift(c.key.tonic)
             gen_lists[target].append([n.pitch + sh for n in v.notes])
@@ -199,7 +202,8 @@ def run(args) -> int:
     btot = {k: sum(bs[i][k] for i in range(len(styles))) for k in ("nll_sum", "events", "correct", "acc_events")}
     overall = {"model_nll": tot["nll_sum"] / tot["events"], "markov_nll": btot["nll_sum"] / btot["events"],
                "model_acc": tot["correct"] / tot["acc_events"], "markov_acc": btot["correct"] / btot["acc_events"]}
-    fid = style_fidelity(data, styles, models, args.name, args.seeds_per_style, args.seed)
+    fids = {w: style_fidelity(data, styles, models, args.name, args.seeds_per_style, args.seed, w)
+            for w in args.style_strength}
     beats = all(v["model_nll"] < v["markov_nll"] for v in per_style.values())
 
     lines = ["# Melody model: held-out evaluation", "",
@@ -214,28 +218,37 @@ def run(args) -> int:
                      f"{v['model_acc']:.3f} | {v['markov_acc']:.3f} |")
     lines.append(f"| all | {len(test)} | {tot['events']} | **{overall['model_nll']:.3f}** | {overall['markov_nll']:.3f} | "
                  f"{overall['model_acc']:.3f} | {overall['markov_acc']:.3f} |")
+    first = next(iter(fids.values()))
+    ws = list(fids)
     lines += ["", f"Model beats the baseline (lower NLL) for every style: **{'yes' if beats else 'NO'}**.", "",
               "## Style fidelity", "",
-              f"{fid['seeds']} seeds (2-bar openings of held-out pieces, up to {args.seeds_per_style} per style, all "
+              f"{first['seeds']} seeds (2-bar openings of held-out pieces, up to {args.seeds_per_style} per style, all "
               "styles mixed) were each continued for 4 bars in every target style (1 variation, temperature 1.0, "
-              f"top-p 0.95; {fid['generation_seconds']} s in all). The style classifier (critic) was asked which style "
-              "each continuation is; compare with how often it recognises real held-out 4-bar excerpts.", "",
-              "| target style | recognised in generated continuations | recognised in real held-out excerpts |",
-              "|---|---|---|"]
+              "top-p 0.95, the critic does not pick), once per style-guidance strength w (0 = plain sampling). The "
+              "style classifier (critic) was asked which style each continuation is; compare with how often it "
+              "recognises real held-out 4-bar excerpts.", "",
+              "| target style | " + " | ".join(f"recognised in continuations, w={w:g}" for w in ws)
+              + " | recognised in real held-out excerpts |",
+              "|---|" + "---|" * (len(ws) + 1)]
     for s in styles:
-        lines.append(f"| {s} | {fid['recognised_generated'][s]:.2f} | {fid['recognised_real'].get(s, float('nan')):.2f} |")
+        lines.append(f"| {s} | " + " | ".join(f"{fids[w]['recognised_generated'][s]:.2f}" for w in ws)
+                     + f" | {first['recognised_real'].get(s, float('nan')):.2f} |")
     lines += ["", "Total-variation distance between the continuations' histograms (rows: target style) and each "
               "style's held-out histograms (columns); the nearest column is in bold.", ""]
-    for kind, title in (("pitch_class", "Pitch classes (key-normalised)"), ("interval", "Intervals (-12..+12)")):
-        lines += [f"### {title}", "", "| generated as \\ held-out | " + " | ".join(styles) + " |",
-                  "|---|" + "---|" * len(styles)]
-        for t in styles:
-            row = fid["distances"][t]
-            best = min(styles, key=lambda s: row[s][kind])
-            cells = [f"**{row[s][kind]:.3f}**" if s == best else f"{row[s][kind]:.3f}" for s in styles]
-            lines.append(f"| {t} | " + " | ".join(cells) + " |")
-        nearest_own = sum(1 for t in styles if min(styles, key=lambda s: fid["distances"][t][s][kind]) == t)
-        lines += ["", f"Nearest to its own style: {nearest_own} of {len(styles)}.", ""]
+    nearest = {}
+    for w in ws:
+        for kind, title in (("pitch_class", "Pitch classes (key-normalised)"), ("interval", "Intervals (-12..+12)")):
+            lines += [f"### {title}, w={w:g}", "", "| generated as \\ held-out | " + " | ".join(styles) + " |",
+                      "|---|" + "---|" * len(styles)]
+            for t in styles:
+                row = fids[w]["distances"][t]
+                best = min(styles, key=lambda s, row=row, kind=kind: row[s][kind])
+                cells = [f"**{row[s][kind]:.3f}**" if s == best else f"{row[s][kind]:.3f}" for s in styles]
+                lines.append(f"| {t} | " + " | ".join(cells) + " |")
+            own = sum(1 for t in styles
+                      if min(styles, key=lambda s, t=t, kind=kind: fids[w]["distances"][t][s][kind]) == t)
+            nearest[f"{kind}_w{w:g}"] = own
+            lines += ["", f"Nearest to its own style: {own} of {len(styles)}.", ""]
     report = Path(args.report_dir)
     report.mkdir(parents=True, exist_ok=True)
     (report / "eval.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -245,8 +258,9 @@ def run(args) -> int:
             "test_nll_per_event": overall["model_nll"], "test_event_accuracy": overall["model_acc"],
             "markov5_nll_per_event": overall["markov_nll"], "markov5_event_accuracy": overall["markov_acc"],
             "per_style": per_style,
-            "style_fidelity": {"recognised_generated": fid["recognised_generated"],
-                               "recognised_real": fid["recognised_real"]},
+            "style_fidelity": {"recognised_real": first["recognised_real"],
+                               **{f"recognised_generated_w{w:g}": fids[w]["recognised_generated"] for w in ws},
+                               "nearest_own_style_of_5": nearest},
             "beats_baseline_every_style": beats,
             "evaluated_by": "python -m training melody-eval",
         }

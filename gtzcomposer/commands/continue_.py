@@ -24,6 +24,8 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=None, help="random seed; the same seed gives the same result")
     p.add_argument("--track", type=int, default=None,
                    help="index of the seed track (default: the first non-drum track with notes)")
+    p.add_argument("--style-strength", type=float, default=None,
+                   help="style guidance 0..5 (0 = plain sampling; default %(default)s = the model's default)")
     p.add_argument("--key-lock", action="store_true", help="use only pitches of the song's key")
     p.add_argument("--model", default="melody",
                    help="melody model name in the models folder (default melody; see `gtzcomposer models`)")
@@ -53,13 +55,14 @@ def run(args) -> int:
     from pathlib import Path
 
     from ..io.formats import load_song, save_song
-    from ..ml.melody.generator import MelodyGenerator
+    from ..ml.melody.generator import DEFAULT_STYLE_STRENGTH, MelodyGenerator
 
     gen = MelodyGenerator.load(args.model)
     song = load_song(args.seed_file)
     ti = _pick_track(song, args.track)
     track = song.tracks[ti]
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
+    strength = DEFAULT_STYLE_STRENGTH if args.style_strength is None else args.style_strength
 
     progress = None
     bar = None
@@ -74,7 +77,7 @@ def run(args) -> int:
 
     try:
         result = gen.continue_melody(track.notes, song, args.style, args.bars, args.variations, args.temperature,
-                                     args.top_p, seed, args.key_lock, progress=progress)
+                                     args.top_p, seed, args.key_lock, progress=progress, style_strength=strength)
     finally:
         if bar is not None:
             bar.close()
@@ -103,6 +106,7 @@ def run(args) -> int:
         "top_p": args.top_p,
         "seed": seed,
         "key_lock": bool(args.key_lock),
+        "style_strength": strength,
         "key": result.key.name,
         "time_signature": str(sig),
         "start_tick": result.start,

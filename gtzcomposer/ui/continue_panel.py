@@ -62,7 +62,7 @@ def _load_generator(progress=None, is_cancelled=None):
     return MelodyGenerator.load()
 
 
-def _generate(seed_notes, song, style, bars, variations, temperature, top_p, seed, key_lock,
+def _generate(seed_notes, song, style, bars, variations, temperature, top_p, seed, key_lock, style_strength,
               progress=None, is_cancelled=None):
     from ..ml.melody.generator import MelodyGenerator
 
@@ -70,7 +70,7 @@ def _generate(seed_notes, song, style, bars, variations, temperature, top_p, see
         progress(0.0, "loading the melody model")
     gen = MelodyGenerator.load()
     return gen.continue_melody(seed_notes, song, style, bars, variations, temperature, top_p, seed, key_lock,
-                               progress=progress, is_cancelled=is_cancelled)
+                               progress=progress, is_cancelled=is_cancelled, style_strength=style_strength)
 
 
 class ContinuePanel(QWidget):
@@ -101,6 +101,8 @@ class ContinuePanel(QWidget):
         self.variations = QSpinBox(minimum=1, maximum=16, value=4)
         self.temperature = QDoubleSpinBox(minimum=0.1, maximum=2.0, singleStep=0.05, value=1.0)
         self.top_p = QDoubleSpinBox(minimum=0.05, maximum=1.0, singleStep=0.05, value=0.95)
+        self.style_strength = QDoubleSpinBox(minimum=0.0, maximum=5.0, singleStep=0.25, value=0.5)
+        self.style_strength.setToolTip("how hard to push towards the style (0 = plain sampling)")
         self.seed_box = QSpinBox(minimum=-1, maximum=2**31 - 1, value=-1)
         self.seed_box.setSpecialValueText("random")
         self.seed_box.setToolTip("random seed; the same seed and settings give the same variations")
@@ -112,6 +114,7 @@ class ContinuePanel(QWidget):
         form.addRow("Variations", self.variations)
         form.addRow("Temperature", self.temperature)
         form.addRow("Top-p", self.top_p)
+        form.addRow("Style strength", self.style_strength)
         form.addRow("Seed", self.seed_box)
         form.addRow("Key lock", self.key_lock)
 
@@ -209,7 +212,7 @@ class ContinuePanel(QWidget):
         self.status.setText("Generating…")
         self.runner.start(_generate, self._seed, self._song, self.style_box.currentText(), self.bars.value(),
                           self.variations.value(), self.temperature.value(), self.top_p.value(), seed,
-                          self.key_lock.isChecked(), label="continuing the melody")
+                          self.key_lock.isChecked(), self.style_strength.value(), label="continuing the melody")
 
     def regenerate(self) -> None:
         self.generate(seed=random.randrange(2**31))

@@ -134,3 +134,23 @@ def test_meter_change_uses_meter_at_the_continuation(gen):
 def test_missing_model_is_a_clear_error(tmp_path):
     with pytest.raises(G.ModelMissingError, match="python -m training melody"):
         G.MelodyGenerator.load("melody", tmp_path)
+
+
+def test_style_guidance_raises_the_critics_score_and_keeps_the_rules(gen):
+    song = melody_song(key="G")
+    seed = song.tracks[0].notes
+    for style in ("irish", "scottish"):
+        plain = gen.continue_melody(seed, song, style, bars=8, variations=6, seed=5, style_strength=0.0)
+        pushed = gen.continue_melody(seed, song, style, bars=8, variations=6, seed=5, style_strength=2.0)
+        again = gen.continue_melody(seed, song, style, bars=8, variations=6, seed=5, style_strength=2.0)
+        assert [v.notes for v in pushed.variations] == [v.notes for v in again.variations]
+        assert [v.notes for v in pushed.variations] != [v.notes for v in plain.variations]
+        mean = lambda c: sum(v.score for v in c.variations) / len(c.variations)  # noqa: E731
+        assert mean(pushed) > mean(plain), style
+        for v in pushed.variations:
+            assert v.notes[0].start == pushed.start and max(n.end for n in v.notes) <= pushed.end
+    locked = gen.continue_melody(seed, song, "chinese", bars=4, variations=4, seed=1, style_strength=1.0,
+                                 key_lock=True)
+    assert all(n.pitch % 12 in song.key.scale for v in locked.variations for n in v.notes)
+    with pytest.raises(G.ContinuationError, match="style strength"):
+        gen.continue_melody(seed, song, "folk", style_strength=-1)
