@@ -1,0 +1,297 @@
+"""The Continue panel: style-conditioned melody continuation of the current selection.
+
+A plain QWidget meant for a dock. The main window calls :meth:`ContinuePanel.set_seed` with the
+selected notes and the song whenever the selection changes, and listens to:
+
+* ``variationsReady(list)``: a list of ``generator.Variation`` (best first) after Generate or
+  Regenerate; show them as ghost notes after the selection;
+* ``currentVariationChanged(int, object)``: index and ``Variation`` now shown (also sent right
+  after ``variationsReady`` with index 0, and with ``(-1, None)`` when the variations are cleared);
+* ``auditionRequested(object)``: a tuple of Notes, the seed followed by the current variation,
+  to play from the seed;
+* ``acceptRequested(object)``: a tuple of Notes, the current variation; the main window inserts
+  them into the seed's track as one undoable ``core.edits.AddNotes`` edit;
+* ``errorOccurred(str)``: a message to show (the panel also shows it in its status line).
+
+Generation runs on a worker (services.TaskRunner) with progress and Cancel; the model is loaded
+lazily on the worker the first time (or by :meth:`preload` at start-up).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.transforms import top_line
+from ..services.tasks import TaskRunner
+
+DEFAULT_STYLES = ("classical", "folk", "chinese", "irish", "scottish")
+
+
+def _styles_from_card() -> tuple[list[str], str]:
+    """(styles, reason when unavailable) from the melody model card, without loading the model."""
+    from ..resources import model_card_path, model_path
+
+    card = model_card_path("melody")
+    if not card.exists() or not model_path("melody").exists():
+        return [], f"no melody model found in {card.parent} (train it with `python -m training melody`)"
+    try:
+        return list(json.loads(card.read_text(encoding="utf-8"))["styles"]), ""
+    except (OSError, ValueError, KeyError) as exc:
+        return [], f"the melody model card {card.name} cannot be read: {exc}"
+
+
+def _load_generator(progress=None, is_cancelled=None):
+    from ..ml.melody.generator import MelodyGenerator
+
+    return MelodyGenerator.load()
+
+
+def _generate(seed_notes, song, style, bars, variations, temperature, top_p, seed, key_lock, style_strength,
+              progress=None, is_cancelled=None):
+    from ..ml.melody.generator import MelodyGenerator
+
+    if progress:
+        progress(0.0, "loading the melody model")
+    gen = MelodyGenerator.load()
+    return gen.continue_melody(seed_notes, song, style, bars, variations, temperature, top_p, seed, key_lock,
+                               progress=progress, is_cancelled=is_cancelled, style_strength=style_strength)
+
+
+class ContinuePanel(QWidget):
+    variationsReady = Signal(list)
+    currentVariationChanged = Signal(int, object)
+    acceptRequested = Signal(object)
+    auditionRequested = Signal(object)
+    errorOccurred = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ContinuePanel")
+        self._seed: tuple = ()
+        self._song = None
+        self._result = None
+        self._index = -1
+        self._last_seed: int | None = None
+        self.runner = TaskRunner(self)
+        self.runner.progress.connect(self._on_progress)
+        self.runner.finished.connect(self._on_finished)
+        self.runner.failed.connect(self._on_failed)
+        self.runner.busyChanged.connect(self._update_enabled)
+
+        styles, self._unavailable = _styles_from_card()
+        self.style_box = QComboBox()
+        self.style_box.addItems(styles or list(DEFAULT_STYLES))
+        self.bars = QSpinBox(minimum=1, maximum=32, value=4)
+        self.variations = QSpinBox(minimum=1, maximum=16, value=4)
+        self.temperature = QDoubleSpinBox(minimum=0.1, maximum=2.0, singleStep=0.05, value=1.0)
+        self.top_p = QDoubleSpinBox(minimum=0.05, maximum=1.0, singleStep=0.05, value=0.95)
+        self.style_strength = QDoubleSpinBox(minimum=0.0, maximum=5.0, singleStep=0.25, value=0.5)
+        self.style_strength.setToolTip("how hard to push towards the style (0 = plain sampling)")
+        self.seed_box = QSpinBox(minimum=-1, maximum=2**31 - 1, value=-1)
+        self.seed_box.setSpecialValueText("random")
+        self.seed_box.setToolTip("random seed; the same seed and settings give the same variations")
+        self.key_lock = QCheckBox("Only notes of the song's key")
+
+        form = QFormLayout()
+        form.addRow("Style", self.style_box)
+        form.addRow("Bars", self.bars)
+        form.addRow("Variations", self.variations)
+        form.addRow("Temperature", self.temperature)
+        form.addRow("Top-p", self.top_p)
+        form.addRow("Style strength", self.style_strength)
+        form.addRow("Seed", self.seed_box)
+        form.addRow("Key lock", self.key_lock)
+
+        self.generate_button = QPushButton("Generate")
+        self.cancel_button = QPushButton("Cancel")
+        self.generate_button.clicked.connect(self.generate)
+        self.cancel_button.clicked.connect(self.cancel)
+        row1 = QHBoxLayout()
+        row1.addWidget(self.generate_button)
+        row1.addWidget(self.cancel_button)
+
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 100)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.notice = QLabel()
+        self.notice.setWordWrap(True)
+
+        self.prev_button = QPushButton("◀")
+        self.prev_button.setToolTip("previous variation")
+        self.next_button = QPushButton("▶")
+        self.next_button.setToolTip("next variation")
+        self.variation_label = QLabel("no variations")
+        self.variation_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.prev_button.clicked.connect(self.previous_variation)
+        self.next_button.clicked.connect(self.next_variation)
+        row2 = QHBoxLayout()
+        row2.addWidget(self.prev_button)
+        row2.addWidget(self.variation_label, 1)
+        row2.addWidget(self.next_button)
+
+        self.audition_button = QPushButton("Audition")
+        self.accept_button = QPushButton("Accept")
+        self.regenerate_button = QPushButton("Regenerate")
+        self.audition_button.clicked.connect(self.audition)
+        self.accept_button.clicked.connect(self.accept)
+        self.regenerate_button.clicked.connect(self.regenerate)
+        row3 = QHBoxLayout()
+        row3.addWidget(self.audition_button)
+        row3.addWidget(self.accept_button)
+        row3.addWidget(self.regenerate_button)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(row1)
+        layout.addWidget(self.progress_bar)
+        layout.addWidget(self.status)
+        layout.addWidget(self.notice)
+        layout.addLayout(row2)
+        layout.addLayout(row3)
+        layout.addStretch(1)
+        if self._unavailable:
+            self.status.setText(self._unavailable)
+        self._update_enabled()
+
+    # --- public API ------------------------------------------------------------------------------
+    def set_seed(self, notes, song) -> None:
+        """The current selection (notes of one track) and the song it belongs to."""
+        self._seed = tuple(notes)
+        self._song = song
+        mono = top_line(self._seed) if self._seed else ()
+        if self._seed and len(mono) < len(set(self._seed)):
+            self.notice.setText("The selection is polyphonic: only its top line will be continued.")
+        else:
+            self.notice.setText("")
+        if not self._seed and not self._unavailable:
+            self.status.setText("Select some notes of one track to continue them.")
+        elif not self._unavailable:
+            self.status.setText("")
+        self._update_enabled()
+
+    def preload(self) -> None:
+        """Load the model in the background (call at start-up)."""
+        if not self._unavailable and not self.runner.busy:
+            self.runner.start(_load_generator, label="loading the melody model")
+
+    @property
+    def current_variation(self):
+        if self._result is None or self._index < 0:
+            return None
+        return self._result.variations[self._index]
+
+    @property
+    def result(self):
+        return self._result
+
+    def generate(self, seed: int | None = None) -> None:
+        if not self._seed or self._song is None:
+            self._show_error("Select some notes of one track to continue them.")
+            return
+        if seed is None:
+            seed = self.seed_box.value() if self.seed_box.value() >= 0 else random.randrange(2**31)
+        self._last_seed = seed
+        self.progress_bar.setValue(0)
+        self.status.setText("Generating…")
+        self.runner.start(_generate, self._seed, self._song, self.style_box.currentText(), self.bars.value(),
+                          self.variations.value(), self.temperature.value(), self.top_p.value(), seed,
+                          self.key_lock.isChecked(), self.style_strength.value(), label="continuing the melody")
+
+    def regenerate(self) -> None:
+        self.generate(seed=random.randrange(2**31))
+
+    def cancel(self) -> None:
+        if self.runner.busy:
+            self.runner.cancel()
+            self.status.setText("Cancelled.")
+            self.progress_bar.setValue(0)
+
+    def next_variation(self) -> None:
+        self._select(self._index + 1)
+
+    def previous_variation(self) -> None:
+        self._select(self._index - 1)
+
+    def audition(self) -> None:
+        v = self.current_variation
+        if v is not None:
+            self.auditionRequested.emit(tuple(self._result.seed_notes) + tuple(v.notes))
+
+    def accept(self) -> None:
+        v = self.current_variation
+        if v is None:
+            return
+        self.acceptRequested.emit(tuple(v.notes))
+        self.clear_variations()
+        self.status.setText("Accepted.")
+
+    def clear_variations(self) -> None:
+        self._result = None
+        self._index = -1
+        self.variation_label.setText("no variations")
+        self.currentVariationChanged.emit(-1, None)
+        self._update_enabled()
+
+    # --- internals -------------------------------------------------------------------------------
+    def _select(self, index: int) -> None:
+        if self._result is None or not self._result.variations:
+            return
+        index = max(0, min(index, len(self._result.variations) - 1))
+        self._index = index
+        v = self._result.variations[index]
+        self.variation_label.setText(f"{index + 1} / {len(self._result.variations)}  (style score {v.score:.2f})")
+        self._update_enabled()
+        self.currentVariationChanged.emit(index, v)
+
+    def _on_progress(self, fraction: float, message: str) -> None:
+        self.progress_bar.setValue(round(100 * fraction))
+
+    def _on_finished(self, result) -> None:
+        if result is None or not hasattr(result, "variations"):  # a preload finished
+            self._update_enabled()
+            return
+        self._result = result
+        self.progress_bar.setValue(100)
+        self.status.setText(f"{len(result.variations)} variations in {result.style} (seed {self._last_seed}).")
+        if result.reduced_to_top_line:
+            self.notice.setText("The selection is polyphonic: only its top line was continued.")
+        self.variationsReady.emit(list(result.variations))
+        self._select(0)
+
+    def _on_failed(self, exc) -> None:
+        self.progress_bar.setValue(0)
+        self._show_error(str(exc) or type(exc).__name__)
+
+    def _show_error(self, message: str) -> None:
+        self.status.setText(message)
+        self.errorOccurred.emit(message)
+
+    def _update_enabled(self, *_):
+        busy = self.runner.busy
+        ready = not self._unavailable
+        has = self._result is not None and self._index >= 0
+        n = len(self._result.variations) if self._result is not None else 0
+        self.generate_button.setEnabled(ready and bool(self._seed) and not busy)
+        self.regenerate_button.setEnabled(ready and bool(self._seed) and not busy and has)
+        self.cancel_button.setEnabled(busy)
+        self.prev_button.setEnabled(has and self._index > 0)
+        self.next_button.setEnabled(has and self._index < n - 1)
+        self.audition_button.setEnabled(has)
+        self.accept_button.setEnabled(has and not busy)

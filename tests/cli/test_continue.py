@@ -1,0 +1,91 @@
+"""gtzcomposer continue SEED --style S ... -o OUTDIR"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+
+from gtzcomposer.cli import main
+from gtzcomposer.resources import model_path
+from tests.helpers import melody_song, two_track_song
+
+pytestmark = [
+    pytest.mark.skipif(importlib.util.find_spec("gtzcomposer.io.midi") is None,
+                       reason="gtzcomposer.io.midi (MIDI reading/writing) is not on this branch yet"),
+    pytest.mark.skipif(not model_path("melody").exists(), reason="bundled melody model not built"),
+]
+
+
+@pytest.fixture
+def seed_file(tmp_path):
+    from gtzcomposer.io.formats import save_song
+
+    path = tmp_path / "seed.mid"
+    save_song(melody_song(meter=(3, 4), key="G"), path)
+    return path
+
+
+def test_writes_ranked_files_and_summary(seed_file, tmp_path, capsys):
+    from gtzcomposer.io.formats import load_song
+
+    out = tmp_path / "out"
+    rc = main(["continue", str(seed_file), "--style", "scottish", "--bars", "2", "--variations", "3", "--seed", "5",
+               "-o", str(out)])
+    assert rc == 0
+    summary = json.loads((out / "continuations.json").read_text())
+    assert summary["schema"] == 1 and summary["style"] == "scottish" and summary["seed"] == 5
+    assert summary["time_signature"] == "3/4" and summary["key"] == "G major"
+    assert summary["style_strength"] == 0.5
+    assert summary["end_tick"] - summary["start_tick"] == 2 * 1440
+    assert [r["rank"] for r in summary["results"]] == [1, 2, 3]
+    scores = [r["score"] for r in summary["results"]]
+    assert scores == sorted(scores, reverse=True)
+    seed = load_song(seed_file)
+    for r in summary["results"]:
+        assert r["file"] == f"seed_scottish_rank{r['rank']}.mid"
+        song = load_song(out / r["file"])
+        notes = song.tracks[0].notes
+        assert notes[:len(seed.tracks[0].notes)] == seed.tracks[0].notes
+        cont = notes[len(seed.tracks[0].notes):]
+        assert len(cont) == r["notes"] > 0
+        assert cont[0].start == summary["start_tick"] == seed.tracks[0].end_tick
+        assert max(n.end for n in cont) <= summary["end_tick"]
+    assert "rank1" in capsys.readouterr().out
+
+    again = tmp_path / "again"
+    assert main(["continue", str(seed_file), "--style", "scottish", "--bars", "2", "--variations", "3",
+                 "--seed", "5", "-o", str(again)]) == 0
+    assert json.loads((again / "continuations.json").read_text())["results"] == summary["results"]
+
+
+def test_track_choice_and_top_line(tmp_path, capsys):
+    from gtzcomposer.io.formats import save_song
+
+    path = tmp_path / "band.mid"
+    save_song(two_track_song(), path)
+    out = tmp_path / "o"
+    assert main(["continue", str(path), "--style", "folk", "--track", "1", "--variations", "1", "--seed", "1",
+                 "--key-lock", "-o", str(out)]) == 0
+    summary = json.loads((out / "continuations.json").read_text())
+    assert summary["track"] == 1 and summary["key_lock"] is True
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--style", "disco"], "unknown style"),
+    (["--style", "folk", "--track", "7"], "tracks"),
+    (["--style", "folk", "--bars", "0"], "bars"),
+])
+def test_bad_input_exits_2(seed_file, tmp_path, capsys, extra, message):
+    assert main(["continue", str(seed_file), *extra, "-o", str(tmp_path / "x")]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_too_short_seed_exits_2(tmp_path, capsys):
+    from gtzcomposer.io.formats import save_song
+
+    path = tmp_path / "short.mid"
+    save_song(melody_song(pitches=(60,), step=120), path)
+    assert main(["continue", str(path), "--style", "folk", "-o", str(tmp_path / "x")]) == 2
+    assert "beat" in capsys.readouterr().err

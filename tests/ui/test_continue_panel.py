@@ -1,0 +1,116 @@
+"""The Continue panel: generate in the background, browse variations, audition, accept (undoable)."""
+
+from __future__ import annotations
+
+import pytest
+
+from gtzcomposer.core import AddNotes, Note, apply
+from gtzcomposer.resources import model_path
+from tests.helpers import melody_song
+
+pytest.importorskip("pytestqt")
+pytestmark = pytest.mark.skipif(not model_path("melody").exists(), reason="bundled melody model not built")
+
+
+@pytest.fixture
+def panel(qtbot):
+    from gtzcomposer.ui.continue_panel import ContinuePanel
+
+    p = ContinuePanel()
+    qtbot.addWidget(p)
+    yield p
+    p.runner.cancel()
+    p.runner.wait(5000)
+
+
+def test_generate_browse_accept(panel, qtbot):
+    song = melody_song(meter=(6, 8), key="E minor")
+    seed = song.tracks[0].notes
+    assert not panel.generate_button.isEnabled()  # nothing selected yet
+    panel.set_seed(seed, song)
+    assert panel.generate_button.isEnabled()
+    assert [panel.style_box.itemText(i) for i in range(panel.style_box.count())] == \
+           ["classical", "folk", "chinese", "irish", "scottish"]
+    panel.style_box.setCurrentText("irish")
+    panel.bars.setValue(2)
+    panel.variations.setValue(3)
+    panel.seed_box.setValue(11)
+    with qtbot.waitSignal(panel.variationsReady, timeout=20000) as ready:
+        panel.generate_button.click()
+    variations = ready.args[0]
+    assert len(variations) == 3
+    bar = song.time_signatures[0].bar_ticks
+    for v in variations:
+        assert v.notes[0].start == seed[-1].end and max(n.end for n in v.notes) <= seed[-1].end + 2 * bar
+    assert panel.current_variation is variations[0]
+    assert not panel.prev_button.isEnabled() and panel.next_button.isEnabled()
+
+    with qtbot.waitSignal(panel.currentVariationChanged) as changed:
+        panel.next_button.click()
+    assert changed.args == [1, variations[1]]
+    with qtbot.waitSignal(panel.currentVariationChanged) as changed:
+        panel.prev_button.click()
+    assert changed.args == [0, variations[0]]
+    panel.next_variation()
+    panel.next_variation()
+    panel.next_variation()  # clamps at the last one
+    assert panel.current_variation is variations[2] and not panel.next_button.isEnabled()
+
+    with qtbot.waitSignal(panel.auditionRequested) as audition:
+        panel.audition_button.click()
+    assert audition.args[0] == tuple(seed) + tuple(variations[2].notes)
+
+    with qtbot.waitSignal(panel.acceptRequested) as accepted:
+        panel.accept_button.click()
+    notes = accepted.args[0]
+    assert notes == tuple(variations[2].notes) and all(isinstance(n, Note) for n in notes)
+    assert panel.current_variation is None and not panel.accept_button.isEnabled()
+
+    # what the main window does with it: one undoable edit
+    new_song, inverse = apply(song, AddNotes(0, notes, label="Accept continuation"))
+    assert new_song.tracks[0].notes == tuple(sorted(seed + notes))
+    undone, _ = apply(new_song, inverse)
+    assert undone.tracks[0].notes == seed
+
+
+def test_same_seed_reproduces_and_regenerate_differs(panel, qtbot):
+    song = melody_song()
+    panel.set_seed(song.tracks[0].notes, song)
+    panel.seed_box.setValue(3)
+    runs = []
+    for _ in range(2):
+        with qtbot.waitSignal(panel.variationsReady, timeout=20000) as ready:
+            panel.generate()
+        runs.append([v.notes for v in ready.args[0]])
+    assert runs[0] == runs[1]
+    with qtbot.waitSignal(panel.variationsReady, timeout=20000) as ready:
+        panel.regenerate_button.click()
+    assert [v.notes for v in ready.args[0]] != runs[0]
+
+
+def test_polyphonic_selection_notice_and_errors(panel, qtbot):
+    song = melody_song()
+    mel = song.tracks[0].notes
+    panel.set_seed(tuple(mel) + tuple(Note(n.start, n.pitch - 7, n.duration) for n in mel), song)
+    assert "top line" in panel.notice.text()
+    with qtbot.waitSignal(panel.errorOccurred, timeout=20000) as err:
+        panel.set_seed((Note(0, 60, 120),), song)
+        panel.generate()
+    assert "beat" in err.args[0] and "beat" in panel.status.text()
+    panel.set_seed((), song)
+    assert not panel.generate_button.isEnabled()
+
+
+def test_cancel(panel, qtbot):
+    song = melody_song()
+    panel.set_seed(song.tracks[0].notes, song)
+    panel.bars.setValue(32)
+    panel.variations.setValue(16)
+    got = []
+    panel.variationsReady.connect(got.append)
+    panel.generate()
+    assert panel.cancel_button.isEnabled()
+    panel.cancel()
+    panel.runner.wait(10000)
+    qtbot.wait(50)
+    assert got == [] and panel.status.text() == "Cancelled." and panel.generate_button.isEnabled()

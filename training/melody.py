@@ -1,0 +1,285 @@
+"""python -m training melody: build the melody dataset, train the style-conditioned melody model
+and the style classifier (critic), write models/melody.keras|json and
+models/style_classifier.keras|json.
+
+    python -m training melody                      # music21 corpus styles (the bundled model)
+    python -m training melody --data-only          # dataset + EDA report only
+    python -m training melody --midi-dir DIR       # your own styles: DIR/<genre>/*.mid
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import melody_data
+
+REPO = Path(__file__).resolve().parents[1]
+COMMAND = "python -m training melody"
+LICENCE = ("music21 corpus (BSD); Essen Folksong Collection: non-commercial research use; O'Neill's 1850, "
+           "Ryan's Mammoth Collection, Aird's Airs: public-domain tune books transcribed in the music21 corpus; "
+           "Bach chorales: public domain")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("melody", help="train the style-conditioned melody model and the style critic")
+    p.add_argument("--midi-dir", help="folder of MIDI files per style: DIR/<style>/*.mid (instead of the corpus)")
+    p.add_argument("--data", help="a dataset file written by an earlier build (skips parsing)")
+    p.add_argument("--data-only", action="store_true", help="build the dataset and the EDA report, then stop")
+    p.add_argument("--max-per-style", type=int, default=2000, help="cap on pieces per style (seeded choice)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--window", type=int, default=128, help="training window in 16th steps")
+    p.add_argument("--units", type=int, default=256)
+    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--max-minutes", type=float, default=80.0, help="stop training after this long")
+    p.add_argument("--out", default=str(REPO / "models"), help="folder for the .keras files and cards")
+    p.add_argument("--name", default=None,
+                   help="model name (file stem); default melody, or melody_<folder> with --midi-dir")
+    p.add_argument("--critic-name", default=None,
+                   help="critic name; default style_classifier, or style_classifier_<folder> with --midi-dir")
+    p.add_argument("--report-dir", default=None,
+                   help="EDA report folder; default training/reports/melody (/<folder> with --midi-dir)")
+    p.set_defaults(func=run)
+
+
+# --- data ----------------------------------------------------------------------------------------
+def load_data(args) -> dict:
+    if getattr(args, "data", None):
+        with gzip.open(args.data, "rt", encoding="utf-8") as f:
+            return json.load(f)
+    return melody_data.build_dataset(max_per_style=args.max_per_style, seed=args.seed, midi_dir=args.midi_dir)
+
+
+def sequences(data: dict, split: str, styles: list[str]):
+    from gtzcomposer.core import Note
+    from gtzcomposer.ml.melody.encoding import piece_sequence
+
+    out = []
+    for p in data["pieces"]:
+        if p["split"] != split or p["style"] not in styles:
+            continue
+        notes = [Note(start=max(0, s), pitch=pi, duration=max(0, d)) for s, pi, d in p["notes"]]
+        out.append(piece_sequence(notes, p["meter"][0], p["meter"][1], p["key"][0], styles.index(p["style"])))
+    return out
+
+
+def windows(seqs, length: int, stride: int):
+    """Fixed-length training windows; the padding's targets get weight 0."""
+    from gtzcomposer.ml.melody.encoding import PAD
+
+    toks, inp, pos, met, sty = [], [], [], [], []
+    for s in seqs:
+        n = len(s.tokens)
+        starts = list(range(0, max(1, n - length + stride), stride))
+        for a in starts:
+            b = min(n, a + length)
+            pad = length - (b - a)
+
+            def cut(x, fill, a=a, b=b, pad=pad):
+                return np.concatenate([x[a:b], np.full(pad, fill, np.int32)])
+
+            toks.append(cut(s.tokens, PAD))
+            inp.append(cut(s.inputs, PAD))
+            pos.append(cut(s.pos, 0))
+            met.append(cut(s.meter, 0))
+            sty.append(s.style)
+    toks = np.array(toks, np.int32)
+    return (np.array(inp, np.int32), np.array(pos, np.int32), np.array(met, np.int32),
+            np.array(sty, np.int32).reshape(-1, 1)), toks, (toks != PAD).astype(np.float32)
+
+
+def critic_examples(seqs, bars: int = 4, stride_bars: int = 2, seed: int = 0):
+    """Style-critic features of excerpts (``bars`` long) of whole pieces."""
+    from gtzcomposer.ml.melody.encoding import METERS, bar_steps, style_features
+
+    feats, labels = [], []
+    for s in seqs:
+        num, den = (int(x) for x in METERS[int(s.meter[0])].split("/")) if METERS[int(s.meter[0])] != "other" else (4, 4)
+        bl = bar_steps(num, den)
+        length, stride = bars * bl, stride_bars * bl
+        for a in range(0, max(1, len(s.tokens) - length + 1), stride):
+            t = s.tokens[a:a + length]
+            if (t >= 4).sum() < 3:
+                continue
+            feats.append(style_features(t, s.pos[a:a + length]))
+            labels.append(s.style)
+    return np.array(feats, np.float32), np.array(labels, np.int32)
+
+
+# --- training ------------------------------------------------------------------------------------
+def _time_limit_callback(keras, minutes: float):
+    class TimeLimit(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.t0 = time.time()
+
+        def on_epoch_end(self, epoch, logs=None):
+            if time.time() - self.t0 > minutes * 60:
+                print(f"time limit of {minutes} min reached after epoch {epoch + 1}")
+                self.model.stop_training = True
+
+    return TimeLimit()
+
+
+def train_melody(args, data: dict, styles: list[str]):
+    import keras
+
+    from gtzcomposer.ml.melody.model import MelodyConfig, build_model
+
+    keras.utils.set_random_seed(args.seed)
+    train = sequences(data, "train", styles)
+    val = sequences(data, "val", styles)
+    x, y, w = windows(train, args.window, args.window * 3 // 4)
+    vx, vy, vw = windows(val, args.window, args.window)
+    print(f"melody: {len(train)} train pieces -> {len(y)} windows; {len(val)} val pieces -> {len(vy)} windows")
+    cfg = MelodyConfig(n_styles=len(styles), units=args.units, layers=args.layers)
+    model = build_model(cfg)
+    model.compile(optimizer=keras.optimizers.Adam(args.lr, clipnorm=1.0),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  weighted_metrics=[])
+    monitor = "val_loss" if len(vy) else "loss"  # a small MIDI folder may leave no validation piece
+    callbacks = [
+        keras.callbacks.EarlyStopping(monitor=monitor, patience=3, restore_best_weights=True),
+        keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=1),
+        _time_limit_callback(keras, args.max_minutes),
+    ]
+    t0 = time.time()
+    hist = model.fit(list(x), y, sample_weight=w, validation_data=(list(vx), vy, vw) if len(vy) else None,
+                     batch_size=args.batch,
+                     epochs=args.epochs, callbacks=callbacks, verbose=2, shuffle=True)
+    seconds = time.time() - t0
+    return model, cfg, hist.history, seconds, len(train), len(y)
+
+
+def train_critic(args, data: dict, styles: list[str]):
+    import keras
+
+    from gtzcomposer.ml.melody.encoding import N_FEATURES
+    from gtzcomposer.ml.melody.model import build_critic
+
+    keras.utils.set_random_seed(args.seed + 1)
+    fx, fy = critic_examples(sequences(data, "train", styles))
+    vx, vy = critic_examples(sequences(data, "val", styles))
+    counts = np.bincount(fy, minlength=len(styles))
+    class_weight = {i: float(len(fy) / (len(styles) * max(1, c))) for i, c in enumerate(counts)}
+    model = build_critic(len(styles), N_FEATURES)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    monitor = "val_loss" if len(vy) else "loss"
+    hist = model.fit(fx, fy, validation_data=(vx, vy) if len(vy) else None, batch_size=256, epochs=40,
+                     class_weight=class_weight,
+                     callbacks=[keras.callbacks.EarlyStopping(monitor=monitor, patience=4, restore_best_weights=True)],
+                     verbose=0)
+    val_acc = float(np.mean(np.argmax(model.predict_on_batch(vx), axis=1) == vy)) if len(vy) else float("nan")
+    print(f"critic: {len(fy)} train excerpts, val accuracy {val_acc:.3f} after {len(hist.history['loss'])} epochs")
+    return model, val_acc, len(fy)
+
+
+def split_counts(data: dict, styles: list[str]) -> dict:
+    out = {}
+    for s in styles:
+        c = {"train": 0, "val": 0, "test": 0}
+        for p in data["pieces"]:
+            if p["style"] == s:
+                c[p["split"]] += 1
+        out[s] = c
+    return out
+
+
+def resolve_names(args) -> None:
+    """Defaults that keep a MIDI-folder run from overwriting the bundled models and reports."""
+    folder = Path(args.midi_dir).resolve().name if getattr(args, "midi_dir", None) else None
+    if getattr(args, "name", None) is None:
+        args.name = f"melody_{folder}" if folder else "melody"
+    if hasattr(args, "critic_name") and args.critic_name is None:
+        args.critic_name = f"style_classifier_{folder}" if folder else "style_classifier"
+    if getattr(args, "report_dir", None) is None:
+        args.report_dir = str(melody_data.REPORT_DIR / folder if folder else melody_data.REPORT_DIR)
+
+
+def run(args) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    resolve_names(args)
+    data = load_data(args)
+    if args.data:
+        melody_data._split(data["pieces"], args.seed)
+    else:
+        melody_data.write_eda(data, Path(args.report_dir))
+        print(f"EDA report: {Path(args.report_dir) / 'data.md'}")
+    if args.data_only:
+        return 0
+    import keras
+
+    from gtzcomposer.ml.melody.encoding import (
+        ENCODER_VERSION,
+        MAX_PITCH,
+        MAX_POS,
+        METERS,
+        MIN_PITCH,
+        N_FEATURES,
+        STEP,
+        VOCAB_SIZE,
+    )
+    from gtzcomposer.ml.melody.model import build_critic, build_model
+
+    styles = list(data["styles"])
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    model, cfg, history, seconds, n_train, n_windows = train_melody(args, data, styles)
+    critic, critic_val_acc, n_excerpts = train_critic(args, data, styles)
+    source = "music21 corpus" if not args.midi_dir else f"MIDI folder {args.midi_dir}"
+    common = {
+        "encoder_version": ENCODER_VERSION,
+        "styles": styles,
+        "input_spec": {"grid": "16th notes", "step_ticks_at_ppq480": STEP, "vocab_size": VOCAB_SIZE,
+                        "tokens": "0 PAD, 1 REST, 2 HOLD, 3 BOS, 4.. NOTE_ON(pitch 36..95)",
+                        "pitch_range": [MIN_PITCH, MAX_PITCH], "meters": list(METERS), "max_pos": MAX_POS,
+                        "key_normalisation": "tonic transposed to C by the smallest shift (-6..+5)",
+                        "triplets": "snapped to the nearest 16th"},
+        "training_data": {"source": source, "licence": LICENCE if not args.midi_dir else "the user's own files",
+                          "dataset_hash": data.get("hash"), "max_per_style": args.max_per_style,
+                          "split": "by piece: seeded hash of the piece id, 80/10/10 (training/melody_data.py split_of)",
+                          "pieces": split_counts(data, styles), "discarded": data.get("discarded")},
+        "command": COMMAND + (f" --midi-dir {args.midi_dir}" if args.midi_dir else ""),
+        "seed": args.seed,
+    }
+    card = {
+        "name": args.name, "version": 1, "task": "melody continuation (next 16th-step event), style-conditioned",
+        **common,
+        "config": cfg.to_dict(),
+        "training": {"epochs_run": len(history["loss"]), "train_pieces": n_train, "train_windows": n_windows,
+                     "window": args.window, "batch": args.batch, "lr": args.lr, "seconds": round(seconds),
+                     "backend": keras.backend.backend(), "final_val_loss": float(min(history.get("val_loss", [float("nan")]))),
+                     "history": {k: [round(float(v), 4) for v in vals] for k, vals in history.items()}},
+        "critic": f"{args.critic_name}.keras",
+        "metrics": {}, "baseline": "5-gram Markov model with Witten-Bell interpolated back-off, per style "
+                                    "(python -m training melody-eval fills in the numbers)",
+    }
+    # save an uncompiled copy: the optimizer state would triple the file for nothing
+    plain = build_model(cfg)
+    plain.set_weights(model.get_weights())
+    plain.save(out / f"{args.name}.keras")
+    (out / f"{args.name}.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    plain_critic = build_critic(len(styles), N_FEATURES)
+    plain_critic.set_weights(critic.get_weights())
+    plain_critic.save(out / f"{args.critic_name}.keras")
+    ccard = {
+        "name": args.critic_name, "version": 1,
+        "task": "symbolic style classifier on 4-bar melody excerpts (critic for melody continuations)",
+        "labels": styles, **common,
+        "input_spec": {**common["input_spec"], "features": N_FEATURES,
+                       "feature_fn": "gtzcomposer.ml.melody.encoding.style_features"},
+        "training": {"excerpts": n_excerpts, "bars": 4},
+        "metrics": {"val_excerpt_accuracy": critic_val_acc},
+    }
+    (out / f"{args.critic_name}.json").write_text(json.dumps(ccard, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {out / (args.name + '.keras')} and {out / (args.critic_name + '.keras')} "
+          f"({seconds / 60:.1f} min melody training)")
+    return 0
