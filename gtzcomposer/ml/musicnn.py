@@ -1,0 +1,144 @@
+"""The musicnn backbone at run time: load the bundled Keras port, tag patches.
+
+Keras/TensorFlow are imported lazily (on the first :func:`load_backbone`), so importing this
+module is cheap.  The model is ``models/msd_musicnn.keras`` (made by ``python -m training
+convert-musicnn``); its card ``models/msd_musicnn.json`` holds the tag names and input spec.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from concurrent.futures import CancelledError
+from functools import lru_cache
+
+import numpy as np
+
+from gtzcomposer.core.errors import GtzError
+from gtzcomposer.resources import model_card_path, model_path
+
+MODEL_NAME = "msd_musicnn"
+DEFAULT_BATCH = 32
+
+Progress = Callable[[float, str], None]
+IsCancelled = Callable[[], bool]
+
+_lock = threading.Lock()
+
+
+class BackboneError(GtzError):
+    """The bundled musicnn model is missing or unreadable."""
+
+
+@lru_cache(maxsize=1)
+def card() -> dict:
+    """The model card (``models/msd_musicnn.json``)."""
+    path = model_card_path(MODEL_NAME)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BackboneError(f"The musicnn model card {path} is missing or unreadable ({exc}).") from exc
+
+
+def tag_names() -> list[str]:
+    """The 50 MSD tag names, in the order of the model's outputs (musicnn's MSD_LABELS)."""
+    return list(card()["labels"])
+
+
+_models: dict[str, object] = {}
+
+
+def load_backbone():
+    """The musicnn tagger as a ``keras.Model``: (batch, 187, 96) float32 -> (batch, 50) sigmoids.
+
+    Loaded once per process (thread-safe) and cached.
+    """
+    with _lock:
+        model = _models.get("tagger")
+        if model is None:
+            path = model_path(MODEL_NAME)
+            if not path.is_file():
+                raise BackboneError(
+                    f"The musicnn model {path} is missing; run 'python -m training convert-musicnn' to make it."
+                )
+            import keras
+
+            from gtzcomposer.ml import musicnn_arch  # noqa: F401  (registers the custom layers)
+
+            try:
+                model = keras.saving.load_model(path, compile=False)
+            except Exception as exc:  # a damaged file: say which
+                raise BackboneError(f"The musicnn model {path} could not be loaded ({exc}).") from exc
+            _models["tagger"] = model
+        return model
+
+
+def load_features_model():
+    """A model sharing the backbone's weights with outputs ``[tags (50), penultimate (200),
+    max_pool (753), mean_pool (753)]`` — musicnn's extracted features, for transfer learning."""
+    tagger = load_backbone()
+    with _lock:
+        model = _models.get("features")
+        if model is None:
+            from gtzcomposer.ml.musicnn_arch import feature_model
+
+            model = _models["features"] = feature_model(tagger)
+        return model
+
+
+def _run_batches(
+    fn, patches: np.ndarray, batch_size: int, progress: Progress | None, is_cancelled: IsCancelled | None, what: str
+) -> list:
+    x = np.asarray(patches, dtype=np.float32)
+    if x.ndim != 3 or x.shape[1:] != (187, 96):
+        raise ValueError(f"expected patches of shape (n, 187, 96), got {x.shape}")
+    if batch_size < 1:
+        raise ValueError("batch_size must be positive")
+    n = len(x)
+    outs = []
+    for start in range(0, n, batch_size):
+        if is_cancelled is not None and is_cancelled():
+            raise CancelledError(f"{what} cancelled")
+        outs.append(fn(x[start : start + batch_size]))
+        if progress is not None:
+            done = min(start + batch_size, n)
+            progress(done / n, f"{what}: {done}/{n} patches")
+    return outs
+
+
+def taggram(
+    patches: np.ndarray,
+    batch_size: int = DEFAULT_BATCH,
+    progress: Progress | None = None,
+    is_cancelled: IsCancelled | None = None,
+) -> np.ndarray:
+    """Tag probabilities of each patch -> (n, 50) float32 (musicnn's "taggram").
+
+    Runs the compiled predict function batch by batch (``predict_on_batch``; no ``model.predict``
+    overhead).  ``progress(fraction, message)`` is called after each batch; when ``is_cancelled()``
+    turns true the work stops with ``concurrent.futures.CancelledError``.
+    """
+    x = np.asarray(patches, dtype=np.float32)
+    if len(x) == 0:
+        return np.zeros((0, 50), np.float32)
+    model = load_backbone()
+    outs = _run_batches(model.predict_on_batch, x, batch_size, progress, is_cancelled, "tagging")
+    return np.concatenate([np.asarray(o, np.float32) for o in outs])
+
+
+def features(
+    patches: np.ndarray,
+    batch_size: int = DEFAULT_BATCH,
+    progress: Progress | None = None,
+    is_cancelled: IsCancelled | None = None,
+) -> dict[str, np.ndarray]:
+    """All backbone outputs per patch: ``tags`` (n, 50), ``penultimate`` (n, 200), ``max_pool``
+    and ``mean_pool`` (n, 753)."""
+    keys = ("tags", "penultimate", "max_pool", "mean_pool")
+    x = np.asarray(patches, dtype=np.float32)
+    if len(x) == 0:
+        return {k: np.zeros((0, d), np.float32) for k, d in zip(keys, (50, 200, 753, 753))}
+    model = load_features_model()
+    outs = _run_batches(model.predict_on_batch, x, batch_size, progress, is_cancelled, "extracting features")
+    return {k: np.concatenate([np.asarray(o[i], np.float32) for o in outs]) for i, k in enumerate(keys)}
