@@ -142,3 +142,23 @@ def test_features_do_not_import_librosa():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.strip() == "False"
+
+
+def test_streamed_file_patches_equal_whole_file_patches(tmp_path):
+    """io.audio blocks -> PatchStream gives the patches of the whole decoded file."""
+    from gtzcomposer.io.audio import iter_audio_blocks, load_audio
+
+    y = _clip("rock_band")
+    path = tmp_path / "rock.wav"
+    sf.write(str(path), np.stack([y, 0.5 * y], axis=1), 16000, subtype="FLOAT")
+    resampled = tmp_path / "rock44.flac"
+    import soxr
+
+    sf.write(str(resampled), soxr.resample(y, 16000, 44100), 44100)
+    for p in (path, resampled):
+        whole, times = F.audio_to_patches(load_audio(p))
+        got = list(F.stream_patches(iter_audio_blocks(p, block_seconds=1.3)))
+        streamed = np.concatenate([g[0] for g in got])
+        assert streamed.shape == whole.shape
+        assert np.mean(np.abs(streamed - whole) < 1e-6) > 0.999
+        np.testing.assert_allclose(np.concatenate([g[1] for g in got]), times)
