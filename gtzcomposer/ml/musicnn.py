@@ -16,6 +16,7 @@ from functools import lru_cache
 import numpy as np
 
 from gtzcomposer.core.errors import GtzError
+from gtzcomposer.ml.features import PATCH_HOP
 from gtzcomposer.resources import model_card_path, model_path
 
 MODEL_NAME = "msd_musicnn"
@@ -87,14 +88,19 @@ def load_features_model():
         return model
 
 
-def _run_batches(
-    fn, patches: np.ndarray, batch_size: int, progress: Progress | None, is_cancelled: IsCancelled | None, what: str
-) -> list:
-    x = np.asarray(patches, dtype=np.float32)
+def _check_patches(patches: np.ndarray, batch_size: int) -> np.ndarray:
+    x = np.ascontiguousarray(patches, dtype=np.float32)
     if x.ndim != 3 or x.shape[1:] != (187, 96):
         raise ValueError(f"expected patches of shape (n, 187, 96), got {x.shape}")
     if batch_size < 1:
         raise ValueError("batch_size must be positive")
+    return x
+
+
+def _run_batches(
+    fn, patches: np.ndarray, batch_size: int, progress: Progress | None, is_cancelled: IsCancelled | None, what: str
+) -> list:
+    x = _check_patches(patches, batch_size)
     n = len(x)
     outs = []
     for start in range(0, n, batch_size):
@@ -107,19 +113,113 @@ def _run_batches(
     return outs
 
 
+def _overlap_models():
+    tagger = load_backbone()
+    with _lock:
+        pair = _models.get("overlap")
+        if pair is None:
+            from gtzcomposer.ml.musicnn_arch import overlap_models
+
+            pair = _models["overlap"] = overlap_models(tagger)
+        return pair
+
+
+def _overlapping_runs(x: np.ndarray, hop: int) -> list[tuple[int, int]]:
+    """Split patches into runs [a, b) where each patch starts ``hop`` frames after the previous
+    one (their shared frames are equal), as :func:`gtzcomposer.ml.features.patches` makes them."""
+    n = len(x)
+    if n == 0:
+        return []
+    same = [np.array_equal(x[k, hop:], x[k + 1, :-hop]) for k in range(n - 1)]
+    runs, a = [], 0
+    for k, ok in enumerate(same):
+        if not ok:
+            runs.append((a, k + 1))
+            a = k + 1
+    runs.append((a, n))
+    return runs
+
+
+def _tag_run(x: np.ndarray, hop: int, batch_size: int):
+    """Tag a run of overlapping patches, computing the timbral front end once per frame."""
+    timbral, rest = _overlap_models()
+    n, t = x.shape[0], x.shape[1]
+    edge = 3  # the timbral convolutions span 7 frames: 3 on each side
+    for a in range(0, n, batch_size):
+        b = min(a + batch_size, n)
+        span = np.concatenate([x[a], *(x[k, t - hop :] for k in range(a + 1, b))])[None]
+        feats = np.asarray(timbral.predict_on_batch(span))[0]
+        starts = (np.arange(a, b) - a) * hop
+        tim = feats[starts[:, None] + np.arange(t)[None, :]]  # (m, t, 408)
+        ends = np.concatenate([x[a:b, : 2 * edge], x[a:b, -2 * edge :]])
+        edge_feats = np.asarray(timbral.predict_on_batch(ends))
+        m = b - a
+        tim[:, :edge] = edge_feats[:m, :edge]
+        tim[:, -edge:] = edge_feats[m:, edge:]
+        yield b - a, np.asarray(rest.predict_on_batch([x[a:b], tim]), np.float32)
+
+
 def taggram(
     patches: np.ndarray,
     batch_size: int = DEFAULT_BATCH,
     progress: Progress | None = None,
     is_cancelled: IsCancelled | None = None,
+    hop: int = PATCH_HOP,
 ) -> np.ndarray:
     """Tag probabilities of each patch -> (n, 50) float32 (musicnn's "taggram").
 
-    Runs the compiled predict function batch by batch (``predict_on_batch``; no ``model.predict``
-    overhead).  ``progress(fraction, message)`` is called after each batch; when ``is_cancelled()``
-    turns true the work stops with ``concurrent.futures.CancelledError``.
+    Runs compiled predict functions batch by batch (``predict_on_batch``; no ``model.predict``
+    overhead).  Patches that overlap like :func:`gtzcomposer.ml.features.patches` makes them
+    (each starting ``hop`` frames after the previous, shared frames equal) go through a faster
+    equivalent path that computes the timbral convolutions once per frame instead of once per
+    patch (about 2.5x less work; same outputs to ~1e-6); other patches are tagged one by one.
+    ``progress(fraction, message)`` is called after each batch; when ``is_cancelled()`` turns
+    true the work stops with ``concurrent.futures.CancelledError``.
     """
-    x = np.asarray(patches, dtype=np.float32)
+    x = _check_patches(patches, batch_size)
+    n = len(x)
+    out = np.zeros((n, 50), np.float32)
+    if n == 0:
+        return out
+    model = load_backbone()
+    runs = _overlapping_runs(x, hop) if 0 < hop < x.shape[1] - 6 else [(k, k + 1) for k in range(n)]
+    singles = np.array([a for a, b in runs if b - a == 1], dtype=np.int64)
+
+    def chunks():  # (indices, tags) per compiled call
+        for a, b in runs:
+            if b - a >= 2:
+                pos = a
+                for m, tags in _tag_run(x[a:b], hop, batch_size):
+                    yield np.arange(pos, pos + m), tags
+                    pos += m
+        for k in range(0, len(singles), batch_size):
+            idx = singles[k : k + batch_size]
+            yield idx, np.asarray(model.predict_on_batch(x[idx]), np.float32)
+
+    done = 0
+    it = chunks()
+    while True:
+        if is_cancelled is not None and is_cancelled():
+            raise CancelledError("tagging cancelled")
+        try:
+            idx, tags = next(it)
+        except StopIteration:
+            break
+        out[idx] = tags
+        done += len(idx)
+        if progress is not None:
+            progress(done / n, f"tagging: {done}/{n} patches")
+    return out
+
+
+def taggram_per_patch(
+    patches: np.ndarray,
+    batch_size: int = DEFAULT_BATCH,
+    progress: Progress | None = None,
+    is_cancelled: IsCancelled | None = None,
+) -> np.ndarray:
+    """:func:`taggram` computed patch by patch with the plain tagger (the reference path)."""
+    x = _check_patches(patches, batch_size)
     if len(x) == 0:
         return np.zeros((0, 50), np.float32)
     model = load_backbone()
@@ -136,7 +236,7 @@ def features(
     """All backbone outputs per patch: ``tags`` (n, 50), ``penultimate`` (n, 200), ``max_pool``
     and ``mean_pool`` (n, 753)."""
     keys = ("tags", "penultimate", "max_pool", "mean_pool")
-    x = np.asarray(patches, dtype=np.float32)
+    x = _check_patches(patches, batch_size)
     if len(x) == 0:
         return {k: np.zeros((0, d), np.float32) for k, d in zip(keys, (50, 200, 753, 753))}
     model = load_features_model()

@@ -81,45 +81,101 @@ def _bn(name: str) -> layers.BatchNormalization:
     return layers.BatchNormalization(axis=-1, epsilon=1e-3, momentum=0.99, name=name)
 
 
-def build_musicnn(n_frames: int = N_FRAMES, n_mels: int = N_MELS, n_tags: int = N_TAGS) -> keras.Model:
-    """The MSD_musicnn tagger with fresh weights: (batch, 187, 96) log-mel -> (batch, 50) sigmoids."""
-    x_in = keras.Input(shape=(n_frames, n_mels), name="logmel")
-    x = layers.Reshape((n_frames, n_mels, 1), name="expand")(x_in)
-    x = _bn("input_bn")(x)
+class _Layers:
+    """Creates the named layers (``reuse=None``) or fetches them from a built tagger (shared weights)."""
 
-    front = []
-    padded = layers.ZeroPadding2D(((3, 3), (0, 0)), name="timbral_pad")(x)
+    def __init__(self, reuse: keras.Model | None = None):
+        self.reuse = reuse
+
+    def __call__(self, name: str, factory):
+        return self.reuse.get_layer(name) if self.reuse is not None else factory(name)
+
+
+def _timbral(x_bn, L: _Layers, n_mels: int = N_MELS) -> list:
+    """Timbral front end on a batch-normed (batch, time, mel, 1) input -> two (batch, time, 204)."""
+    padded = L("timbral_pad", lambda n: layers.ZeroPadding2D(((3, 3), (0, 0)), name=n))(x_bn)
+    out = []
     for tag, frac in (("timbral74", 0.4), ("timbral77", 0.7)):
-        h = layers.Conv2D(204, (7, int(frac * n_mels)), padding="valid", activation="relu", name=f"{tag}_conv")(padded)
-        h = _bn(f"{tag}_bn")(h)
-        front.append(FrequencyMaxPool(name=f"{tag}_pool")(h))
-    for length in (128, 64, 32):
-        h = layers.Conv2D(51, (length, 1), padding="same", activation="relu", name=f"temporal{length}_conv")(x)
-        h = _bn(f"temporal{length}_bn")(h)
-        front.append(FrequencyMaxPool(name=f"temporal{length}_pool")(h))
-    frontend = layers.Concatenate(axis=-1, name="frontend")(front)  # (T, 561)
+        h = L(f"{tag}_conv", lambda n, frac=frac: layers.Conv2D(
+            204, (7, int(frac * n_mels)), padding="valid", activation="relu", name=n))(padded)
+        h = L(f"{tag}_bn", _bn)(h)
+        out.append(L(f"{tag}_pool", lambda n: FrequencyMaxPool(name=n))(h))
+    return out
 
+
+def _temporal(x_bn, L: _Layers) -> list:
+    """Temporal front end -> three (batch, time, 51)."""
+    out = []
+    for length in (128, 64, 32):
+        h = L(f"temporal{length}_conv", lambda n, length=length: layers.Conv2D(
+            51, (length, 1), padding="same", activation="relu", name=n))(x_bn)
+        h = L(f"temporal{length}_bn", _bn)(h)
+        out.append(L(f"temporal{length}_pool", lambda n: FrequencyMaxPool(name=n))(h))
+    return out
+
+
+def _tail(frontend, L: _Layers, n_tags: int = N_TAGS):
+    """Mid end and back end on the (batch, time, 561) front-end features -> tag sigmoids."""
     mid = []
     h = frontend
     for i in (1, 2, 3):
-        p = layers.ZeroPadding1D(3, name=f"midend{i}_pad")(h)
-        c = layers.Conv1D(64, 7, padding="valid", activation="relu", name=f"midend{i}_conv")(p)
-        c = _bn(f"midend{i}_bn")(c)
-        h = c if i == 1 else layers.Add(name=f"midend{i}_res")([c, h])
+        p = L(f"midend{i}_pad", lambda n: layers.ZeroPadding1D(3, name=n))(h)
+        c = L(f"midend{i}_conv", lambda n: layers.Conv1D(64, 7, padding="valid", activation="relu", name=n))(p)
+        c = L(f"midend{i}_bn", _bn)(c)
+        h = c if i == 1 else L(f"midend{i}_res", lambda n: layers.Add(name=n))([c, h])
         mid.append(h)
-    features = layers.Concatenate(axis=-1, name="midend")([frontend, *mid])  # (T, 753)
+    features = L("midend", lambda n: layers.Concatenate(axis=-1, name=n))([frontend, *mid])  # (T, 753)
 
-    max_pool = TemporalPool("max", name="max_pool")(features)
-    mean_pool = TemporalPool("mean", name="mean_pool")(features)
-    pooled = Interleave(name="pooled")([max_pool, mean_pool])  # (1506,)
-    h = _bn("pooled_bn")(pooled)
-    h = layers.Dropout(0.5, name="pooled_dropout")(h)
-    h = layers.Dense(200, activation="relu", name="penultimate_dense")(h)
-    penultimate = _bn("penultimate")(h)
-    h = layers.Dropout(0.5, name="penultimate_dropout")(penultimate)
-    logits = layers.Dense(n_tags, name="logits")(h)
-    tags = layers.Activation("sigmoid", name="tags")(logits)
+    max_pool = L("max_pool", lambda n: TemporalPool("max", name=n))(features)
+    mean_pool = L("mean_pool", lambda n: TemporalPool("mean", name=n))(features)
+    pooled = L("pooled", lambda n: Interleave(name=n))([max_pool, mean_pool])  # (1506,)
+    h = L("pooled_bn", _bn)(pooled)
+    h = L("pooled_dropout", lambda n: layers.Dropout(0.5, name=n))(h)
+    h = L("penultimate_dense", lambda n: layers.Dense(200, activation="relu", name=n))(h)
+    penultimate = L("penultimate", _bn)(h)
+    h = L("penultimate_dropout", lambda n: layers.Dropout(0.5, name=n))(penultimate)
+    logits = L("logits", lambda n: layers.Dense(n_tags, name=n))(h)
+    return L("tags", lambda n: layers.Activation("sigmoid", name=n))(logits)
+
+
+def build_musicnn(n_frames: int = N_FRAMES, n_mels: int = N_MELS, n_tags: int = N_TAGS) -> keras.Model:
+    """The MSD_musicnn tagger with fresh weights: (batch, 187, 96) log-mel -> (batch, 50) sigmoids."""
+    L = _Layers()
+    x_in = keras.Input(shape=(n_frames, n_mels), name="logmel")
+    x = layers.Reshape((n_frames, n_mels, 1), name="expand")(x_in)
+    x = L("input_bn", _bn)(x)
+    front = _timbral(x, L, n_mels) + _temporal(x, L)
+    frontend = layers.Concatenate(axis=-1, name="frontend")(front)  # (T, 561)
+    tags = _tail(frontend, L, n_tags)
     return keras.Model(x_in, tags, name="msd_musicnn")
+
+
+def overlap_models(tagger: keras.Model, n_frames: int = N_FRAMES, n_mels: int = N_MELS):
+    """Two models sharing ``tagger``'s weights, to tag overlapping patches without recomputing
+    the timbral convolutions (80 % of the work) on frames that several patches share:
+
+    - ``timbral``: (batch, any time, 96) log-mel -> (batch, time, 408) timbral features, computed
+      over a whole span of frames at once (with 3 frames of zero padding at the span's ends);
+    - ``rest``: (patches (batch, 187, 96), their timbral features (batch, 187, 408)) -> tags.
+
+    A timbral feature at patch frame t only sees frames t-3..t+3 of the patch, so it equals the
+    span's value except in the first and last 3 frames of a patch, where the patch model pads
+    with zeros; :func:`gtzcomposer.ml.musicnn.taggram` recomputes those from 6-frame edges.
+    """
+    L = _Layers(tagger)
+    span = keras.Input(shape=(None, n_mels), name="logmel_span")
+    x = layers.Reshape((-1, n_mels, 1), name="span_expand")(span)
+    x = L("input_bn", _bn)(x)
+    timbral = keras.Model(span, layers.Concatenate(axis=-1, name="span_timbral")(_timbral(x, L, n_mels)),
+                          name="msd_musicnn_timbral")
+
+    p_in = keras.Input(shape=(n_frames, n_mels), name="logmel")
+    t_in = keras.Input(shape=(n_frames, 408), name="timbral")
+    x = L("expand", None)(p_in)
+    x = L("input_bn", _bn)(x)
+    frontend = layers.Concatenate(axis=-1, name="overlap_frontend")([t_in, *_temporal(x, L)])
+    rest = keras.Model([p_in, t_in], _tail(frontend, L), name="msd_musicnn_rest")
+    return timbral, rest
 
 
 def feature_model(tagger: keras.Model) -> keras.Model:

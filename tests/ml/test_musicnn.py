@@ -40,12 +40,31 @@ def test_fixture_is_real_music_of_several_kinds(reference):
 
 
 @pytest.mark.parametrize("name", INFO["clips"])
-def test_port_matches_original_tags_on_every_patch(name, reference):
+@pytest.mark.parametrize("path", ["overlap", "per_patch"])
+def test_port_matches_original_tags_on_every_patch(name, path, reference):
     expected = reference[f"{name}/taggram"]
-    got = musicnn.taggram(_patches(name))
+    fn = musicnn.taggram if path == "overlap" else musicnn.taggram_per_patch
+    got = fn(_patches(name))
     assert got.shape == expected.shape
     assert got.dtype == np.float32
     assert np.max(np.abs(got - expected)) <= 1e-4
+
+
+def test_overlap_path_equals_per_patch_path_on_mixed_input():
+    a, b = _patches("rock_band"), _patches("chorale_organ")
+    rng = np.random.default_rng(5)
+    noise = rng.uniform(0, 3, (3, 187, 96)).astype(np.float32)
+    # two overlapping runs, singletons between them, and a run cut by a batch boundary
+    x = np.concatenate([a, noise[:1], b, noise[1:], a[:2]])
+    runs = musicnn._overlapping_runs(x, F.PATCH_HOP)
+    assert runs[0] == (0, len(a)) and (len(a), len(a) + 1) in runs
+    fast = musicnn.taggram(x, batch_size=4)
+    slow = musicnn.taggram_per_patch(x, batch_size=4)
+    assert np.max(np.abs(fast - slow)) < 1e-5
+    # shifting one patch by a frame breaks the run: still right, just not shared
+    y = a.copy()
+    y[3] = np.roll(y[3], 1, axis=0)
+    np.testing.assert_allclose(musicnn.taggram(y), musicnn.taggram_per_patch(y), atol=1e-5)
 
 
 def test_port_features_match_original(reference):
