@@ -253,6 +253,8 @@ def _too_short(path, seconds: float, min_seconds: float) -> AudioError:
 
 
 def _downmix(block: np.ndarray, mono: bool) -> np.ndarray:
+    if not np.all(np.isfinite(block)):  # float files can hold NaN/inf; they would poison every feature
+        block = np.nan_to_num(block, nan=0.0, posinf=1.0, neginf=-1.0)
     if mono:
         return block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
     return block

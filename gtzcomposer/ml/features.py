@@ -173,6 +173,8 @@ def audio_to_patches(samples16k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Audio shorter than one patch is padded with silence to 3 s (logged), so n >= 1 for any
     non-empty input.
     """
+    if np.asarray(samples16k).size == 0:
+        raise ValueError("no audio samples to analyse")
     y, added = pad_to_patch(samples16k)
     if added:
         log.info("audio is %.2f s long, shorter than one 3 s patch: padded with %.2f s of silence",

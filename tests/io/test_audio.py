@@ -288,3 +288,13 @@ def test_long_file_is_read_in_bounded_memory(tmp_path):
     assert progress[-1] == 1.0
     assert peak_blocks < 8e6, peak_blocks  # ~5 s of stereo float32 at 44.1 kHz is 1.8 MB
     assert peak_whole > 4 * peak_blocks
+
+
+def test_non_finite_samples_are_made_safe(tmp_path):
+    data = tone(1.0, 16000)
+    data[100:200] = np.nan
+    data[300] = np.inf
+    path = write(tmp_path / "nan.wav", data, 16000, subtype="FLOAT")
+    y = load_audio(path)
+    assert np.all(np.isfinite(y)) and y[150] == 0.0 and y[300] == 1.0
+    assert np.all(np.isfinite(np.concatenate(list(iter_audio_blocks(path)))))

@@ -162,3 +162,8 @@ def test_streamed_file_patches_equal_whole_file_patches(tmp_path):
         assert streamed.shape == whole.shape
         assert np.mean(np.abs(streamed - whole) < 1e-6) > 0.999
         np.testing.assert_allclose(np.concatenate([g[1] for g in got]), times)
+
+
+def test_empty_input_is_refused():
+    with pytest.raises(ValueError, match="no audio"):
+        F.audio_to_patches(np.zeros(0, np.float32))

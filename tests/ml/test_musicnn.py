@@ -122,3 +122,14 @@ def test_missing_model_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(musicnn, "_models", {})
     with pytest.raises(musicnn.BackboneError, match="convert-musicnn"):
         musicnn.load_backbone()
+
+
+def test_importing_the_backbone_module_does_not_import_tensorflow():
+    import subprocess
+    import sys
+
+    code = "import sys; import gtzcomposer.ml.musicnn, gtzcomposer.io.audio; " \
+           "print(any(m in sys.modules for m in ('keras', 'tensorflow', 'librosa', 'soundfile')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.strip() == "False"
