@@ -242,3 +242,45 @@ def features(
     model = load_features_model()
     outs = _run_batches(model.predict_on_batch, x, batch_size, progress, is_cancelled, "extracting features")
     return {k: np.concatenate([np.asarray(o[i], np.float32) for o in outs]) for i, k in enumerate(keys)}
+
+
+def taggram_of_file(
+    path,
+    batch_size: int = DEFAULT_BATCH,
+    block_seconds: float = 60.0,
+    progress: Progress | None = None,
+    is_cancelled: IsCancelled | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Decode an audio file block by block and tag it -> (tags (n, 50), patch start times (n,)).
+
+    Memory stays bounded for files of any length (see :func:`gtzcomposer.io.audio.iter_audio_blocks`
+    and :class:`gtzcomposer.ml.features.PatchStream`); audio under 3 s is padded to one patch, under
+    0.5 s refused (``AudioError``).  ``progress`` follows the position in the file.
+    """
+    from gtzcomposer.io.audio import iter_audio_blocks
+    from gtzcomposer.ml.features import PatchStream
+
+    position = [0.0]
+
+    def reading(fraction: float, message: str) -> None:
+        position[0] = fraction
+
+    load_backbone()  # fail early (and outside the loop) if the model is missing
+    stream = PatchStream()
+    tags, times = [], []
+
+    def tag(p: np.ndarray, t: np.ndarray) -> None:
+        if len(p):
+            tags.append(taggram(p, batch_size=batch_size, is_cancelled=is_cancelled))
+            times.append(t)
+            if progress is not None:
+                progress(min(position[0], 0.999), f"tagging: {t[-1] + 3:.0f} s analysed")
+
+    for block in iter_audio_blocks(path, block_seconds=block_seconds, progress=reading, is_cancelled=is_cancelled):
+        tag(*stream.push(block))
+    tag(*stream.finish())
+    if progress is not None:
+        progress(1.0, "tagging done")
+    if not tags:
+        return np.zeros((0, 50), np.float32), np.zeros(0)
+    return np.concatenate(tags), np.concatenate(times)

@@ -133,3 +133,24 @@ def test_importing_the_backbone_module_does_not_import_tensorflow():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.strip() == "False"
+
+
+def test_taggram_of_file_matches_whole_clip_path(tmp_path, reference):
+    from gtzcomposer.io.audio import AudioError
+
+    name = "jazz_combo"
+    seen = []
+    tags, times = musicnn.taggram_of_file(REF_DIR / f"{name}.flac", block_seconds=2.0,
+                                          progress=lambda f, m: seen.append(f))
+    assert tags.shape == reference[f"{name}/taggram"].shape
+    assert np.max(np.abs(tags - reference[f"{name}/taggram"])) <= 1e-4
+    np.testing.assert_allclose(times, np.arange(len(tags)) * F.PATCH_HOP * 256 / 16000)
+    assert seen[-1] == 1.0 and seen == sorted(seen)
+    # a 1.5 s file is padded to one patch; a text file is an AudioError
+    short = tmp_path / "short.wav"
+    sf.write(str(short), sf.read(str(REF_DIR / f"{name}.flac"), dtype="float32")[0][:24000], 16000)
+    assert musicnn.taggram_of_file(short)[0].shape == (1, 50)
+    bad = tmp_path / "bad.wav"
+    bad.write_text("not audio")
+    with pytest.raises(AudioError):
+        musicnn.taggram_of_file(bad)
