@@ -172,7 +172,8 @@ def taggram(
     overhead).  Patches that overlap like :func:`gtzcomposer.ml.features.patches` makes them
     (each starting ``hop`` frames after the previous, shared frames equal) go through a faster
     equivalent path that computes the timbral convolutions once per frame instead of once per
-    patch (about 2.5x less work; same outputs to ~1e-6); other patches are tagged one by one.
+    patch (about 2.5x less work; same outputs to ~1e-6); other patches go through the plain
+    tagger in batches.
     ``progress(fraction, message)`` is called after each batch; when ``is_cancelled()`` turns
     true the work stops with ``concurrent.futures.CancelledError``.
     """
