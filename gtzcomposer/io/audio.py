@@ -22,6 +22,7 @@ sentence naming the file and the problem.  Cancelling (``is_cancelled()`` true) 
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError
@@ -177,6 +178,8 @@ def _check_file(path: Path) -> None:
         raise AudioError(f"Audio file '{path}' cannot be read ({exc.strerror or exc}).") from exc
     if size == 0:
         raise AudioError(f"Audio file '{path.name}' is empty (0 bytes).")
+    if not os.access(path, os.R_OK):
+        raise AudioError(f"Audio file '{path}' cannot be read: permission denied.")
 
 
 def _open_ffmpeg(path: Path) -> _Reader:
