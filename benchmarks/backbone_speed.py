@@ -81,6 +81,10 @@ def _model_load_split(path: str, batch: int) -> dict:
     r["keras_import"] = t1 - t0
     r["model_load"] = t2 - t1
     r["cold_total"] = time.perf_counter() - t0
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    r["process_cpu"] = usage.ru_utime + usage.ru_stime
     return r
 
 
@@ -102,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         c = cold(path, args.batch)
         print(f"cold (fresh process): {c['wall_incl_interpreter']:.2f} s wall incl. interpreter start; "
               f"keras import {c['keras_import']:.2f} s, model load {c['model_load']:.2f} s, decode {c['decode']:.3f} s, "
-              f"features {c['features']:.3f} s, first taggram {c['taggram']:.2f} s ({c['patches']} patches)")
+              f"features {c['features']:.3f} s, first taggram {c['taggram']:.2f} s ({c['patches']} patches); "
+              f"process CPU time {c['process_cpu']:.2f} s")
         analyse(path, args.batch)  # warm up in this process
         runs = [analyse(path, args.batch) for _ in range(args.runs)]
         runs.sort(key=lambda r: r["total"])
