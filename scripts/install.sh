@@ -25,7 +25,7 @@ APT_PACKAGES=(
   libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0 libx11-xcb1
   libasound2 libfluidsynth3 fluidsynth
 )
-if [ "$DEV" = 1 ]; then APT_PACKAGES+=(xvfb xauth imagemagick); fi
+if [ "$DEV" = 1 ]; then APT_PACKAGES+=(xvfb xauth imagemagick ffmpeg); fi
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
