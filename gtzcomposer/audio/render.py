@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.errors import GtzError
+from ..core.errors import Cancelled, GtzError
 from ..core.song import Song
 from ..core.timing import TempoMap
 from .events import PRESET, compile_events
@@ -42,7 +42,7 @@ class RenderError(GtzError):
     """A render that cannot be done as asked (bad sample rate, bit depth, output type...)."""
 
 
-class RenderCancelled(GtzError):
+class RenderCancelled(Cancelled):
     """The render was cancelled by the user."""
 
 

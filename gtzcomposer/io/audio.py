@@ -17,7 +17,7 @@ short files above that are returned as they are (``gtzcomposer.ml.features`` pad
 than one 3 s analysis patch with silence).  Anything that is not decodable audio — random bytes,
 text, a MIDI file renamed .wav, an empty or truncated file — raises :class:`AudioError` with a
 sentence naming the file and the problem.  Cancelling (``is_cancelled()`` true) raises
-``concurrent.futures.CancelledError``.
+``gtzcomposer.core.errors.Cancelled`` (a ``concurrent.futures.CancelledError``).
 """
 
 from __future__ import annotations
@@ -25,13 +25,12 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Iterator
-from concurrent.futures import CancelledError
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from gtzcomposer.core.errors import GtzError
+from gtzcomposer.core.errors import Cancelled, GtzError
 
 Progress = Callable[[float, str], None]
 IsCancelled = Callable[[], bool]
@@ -289,7 +288,7 @@ def load_audio(
 
     Mono (default): shape (n,), channels averaged; else (channels, n).  ``max_seconds`` reads only
     the start of the file.  Raises :class:`AudioError` for anything unreadable or shorter than
-    ``min_seconds``; ``concurrent.futures.CancelledError`` when cancelled.
+    ``min_seconds``; ``gtzcomposer.core.errors.Cancelled`` (a ``concurrent.futures.CancelledError``) when cancelled.
     """
     reader = _open(path)
     try:
@@ -300,7 +299,7 @@ def load_audio(
         got = 0
         for block in reader.blocks(int(_READ_BLOCK_SECONDS * rate)):
             if is_cancelled is not None and is_cancelled():
-                raise CancelledError(f"reading {Path(path).name} cancelled")
+                raise Cancelled(f"reading {Path(path).name} cancelled")
             if limit is not None:
                 block = block[: limit - got]
             parts.append(_downmix(block, mono))
@@ -371,7 +370,7 @@ def _blocks(
         held: np.ndarray | None = None  # keep one block back so the last one can be flushed with it
         for block in reader.blocks(max(1, int(block_seconds * rate))):
             if is_cancelled is not None and is_cancelled():
-                raise CancelledError(f"reading {name} cancelled")
+                raise Cancelled(f"reading {name} cancelled")
             got += len(block)
             y = _downmix(block, True)
             y = stream.resample_chunk(y, last=False) if stream is not None else np.ascontiguousarray(y)

@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from concurrent.futures import CancelledError
 from functools import lru_cache
 
 import numpy as np
 
-from gtzcomposer.core.errors import GtzError
+from gtzcomposer.core.errors import Cancelled, GtzError
 from gtzcomposer.ml.features import PATCH_HOP
 from gtzcomposer.resources import model_card_path, model_path
 
@@ -105,7 +104,7 @@ def _run_batches(
     outs = []
     for start in range(0, n, batch_size):
         if is_cancelled is not None and is_cancelled():
-            raise CancelledError(f"{what} cancelled")
+            raise Cancelled(f"{what} cancelled")
         outs.append(fn(x[start : start + batch_size]))
         if progress is not None:
             done = min(start + batch_size, n)
@@ -175,7 +174,7 @@ def taggram(
     patch (about 2.5x less work; same outputs to ~1e-6); other patches go through the plain
     tagger in batches.
     ``progress(fraction, message)`` is called after each batch; when ``is_cancelled()`` turns
-    true the work stops with ``concurrent.futures.CancelledError``.
+    true the work stops with ``gtzcomposer.core.errors.Cancelled`` (a ``concurrent.futures.CancelledError``).
     """
     x = _check_patches(patches, batch_size)
     n = len(x)
@@ -201,7 +200,7 @@ def taggram(
     it = chunks()
     while True:
         if is_cancelled is not None and is_cancelled():
-            raise CancelledError("tagging cancelled")
+            raise Cancelled("tagging cancelled")
         try:
             idx, tags = next(it)
         except StopIteration:

@@ -16,9 +16,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from ..core.errors import Cancelled
 
-class Cancelled(Exception):
-    """Raised inside a task (by its own code) when is_cancelled() turned true."""
+__all__ = ["Cancelled", "TaskRunner"]
 
 
 class _Emitter(QObject):

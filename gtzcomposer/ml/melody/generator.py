@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ...core import GtzError, KeySignature, Note, Song
+from ...core.errors import Cancelled as _Cancelled
 from ...core.timing import bar_at
 from ...core.transforms import top_line
 from .encoding import (
@@ -74,7 +75,7 @@ class ModelMissingError(ContinuationError):
     pass
 
 
-class Cancelled(ContinuationError):
+class Cancelled(ContinuationError, _Cancelled):
     pass
 
 
