@@ -1,0 +1,184 @@
+"""PianoRollEditor: ruler, keyboard, note grid, velocity lane and scrollbars in one widget.
+
+The main window embeds this widget and talks to it through the methods and signals below;
+everything shares one :class:`RollController` (state and edits) and one geometry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QGridLayout, QLabel, QScrollBar, QSizePolicy, QWidget
+
+from ...core.song import Note
+from ..document import SongDocument
+from .controller import RollController
+from .keyboard import WIDTH as KEYBOARD_WIDTH
+from .keyboard import Keyboard
+from .ruler import Ruler
+from .velocity import HEIGHT as LANE_HEIGHT
+from .velocity import VelocityLane
+from .view import PianoRollView
+
+
+class PianoRollEditor(QWidget):
+    loopChanged = Signal(object)  # (start, end) ticks or None
+    cursorMoved = Signal(int)
+    previewNote = Signal(int, int)  # pitch, velocity
+    toolChanged = Signal(str)
+    selectionChanged = Signal()
+
+    def __init__(self, document: SongDocument, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.controller = ctl = RollController(document, self)
+        self.view = PianoRollView(ctl, self)
+        self.ruler = Ruler(ctl, self)
+        self.keyboard = Keyboard(ctl, self)
+        self.velocity_lane = VelocityLane(ctl, self)
+        self.velocity_lane.setFixedHeight(LANE_HEIGHT)
+        self.hbar = QScrollBar(Qt.Orientation.Horizontal, self)
+        self.vbar = QScrollBar(Qt.Orientation.Vertical, self)
+        lane_label = QLabel("Velocity", self)
+        lane_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        lane_label.setContentsMargins(0, 4, 6, 0)
+        lane_label.setFixedWidth(KEYBOARD_WIDTH)
+        lane_label.setEnabled(False)  # drawn in the palette's muted text colour
+        self.view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(0)
+        grid.addWidget(self.ruler, 0, 1)
+        grid.addWidget(self.keyboard, 1, 0)
+        grid.addWidget(self.view, 1, 1)
+        grid.addWidget(self.vbar, 1, 2)
+        grid.addWidget(lane_label, 2, 0)
+        grid.addWidget(self.velocity_lane, 2, 1)
+        grid.addWidget(self.hbar, 3, 1)
+        grid.setRowStretch(1, 1)
+        grid.setColumnStretch(1, 1)
+
+        self._syncing = False
+        ctl.viewChanged.connect(self._sync_scrollbars)
+        ctl.changed.connect(self._sync_scrollbars)
+        self.hbar.valueChanged.connect(lambda v: self._scrolled(x=v))
+        self.vbar.valueChanged.connect(lambda v: self._scrolled(y=v))
+        ctl.loopChanged.connect(self.loopChanged)
+        ctl.cursorMoved.connect(self.cursorMoved)
+        ctl.previewNote.connect(self.previewNote)
+        ctl.toolChanged.connect(self.toolChanged)
+        ctl.selectionChanged.connect(self.selectionChanged)
+        self.setFocusProxy(self.view)
+
+    # --- scrollbars ----------------------------------------------------------------------------
+    def _sync_scrollbars(self) -> None:
+        ctl, g = self.controller, self.controller.geometry
+        w, h = ctl.viewport
+        self._syncing = True
+        try:
+            self.hbar.setRange(0, max(0, int(ctl.content_ticks() * g.px_per_tick) - w))
+            self.hbar.setPageStep(max(1, w))
+            self.hbar.setSingleStep(max(1, w // 16))
+            self.hbar.setValue(int(round(g.scroll_x)))
+            self.vbar.setRange(0, max(0, g.content_height - h))
+            self.vbar.setPageStep(max(1, h))
+            self.vbar.setSingleStep(g.key_height)
+            self.vbar.setValue(int(round(g.scroll_y)))
+        finally:
+            self._syncing = False
+
+    def _scrolled(self, x: int | None = None, y: int | None = None) -> None:
+        if not self._syncing:
+            self.controller.set_scroll(x, y)
+
+    # --- public API ---------------------------------------------------------------------------
+    def set_tool(self, name: str) -> None:
+        """'draw', 'select' or 'erase' (keys 1, 2, 3)."""
+        self.controller.set_tool(name)
+
+    def tool(self) -> str:
+        return self.controller.tool
+
+    def set_snap(self, on: bool) -> None:
+        self.controller.set_snap(on)
+
+    def set_grid(self, division: int, triplet: bool = False) -> None:
+        """Grid of 1/``division`` notes (1..64), triplets when ``triplet``."""
+        self.controller.set_grid(division, triplet)
+
+    def set_playhead(self, tick: int | None) -> None:
+        self.controller.set_playhead(tick)
+
+    def set_follow(self, on: bool) -> None:
+        self.controller.set_follow(on)
+
+    def set_cursor(self, tick: int) -> None:
+        self.controller.set_cursor(tick)
+
+    def cursor_tick(self) -> int:
+        return self.controller.cursor
+
+    def set_loop(self, loop: tuple[int, int] | None) -> None:
+        self.controller.set_loop(loop)
+
+    def loop(self) -> tuple[int, int] | None:
+        return self.controller.loop
+
+    def set_ghost_variation(self, notes: Iterable[Note] | None) -> None:
+        self.controller.set_ghost_variation(notes)
+
+    def selected_notes(self) -> tuple[Note, ...]:
+        return self.controller.selected_notes()
+
+    def select_all(self) -> None:
+        self.controller.select_all()
+
+    def clear_selection(self) -> None:
+        self.controller.clear_selection()
+
+    def quantize_selection(self, grid: int | None = None, strength: float = 1.0, lengths: bool = False) -> None:
+        """Quantise the selection (the whole track when nothing is selected) to ``grid`` ticks
+        (the editor's grid when None)."""
+        self.controller.quantize_selection(grid, strength, lengths)
+
+    def copy(self) -> None:
+        self.controller.copy()
+
+    def cut(self) -> None:
+        self.controller.cut()
+
+    def paste(self, at_tick: int | None = None) -> None:
+        """Paste at ``at_tick`` (the cursor when None)."""
+        self.controller.paste(at_tick)
+
+    def duplicate(self) -> None:
+        self.controller.duplicate()
+
+    def delete_selection(self) -> None:
+        self.controller.delete_selection()
+
+    def transpose_selection(self, semitones: int) -> None:
+        self.controller.transpose_selection(semitones)
+
+    def nudge_selection(self, ticks: int) -> None:
+        self.controller.nudge_selection(ticks)
+
+    def zoom_in(self) -> None:
+        self.controller.zoom_in()
+
+    def zoom_out(self) -> None:
+        self.controller.zoom_out()
+
+    def zoom_vertical(self, factor: float) -> None:
+        self.controller.zoom_vertical(factor)
+
+    def scroll_to_tick(self, tick: int) -> None:
+        self.controller.scroll_to_tick(tick)
+
+    def fit_to_song(self) -> None:
+        """Back to the default zoom, scrolled to the current track's notes (after opening a
+        file)."""
+        self.controller.fit_default()
+        self.controller.viewChanged.emit()

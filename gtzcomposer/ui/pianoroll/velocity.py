@@ -1,0 +1,178 @@
+"""Velocity lane below the grid: one bar per note of the current track.
+
+Drag a bar up or down (when it belongs to a selection of several notes, all of them move by
+the same amount); drag from empty space, or with Shift, to draw a line: the selected notes under
+it (all notes under it when nothing is selected) take the line's velocity. One edit at release.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QLine, QPointF, QRect, QSize, Qt
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QWidget
+
+from ...core.song import Note
+from .colors import RollColors, velocity_shade
+from .controller import RollController
+
+HEIGHT = 90
+PAD = 4
+BAR_MAX_W = 7
+
+
+class VelocityLane(QWidget):
+    def __init__(self, controller: RollController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.geometry = controller.geometry
+        self.setMinimumHeight(40)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.colors = RollColors.from_palette(self.palette())
+        self.preview: dict[Note, int] = {}
+        self._drag: tuple[str, object] | None = None
+        controller.changed.connect(self.update)
+        controller.viewChanged.connect(self.update)
+        self.setToolTip("Drag a bar to change a velocity; drag across notes (or Shift-drag) to draw a line")
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(800, HEIGHT)
+
+    def changeEvent(self, event) -> None:  # noqa: N802
+        self.colors = RollColors.from_palette(self.palette())
+        super().changeEvent(event)
+
+    # --- mapping ---------------------------------------------------------------------------------
+    def velocity_to_y(self, v: float) -> int:
+        span = self.height() - 2 * PAD
+        return int(round(self.height() - PAD - v / 127 * span))
+
+    def y_to_velocity(self, y: float) -> int:
+        span = max(1, self.height() - 2 * PAD)
+        return int(min(127, max(1, round((self.height() - PAD - y) / span * 127))))
+
+    def bar_span(self, note: Note) -> tuple[int, int]:
+        g = self.geometry
+        x0 = int(round(g.tick_to_x(note.start)))
+        width = int(round(note.duration * g.px_per_tick)) - 1
+        return x0, x0 + min(BAR_MAX_W, max(3, width))
+
+    def visible_notes(self) -> list[Note]:
+        g = self.geometry
+        t0, t1 = g.visible_ticks(self.width())
+        return [n for n in self.controller.index().overlapping(t0, t1) if n.start >= t0 - 8 / g.px_per_tick]
+
+    def bar_at(self, pos: QPointF) -> Note | None:
+        g = self.geometry
+        x = pos.x()
+        cands = self.controller.index().overlapping(g.x_to_tick(x - BAR_MAX_W - 2), g.x_to_tick(x + 2))
+        best, best_key = None, None
+        for n in cands:
+            x0, x1 = self.bar_span(n)
+            if not x0 - 2 <= x <= x1 + 2:
+                continue
+            key = (self.controller.is_selected(n), -abs(self.velocity_to_y(n.velocity) - pos.y()))
+            if best_key is None or key > best_key:
+                best, best_key = n, key
+        return best
+
+    # --- painting ------------------------------------------------------------------------------
+    def paintEvent(self, event) -> None:  # noqa: N802
+        ctl, g, c = self.controller, self.geometry, self.colors
+        w, h = self.width(), self.height()
+        p = QPainter(self)
+        p.fillRect(0, 0, w, h, c.base)
+        p.setPen(c.grid_line)
+        p.drawLines([QLine(0, self.velocity_to_y(v), w, self.velocity_to_y(v)) for v in (32, 64, 96, 127)])
+        t0, t1 = g.visible_ticks(w)
+        bars = [QLine(x, 0, x, h) for x in (int(round(g.tick_to_x(t))) for t in ctl.bars.grid_lines(t0, t1, 10**9)[0])]
+        if bars:
+            p.setPen(c.beat_line)
+            p.drawLines(bars)
+        tracks = ctl.song.tracks
+        color = QColor(tracks[ctl.track_index].color) if ctl.has_track() else QColor("#4e79a7")
+        shades = c.note_shades(color)
+        outline = c.note_outline(color)
+        sel = ctl.selection
+        base_y = h - PAD
+        selected = []
+        for n in self.visible_notes():
+            v = self.preview.get(n, n.velocity)
+            x0, x1 = self.bar_span(n)
+            r = QRect(x0, self.velocity_to_y(v), x1 - x0, base_y - self.velocity_to_y(v) + 1)
+            if n in sel or n in self.preview:
+                selected.append(r)
+                continue
+            p.setPen(QPen(outline, 1))
+            p.setBrush(shades[velocity_shade(v)])
+            p.drawRect(r.adjusted(0, 0, -1, -1))
+        p.setPen(QPen(c.selection, 1))
+        p.setBrush(color)
+        for r in selected:
+            p.drawRect(r.adjusted(0, 0, -1, -1))
+        if self._drag is not None and self._drag[0] == "line":
+            a, b = self._drag[1]
+            p.setPen(QPen(c.playhead, 1, Qt.PenStyle.DashLine))
+            p.drawLine(a, b)
+        p.setPen(c.octave_line)
+        p.drawLine(0, 0, w, 0)
+        p.end()
+
+    # --- editing -------------------------------------------------------------------------------
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        pos = event.position()
+        note = None if event.modifiers() & Qt.KeyboardModifier.ShiftModifier else self.bar_at(pos)
+        if note is not None:
+            sel = self.controller.selected_notes()
+            targets = sel if note in sel and len(sel) > 1 else (note,)
+            self._drag = ("bar", (note, targets))
+            self._bar_to(pos)
+        else:
+            self._drag = ("line", (pos, pos))
+        self.update()
+
+    def _bar_to(self, pos: QPointF) -> None:
+        note, targets = self._drag[1]
+        delta = self.y_to_velocity(pos.y()) - note.velocity
+        self.preview = {n: min(127, max(1, n.velocity + delta)) for n in targets}
+
+    def _line_targets(self) -> dict[Note, int]:
+        a, b = self._drag[1]
+        g = self.geometry
+        x0, x1 = sorted((a.x(), b.x()))
+        t0, t1 = g.x_to_tick(x0), g.x_to_tick(x1)
+        pool = self.controller.selected_notes() or self.controller.index().notes
+        out = {}
+        for n in pool:
+            if t0 <= n.start <= t1:
+                x = g.tick_to_x(n.start)
+                f = 0.0 if x1 == x0 else (x - a.x()) / (b.x() - a.x())
+                out[n] = self.y_to_velocity(a.y() + (b.y() - a.y()) * f)
+        return out
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        if self._drag is None:
+            return
+        pos = event.position()
+        if self._drag[0] == "bar":
+            self._bar_to(pos)
+        else:
+            self._drag = ("line", (self._drag[1][0], pos))
+            self.preview = self._line_targets()
+        self.update()
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        if self._drag is None:
+            return
+        self.mouseMoveEvent(event)
+        preview, self.preview, self._drag = self.preview, {}, None
+        changed = {n: v for n, v in preview.items() if v != n.velocity}
+        if changed:
+            self.controller.set_velocities(tuple(changed), tuple(changed.values()))
+        self.update()
+
+    def wheelEvent(self, event) -> None:  # noqa: N802
+        dy = event.angleDelta().y() or event.angleDelta().x()
+        self.controller.scroll_by(dx=-dy / 120 * self.width() / 8)
+        event.accept()
