@@ -60,8 +60,12 @@ class RollController(QObject):
         self._indexes: dict[int, NoteIndex] = {}
         self._bars: BarGrid | None = None
         self._fitted = False
+        self._pushing = False
+        self._seen_song = document.song  # the song as last seen, and the one before it
+        self._prev_song = document.song
         document.songChanged.connect(self._on_song)
         document.currentTrackChanged.connect(self._on_track)
+        document.undo_stack.indexChanged.connect(self._on_undo_redo)
 
     # --- song access ------------------------------------------------------------------------
     @property
@@ -113,7 +117,8 @@ class RollController(QObject):
         return max(bar_end + TAIL_BARS * sig.bar_ticks, int(self.geometry.x_to_tick(width) - self.geometry.x_to_tick(0)))
 
     # --- reacting to the document -----------------------------------------------------------------
-    def _on_song(self, _song: Song) -> None:
+    def _on_song(self, song: Song) -> None:
+        self._prev_song, self._seen_song = self._seen_song, song
         if self._selection:
             idx = self.index()
             kept = {n for n in self._selection if idx.contains(n)}
@@ -121,6 +126,23 @@ class RollController(QObject):
                 self._selection = kept
                 self.selectionChanged.emit()
         self.changed.emit()
+
+    def _on_undo_redo(self, _index: int) -> None:
+        """After undo or redo, select the notes that came back, so the change is visible and
+        can be edited again."""
+        if self._pushing:  # our own edit: the selection is already right
+            self._prev_song = self._seen_song
+            return
+        if self._prev_song is self._seen_song:
+            return
+        i = self.track_index
+        before, after = self._prev_song.tracks, self._seen_song.tracks
+        self._prev_song = self._seen_song
+        if len(before) != len(after) or not 0 <= i < len(after) or before[i].notes is after[i].notes:
+            return
+        added = set(after[i].notes) - set(before[i].notes)
+        if added:
+            self.set_selection(added)
 
     def _on_track(self, _index: int) -> None:
         self.ghost_variation = None
@@ -190,10 +212,13 @@ class RollController(QObject):
                 if old:
                     return False
                 edit = Macro((AddTrack(new_track(0)), ReplaceNotes(0, (), new, label)), label)
+            self._pushing = True
             self.document.push(edit)
         except Exception:
             self._selection = before
             raise
+        finally:
+            self._pushing = False
         if self._selection != before:
             self.selectionChanged.emit()
         return True
