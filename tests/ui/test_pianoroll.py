@@ -523,3 +523,35 @@ def test_undo_of_an_edit_keeps_a_valid_selection_and_track_switch_clears_it(qtbo
     assert ed.selected_notes() == ()
     ed.select_all()
     assert ed.selected_notes() == notes_of(ed, 1)
+
+
+def test_far_out_view_of_many_notes_draws_them_from_prebuilt_rectangles(qtbot):
+    # 4,000 notes: sixteenths on pitch 60 for 250 bars, so far out they form a solid band
+    lead = new_track(0, notes=tuple(Note(i * 120, 60, 110, 127) for i in range(4000)))
+    other = new_track(1, notes=tuple(Note(i * 480, 50, 400, 100) for i in range(1000)))
+    doc = SongDocument(Song(tracks=(lead, other)))
+    ed = PianoRollEditor(doc)
+    qtbot.addWidget(ed)
+    ed.resize(1000, 600)
+    ed.show()
+    qtbot.waitExposed(ed)
+    ctl, g = ed.controller, ed.controller.geometry
+    for _ in range(30):
+        ed.zoom_out()
+    assert 1 / g.px_per_tick > 100
+    g.center_pitch(60, ed.view.height())
+    ctl.viewChanged.emit()
+    img = ed.view.grab().toImage()
+    assert ed.view._lod  # the far-out path was taken
+    y60 = int(g.pitch_to_y(60) + g.key_height / 2)
+    y50 = int(g.pitch_to_y(50) + g.key_height / 2)
+    x = int(g.tick_to_x(200_000))
+    lead_px, ghost_px, empty_px = img.pixelColor(x, y60), img.pixelColor(x, y50), img.pixelColor(x, y60 - 3 * g.key_height)
+    assert abs(lead_px.hue() - QColor(lead.color).hue()) <= 12
+    assert ghost_px != empty_px and ghost_px != lead_px
+    # the velocity lane draws its bars too (loud notes: tall bars)
+    lane = ed.velocity_lane.grab().toImage()
+    assert lane.pixelColor(x, ed.velocity_lane.velocity_to_y(110)) != lane.pixelColor(x, 1)
+    # selecting still shows: the selected note gets an outline in the text colour
+    ed.select_all()
+    assert ed.view.grab().toImage() != img

@@ -62,10 +62,18 @@ class BarGrid:
 
     def bars(self, t0: int, t1: int) -> Iterator[tuple[int, int, int, TimeSignature]]:
         """Every bar overlapping [t0, t1]."""
+        segs = self._segments
         index, start, end, sig = self.bar_at(t0)
+        seg = max(0, bisect.bisect_right(self._starts, start) - 1)
         while start <= t1:
             yield index, start, end, sig
-            index, start, end, sig = self.bar_at(end)
+            index, start = index + 1, end
+            if seg + 1 < len(segs) and start >= segs[seg + 1].start:
+                seg += 1
+                sig = segs[seg].sig
+            end = start + sig.bar_ticks
+            if seg + 1 < len(segs):
+                end = min(end, segs[seg + 1].start)
 
     def snap(self, tick: float, grid: int, mode: str = "round") -> int:
         """The grid position nearest ``tick`` ('round'), at or before it ('floor') or at or
@@ -79,27 +87,33 @@ class BarGrid:
             out = end
         return int(min(out, end))
 
-    def grid_lines(self, t0: int, t1: int, grid: int) -> tuple[list[int], list[int], list[int]]:
+    def grid_lines(self, t0: int, t1: int, grid: int, beats: bool = True,
+                   grids: bool = True) -> tuple[list[int], list[int], list[int]]:
         """Ticks of bar lines, beat lines and grid lines (each tick in one list only) in
-        [t0, t1]."""
-        bars, beats, grids = [], [], []
+        [t0, t1]; ``beats``/``grids`` False skip those (when they would be too dense to draw)."""
+        bar_ticks, beat_ticks, grid_ticks = [], [], []
         for _, start, end, sig in self.bars(t0, t1):
             if t0 <= start <= t1:
-                bars.append(start)
+                bar_ticks.append(start)
+            if not (beats or grids):
+                continue
             beat = sig.beat_ticks
             lo = max(start, t0)
-            k = max(1, math.ceil((lo - start) / grid))
-            t = start + k * grid
             stop = min(end - 1, t1)
-            while t <= stop:
-                (beats if (t - start) % beat == 0 else grids).append(t)
-                t += grid
-            if grid > beat or (beat % grid and grid % beat):
-                # beats that are not on the grid still get their line
-                k = max(1, math.ceil((lo - start) / beat))
-                t = start + k * beat
+            if grids:
+                t = start + max(1, math.ceil((lo - start) / grid)) * grid
                 while t <= stop:
-                    if (t - start) % grid:
-                        beats.append(t)
+                    if (t - start) % beat:
+                        grid_ticks.append(t)
+                    elif beats:
+                        beat_ticks.append(t)
+                    t += grid
+            if beats and (not grids or beat % grid or grid > beat):
+                # beats the grid did not visit (no grid lines, coarse grid, triplets)
+                t = start + max(1, math.ceil((lo - start) / beat)) * beat
+                while t <= stop:
+                    if not grids or (t - start) % grid:
+                        beat_ticks.append(t)
                     t += beat
-        return bars, beats, grids
+        beat_ticks.sort()
+        return bar_ticks, beat_ticks, grid_ticks

@@ -111,7 +111,8 @@ class RollController(QObject):
 
     def content_ticks(self) -> int:
         """How far the view scrolls: the song plus some empty bars to write into."""
-        end = max(self.song.end_tick, self.cursor, self.playhead or 0, self.loop[1] if self.loop else 0)
+        song_end = max((self.index(i).end for i in range(len(self.song.tracks))), default=0)
+        end = max(song_end, self.cursor, self.playhead or 0, self.loop[1] if self.loop else 0)
         _, _, bar_end, sig = self.bars.bar_at(end)
         width = self.viewport[0]
         return max(bar_end + TAIL_BARS * sig.bar_ticks, int(self.geometry.x_to_tick(width) - self.geometry.x_to_tick(0)))

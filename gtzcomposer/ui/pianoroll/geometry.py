@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-MIN_PX_PER_TICK = 0.002  # ~1 px per bar of 4/4
+MIN_PX_PER_TICK = 0.0005  # ~1 px per bar of 4/4
 MAX_PX_PER_TICK = 2.0  # a 1/64 note is 60 px
 MIN_KEY_HEIGHT = 4
 MAX_KEY_HEIGHT = 48

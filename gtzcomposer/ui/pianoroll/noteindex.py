@@ -12,7 +12,7 @@ from ...core.song import Note
 
 
 class NoteIndex:
-    __slots__ = ("notes", "starts", "ends", "pitches", "longest")
+    __slots__ = ("notes", "starts", "ends", "pitches", "longest", "end")
 
     def __init__(self, notes: tuple[Note, ...]) -> None:
         self.notes = notes
@@ -20,6 +20,7 @@ class NoteIndex:
         self.ends = [n.start + n.duration for n in notes]
         self.pitches = [n.pitch for n in notes]
         self.longest = max((n.duration for n in notes), default=0)
+        self.end = max(self.ends, default=0)
 
     def __len__(self) -> int:
         return len(self.notes)
@@ -33,6 +34,10 @@ class NoteIndex:
         if low <= 0 and high >= 127:
             return [notes[i] for i in range(lo, hi) if ends[i] >= t0]
         return [notes[i] for i in range(lo, hi) if ends[i] >= t0 and low <= pitches[i] <= high]
+
+    def candidates(self, t0: float, t1: float) -> int:
+        """How many notes :meth:`overlapping` would look at (an upper bound, two bisects)."""
+        return bisect.bisect_right(self.starts, t1) - bisect.bisect_left(self.starts, t0 - self.longest)
 
     def contains(self, note: Note) -> bool:
         i = bisect.bisect_left(self.notes, note)

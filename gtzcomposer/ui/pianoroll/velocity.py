@@ -7,13 +7,17 @@ it (all notes under it when nothing is selected) take the line's velocity. One e
 
 from __future__ import annotations
 
-from PySide6.QtCore import QLine, QPointF, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPen
+import bisect
+import math
+
+from PySide6.QtCore import QLine, QPointF, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QPainter, QPen, QTransform
 from PySide6.QtWidgets import QWidget
 
 from ...core.song import Note
-from .colors import RollColors, velocity_shade
+from .colors import VELOCITY_SHADES, RollColors, velocity_shade
 from .controller import RollController
+from .view import LOD_MIN_NOTES, LOD_MIN_TICKS_PER_PX
 
 HEIGHT = 90
 PAD = 4
@@ -30,6 +34,7 @@ class VelocityLane(QWidget):
         self.colors = RollColors.from_palette(self.palette())
         self.preview: dict[Note, int] = {}
         self._drag: tuple[str, object] | None = None
+        self._far: tuple | None = None  # cached bars for the far-out view
         controller.changed.connect(self.update)
         controller.viewChanged.connect(self.update)
         self.setToolTip("Drag a bar to change a velocity; drag across notes (or Shift-drag) to draw a line")
@@ -94,21 +99,33 @@ class VelocityLane(QWidget):
         outline = c.note_outline(color)
         sel = ctl.selection
         base_y = h - PAD
+        idx = ctl.index()
+        if not self.preview and 1 / g.px_per_tick >= LOD_MIN_TICKS_PER_PX and idx.candidates(t0, t1) > LOD_MIN_NOTES:
+            self._paint_far(p, t0, t1, shades)
+            notes = [n for n in sel if t0 <= n.start <= t1]
+        else:
+            notes = self.visible_notes()
+        groups: list[list[QRect]] = [[] for _ in range(VELOCITY_SHADES)]
         selected = []
-        for n in self.visible_notes():
-            v = self.preview.get(n, n.velocity)
+        preview = self.preview
+        for n in notes:
+            v = preview.get(n, n.velocity)
             x0, x1 = self.bar_span(n)
-            r = QRect(x0, self.velocity_to_y(v), x1 - x0, base_y - self.velocity_to_y(v) + 1)
-            if n in sel or n in self.preview:
+            top = self.velocity_to_y(v)
+            r = QRect(x0, top, x1 - x0 - 1, base_y - top)
+            if n in sel or n in preview:
                 selected.append(r)
-                continue
-            p.setPen(QPen(outline, 1))
-            p.setBrush(shades[velocity_shade(v)])
-            p.drawRect(r.adjusted(0, 0, -1, -1))
-        p.setPen(QPen(c.selection, 1))
-        p.setBrush(color)
-        for r in selected:
-            p.drawRect(r.adjusted(0, 0, -1, -1))
+            else:
+                groups[velocity_shade(v)].append(r)
+        p.setPen(QPen(outline, 1))
+        for shade, group in zip(shades, groups):
+            if group:
+                p.setBrush(shade)
+                p.drawRects(group)
+        if selected:
+            p.setPen(QPen(c.selection, 1))
+            p.setBrush(color)
+            p.drawRects(selected)
         if self._drag is not None and self._drag[0] == "line":
             a, b = self._drag[1]
             p.setPen(QPen(c.playhead, 1, Qt.PenStyle.DashLine))
@@ -116,6 +133,30 @@ class VelocityLane(QWidget):
         p.setPen(c.octave_line)
         p.drawLine(0, 0, w, 0)
         p.end()
+
+    def _paint_far(self, p: QPainter, t0: int, t1: int, shades: list[QColor]) -> None:
+        """Zoomed far out over many notes: prebuilt bars in (tick, velocity) units drawn
+        through a transform, one call per velocity shade."""
+        g = self.geometry
+        notes = self.controller.index().notes
+        min_ticks = 2 ** math.ceil(math.log2(1 / g.px_per_tick))
+        if self._far is None or self._far[0] is not notes or self._far[1] != min_ticks:
+            groups: list[tuple[list[int], list[QRectF]]] = [([], []) for _ in range(VELOCITY_SHADES)]
+            for n in notes:
+                starts, rects = groups[velocity_shade(n.velocity)]
+                starts.append(n.start)
+                rects.append(QRectF(n.start, 127 - n.velocity, min_ticks, n.velocity))
+            self._far = (notes, min_ticks, groups)
+        scale = (self.height() - 2 * PAD) / 127
+        p.save()
+        p.setTransform(QTransform(g.px_per_tick, 0, 0, scale, -g.scroll_x, PAD))
+        p.setPen(Qt.PenStyle.NoPen)
+        for shade, (starts, rects) in zip(shades, self._far[2]):
+            lo, hi = bisect.bisect_left(starts, t0 - min_ticks), bisect.bisect_right(starts, t1)
+            if hi > lo:
+                p.setBrush(shade)
+                p.drawRects(rects[lo:hi])
+        p.restore()
 
     # --- editing -------------------------------------------------------------------------------
     def mousePressEvent(self, event) -> None:  # noqa: N802

@@ -8,8 +8,11 @@ are found by bisecting each track's note index and drawn in a few batched ``draw
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QLine, QPoint, QPointF, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPixmap
+import bisect
+import math
+
+from PySide6.QtCore import QEvent, QLine, QPointF, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPixmap, QTransform
 from PySide6.QtWidgets import QWidget
 
 from ...core.song import Note, note_name
@@ -20,10 +23,46 @@ from .tools import TOOL_CLASSES, Tool
 MIN_NOTE_PX = 3
 MIN_LINE_SPACING = 5  # px: closer lines of a kind are not drawn
 MAX_LABELS = 600
+LOD_MIN_TICKS_PER_PX = 8  # zoomed out at least this far ...
+LOD_MIN_NOTES = 1500  # ... with at least this many notes in range: draw from prebuilt rectangles
 BLACK_KEYS = frozenset((1, 3, 6, 8, 10))
 
 Key = Qt.Key
 Mod = Qt.KeyboardModifier
+
+
+class _LodLayer:
+    """A track's notes as rectangles in (tick, row) units, prebuilt for one zoom level and
+    drawn through a painter transform: far out, a frame costs two bisects and one
+    ``drawRects`` per velocity shade instead of Python work per note. Notes are at least
+    ``min_ticks`` wide (>= 1 px at the level), rows keep a 1-px gap."""
+
+    __slots__ = ("notes", "key", "groups")
+
+    def __init__(self, notes: tuple[Note, ...], min_ticks: int, key_height: int, shaded: bool) -> None:
+        self.notes = notes
+        self.key = (min_ticks, key_height, shaded)
+        top, height = 1 / key_height, (key_height - 1) / key_height
+        n_groups = VELOCITY_SHADES if shaded else 1
+        starts: list[list[int]] = [[] for _ in range(n_groups)]
+        rects: list[list[QRectF]] = [[] for _ in range(n_groups)]
+        longest = [0] * n_groups
+        for n in notes:
+            g = velocity_shade(n.velocity) if shaded else 0
+            d = n.duration if n.duration > min_ticks else min_ticks
+            starts[g].append(n.start)
+            rects[g].append(QRectF(n.start, 127 - n.pitch + top, d, height))
+            if d > longest[g]:
+                longest[g] = d
+        self.groups = [(i, starts[i], rects[i], longest[i]) for i in range(n_groups) if starts[i]]
+
+    def visible(self, t0: float, t1: float):
+        """(group, rectangles) of the notes that may overlap [t0, t1]."""
+        for i, starts, rects, longest in self.groups:
+            lo = bisect.bisect_left(starts, t0 - longest)
+            hi = bisect.bisect_right(starts, t1)
+            if hi > lo:
+                yield i, rects[lo:hi]
 
 
 class PianoRollView(QWidget):
@@ -39,6 +78,7 @@ class PianoRollView(QWidget):
         self.setMinimumSize(120, 80)
         self.colors = RollColors.from_palette(self.palette())
         self._tiles: dict[tuple, QPixmap] = {}
+        self._lod: dict[int, _LodLayer] = {}
         self._label_font = QFont(self.font())
         self.tool: Tool = TOOL_CLASSES[controller.tool](self)
         controller.changed.connect(self.update)
@@ -104,59 +144,74 @@ class PianoRollView(QWidget):
         return [n for n in cands if self.note_rect(n).intersects(rect)]
 
     # --- painting -----------------------------------------------------------------------------------
-    def _row_tile(self, scale: frozenset[int], tonic: int | None) -> QPixmap:
+    def _lod_layer(self, track: int, min_ticks: int, key_height: int, shaded: bool) -> _LodLayer:
+        notes = self.controller.song.tracks[track].notes
+        layer = self._lod.get(track)
+        if layer is None or layer.notes is not notes or layer.key != (min_ticks, key_height, shaded):
+            layer = self._lod[track] = _LodLayer(notes, min_ticks, key_height, shaded)
+        return layer
+
+    def _row_tile(self, scale: frozenset[int], tonic: int | None, w: int, h: int) -> QPixmap:
+        """Rows for the view's size: the pattern repeats every octave, so a tile one octave
+        taller than the view, blitted at ``scroll_y`` modulo an octave, covers any scroll."""
         g, c = self.geometry, self.colors
-        key = (scale, tonic, g.key_height)
+        kh = g.key_height
+        period = 12 * kh
+        key = (scale, tonic, kh, w, h)
         tile = self._tiles.get(key)
         if tile is not None:
             return tile
-        kh = g.key_height
-        tile = QPixmap(64, g.content_height)
+        if len(self._tiles) > 8:
+            self._tiles.clear()
+        tile = QPixmap(max(1, w), h + period)
         tile.fill(c.row_in_scale)
         p = QPainter(tile)
-        for pitch in range(128):
-            y = (127 - pitch) * kh
+        for row in range((h + period) // kh + 1):
+            pitch = 127 - row
+            y = row * kh
             pc = pitch % 12
             if pc == tonic:
-                p.fillRect(0, y, 64, kh, c.row_tonic)
+                p.fillRect(0, y, w, kh, c.row_tonic)
             elif pc not in scale:
-                p.fillRect(0, y, 64, kh, c.row_out_scale)
+                p.fillRect(0, y, w, kh, c.row_out_scale)
             if pc == 0:  # the line under each C marks the octave
-                p.fillRect(0, y + kh - 1, 64, 1, c.octave_line)
-            elif pc in (5,) or kh >= 10:
-                p.fillRect(0, y + kh - 1, 64, 1, c.row_line)
+                p.fillRect(0, y + kh - 1, w, 1, c.octave_line)
+            elif pc == 5 or kh >= 10:
+                p.fillRect(0, y + kh - 1, w, 1, c.row_line)
         p.end()
         self._tiles[key] = tile
         return tile
 
     def _paint_rows(self, p: QPainter, w: int, h: int) -> None:
         g, song = self.geometry, self.controller.song
-        keys = song.key_signatures
-        below = g.content_height - int(g.scroll_y)
-        if below < h:  # zoomed out further than 128 rows
-            p.fillRect(0, below, w, h - below, self.colors.ruler_bg)
-        if not keys:
-            p.drawTiledPixmap(QRect(0, 0, w, h), self._row_tile(frozenset((0, 2, 4, 5, 7, 9, 11)), None),
-                              QPoint(0, int(g.scroll_y)))
-            return
+        keys = song.key_signatures or (None,)
+        sy = int(g.scroll_y)
+        src_y = sy % (12 * g.key_height)
         for i, k in enumerate(keys):
             xa = 0 if i == 0 else max(0, int(round(g.tick_to_x(k.tick))))
             xb = w if i + 1 == len(keys) else min(w, int(round(g.tick_to_x(keys[i + 1].tick))))
             if xb > xa:
-                p.drawTiledPixmap(QRect(xa, 0, xb - xa, h), self._row_tile(k.scale, k.tonic), QPoint(0, int(g.scroll_y)))
+                scale = k.scale if k is not None else frozenset((0, 2, 4, 5, 7, 9, 11))
+                tile = self._row_tile(scale, k.tonic if k is not None else None, w, h)
+                p.drawPixmap(QRect(xa, 0, xb - xa, h), tile, QRect(xa, src_y, xb - xa, h))
+        below = g.content_height - sy
+        if below < h:  # zoomed out further than 128 rows
+            p.fillRect(0, below, w, h - below, self.colors.ruler_bg)
 
     def _paint_lines(self, p: QPainter, w: int, h: int) -> None:
         g, ctl, c = self.geometry, self.controller, self.colors
         t0, t1 = g.visible_ticks(w)
         ppt = g.px_per_tick
         grid = ctl.grid
-        bars, beats, grids = ctl.bars.grid_lines(t0, t1, grid)
-        sx = g.scroll_x
         sig = ctl.bars.bar_at(t0)[3]
-        if grid * ppt >= MIN_LINE_SPACING and grids:
+        want_grid = grid * ppt >= MIN_LINE_SPACING
+        want_beats = sig.beat_ticks * ppt >= MIN_LINE_SPACING
+        bars, beats, grids = ctl.bars.grid_lines(t0, t1, grid, want_beats, want_grid)
+        sx = g.scroll_x
+        if want_grid and grids:
             p.setPen(c.grid_line)
             p.drawLines([QLine(x, 0, x, h) for x in (int(round(t * ppt - sx)) for t in grids)])
-        if sig.beat_ticks * ppt >= MIN_LINE_SPACING and beats:
+        if want_beats and beats:
             p.setPen(c.beat_line)
             p.drawLines([QLine(x, 0, x, h) for x in (int(round(t * ppt - sx)) for t in beats)])
         if bars:
@@ -197,43 +252,72 @@ class PianoRollView(QWidget):
                 out.append(QRect(x0, int((127 - n.pitch) * kh - sy) + 1, x1 - x0 - inset, kh - 1 - inset))
             return out
 
-        # other tracks: faint ghost notes
-        p.setPen(Qt.PenStyle.NoPen)
-        for ti, track in enumerate(song.tracks):
-            if ti == current or not track.notes:
-                continue
-            notes = ctl.index(ti).overlapping(t0, t1, low, high)
-            if notes:
-                ghost = QColor(track.color)
-                ghost.setAlpha(70 if c.dark else 60)
-                p.setBrush(ghost)
-                p.drawRects(rects(notes, 0))
-
-        # the current track: shaded by velocity, the selection outlined
         tracks = song.tracks
         color = QColor(tracks[current].color) if 0 <= current < len(tracks) else QColor("#4e79a7")
         shades = c.note_shades(color)
         outline = c.note_outline(color)
         hidden = self.tool.hidden
-        visible = ctl.index().overlapping(t0, t1, low, high)
-        if hidden:
-            visible = [n for n in visible if n not in hidden]
-        groups: list[list[Note]] = [[] for _ in range(VELOCITY_SHADES)]
-        selected: list[Note] = []
-        sel = ctl.selection
-        for n in visible:
-            if n in sel:
-                selected.append(n)
-            else:
-                groups[velocity_shade(n.velocity)].append(n)
         preview = self.tool.preview
-        if preview:
+        sel = ctl.selection
+        ghost_alpha = 70 if c.dark else 60
+
+        lod = False
+        if 1 / ppt >= LOD_MIN_TICKS_PER_PX and not hidden:
+            lod = sum(ctl.index(ti).candidates(t0, t1) for ti in range(len(tracks))) > LOD_MIN_NOTES
+        if lod:
+            # far out and crowded: prebuilt rectangles through a transform, no outlines
+            min_ticks = 2 ** math.ceil(math.log2(1 / ppt))
+            p.save()
+            p.setTransform(QTransform(ppt, 0, 0, kh, -sx, -sy))
+            p.setPen(Qt.PenStyle.NoPen)
+            order = [ti for ti in range(len(tracks)) if ti != current] + ([current] if 0 <= current < len(tracks) else [])
+            for ti in order:
+                if not tracks[ti].notes:
+                    continue
+                layer = self._lod_layer(ti, min_ticks, kh, ti == current)
+                if ti != current:
+                    ghost = QColor(tracks[ti].color)
+                    ghost.setAlpha(ghost_alpha)
+                    p.setBrush(ghost)
+                for i, rs in layer.visible(t0, t1):
+                    if ti == current:
+                        p.setBrush(shades[i])
+                    p.drawRects(rs)
+            p.restore()
+            visible = []
+            selected = [n for n in sel if n.start <= t1 and n.end >= t0 and low <= n.pitch <= high]
             selected.extend(preview)
-        p.setPen(QPen(outline, 1))
-        for shade, group in zip(shades, groups):
-            if group:
-                p.setBrush(shade)
-                p.drawRects(rects(group, 1))
+        else:
+            # other tracks: faint ghost notes
+            p.setPen(Qt.PenStyle.NoPen)
+            for ti, track in enumerate(tracks):
+                if ti == current or not track.notes:
+                    continue
+                notes = ctl.index(ti).overlapping(t0, t1, low, high)
+                if notes:
+                    ghost = QColor(track.color)
+                    ghost.setAlpha(ghost_alpha)
+                    p.setBrush(ghost)
+                    p.drawRects(rects(notes, 0))
+
+            # the current track: shaded by velocity, the selection outlined
+            visible = ctl.index().overlapping(t0, t1, low, high)
+            if hidden:
+                visible = [n for n in visible if n not in hidden]
+            groups: list[list[Note]] = [[] for _ in range(VELOCITY_SHADES)]
+            selected: list[Note] = []
+            for n in visible:
+                if n in sel:
+                    selected.append(n)
+                else:
+                    groups[velocity_shade(n.velocity)].append(n)
+            if preview:
+                selected.extend(preview)
+            p.setPen(QPen(outline, 1))
+            for shade, group in zip(shades, groups):
+                if group:
+                    p.setBrush(shade)
+                    p.drawRects(rects(group, 1))
         if selected:
             sel_groups: list[list[Note]] = [[] for _ in range(VELOCITY_SHADES)]
             for n in selected:
@@ -255,7 +339,7 @@ class PianoRollView(QWidget):
             p.drawRects(rects(notes, 1))
 
         all_drawn = visible + list(preview)
-        if kh >= 9 and len(all_drawn) <= MAX_LABELS:
+        if kh >= 9 and not lod and len(all_drawn) <= MAX_LABELS:
             self._paint_labels(p, all_drawn, shades)
 
         self.tool.paint(p)
