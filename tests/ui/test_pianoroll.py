@@ -555,3 +555,48 @@ def test_far_out_view_of_many_notes_draws_them_from_prebuilt_rectangles(qtbot):
     # selecting still shows: the selected note gets an outline in the text colour
     ed.select_all()
     assert ed.view.grab().toImage() != img
+
+
+def test_triplet_grid_alt_disables_snap_and_drawing_previews_the_pitch(qtbot, editor):
+    ed, doc = editor, editor.document
+    ed.set_grid(8, triplet=True)  # eighth triplets: 160 ticks
+    with qtbot.waitSignal(ed.previewNote) as sig:
+        drag(qtbot, ed.view, xy(ed, 3850, 70), xy(ed, 3840 + 330, 70))
+    assert sig.args == [70, 100]
+    assert Note(3840, 70, 320, 100) in notes_of(ed)
+    with pytest.raises(ValueError):
+        ed.set_grid(12)
+    before = set(notes_of(ed))
+    alt = Qt.KeyboardModifier.AltModifier
+    drag(qtbot, ed.view, xy(ed, 4810, 72), xy(ed, 5010, 72), mods=alt)
+    (new,) = set(notes_of(ed)) - before
+    assert new.start % 160 != 0 and abs(new.start - 4810) <= 10 and abs(new.duration - 200) <= 20
+    assert doc.undo_stack.index() == 2
+
+
+def test_snapping_follows_a_meter_change(qtbot):
+    # 3/4 from bar 2: bars start at 0, 1920, 3360, 4800 ...; a whole-note grid snaps to bar lines
+    doc = SongDocument(Song(tracks=(new_track(0),), time_signatures=(TimeSignature(0), TimeSignature(1920, 3, 4))))
+    ed = PianoRollEditor(doc)
+    qtbot.addWidget(ed)
+    ed.resize(900, 500)
+    ed.show()
+    qtbot.waitExposed(ed)
+    g = ed.controller.geometry
+    g.px_per_tick, g.scroll_x = 0.05, 0.0
+    ed.set_grid(1)
+    pos = QPoint(int(g.tick_to_x(3500)), int(g.pitch_to_y(60)) + 3)
+    drag(qtbot, ed.view, pos, QPoint(int(g.tick_to_x(4700)), pos.y()))
+    assert doc.song.tracks[0].notes == (Note(3360, 60, 1440, 100),)
+
+
+def test_vertical_zoom_with_ctrl_shift_wheel(qtbot, editor):
+    ed = editor
+    g = ed.controller.geometry
+    kh = g.key_height
+    pos = QPointF(200, 200)
+    pitch = g.y_to_pitch(200)
+    ev = QWheelEvent(pos, QPointF(ed.view.mapToGlobal(pos)), QPoint(), QPoint(0, 120), NOBUTTON, CTRL | SHIFT,
+                     Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(ed.view, ev)
+    assert g.key_height > kh and g.y_to_pitch(200) == pitch

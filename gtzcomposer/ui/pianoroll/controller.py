@@ -166,6 +166,9 @@ class RollController(QObject):
         if not self._selection:
             return ()
         notes = self.index().notes
+        if len(self._selection) * 8 > len(notes):  # a big selection: one pass over the track
+            sel = self._selection
+            return tuple(n for n in notes if n in sel)
         out = []
         for n in sorted(self._selection):
             i = bisect.bisect_left(notes, n)

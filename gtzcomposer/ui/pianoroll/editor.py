@@ -108,6 +108,16 @@ class PianoRollEditor(QWidget):
         """Grid of 1/``division`` notes (1..64), triplets when ``triplet``."""
         self.controller.set_grid(division, triplet)
 
+    def snap(self) -> bool:
+        return self.controller.snap
+
+    def grid(self) -> tuple[int, bool]:
+        """(division, triplet) of the grid."""
+        return self.controller.division, self.controller.triplet
+
+    def grid_ticks(self) -> int:
+        return self.controller.grid
+
     def set_playhead(self, tick: int | None) -> None:
         self.controller.set_playhead(tick)
 

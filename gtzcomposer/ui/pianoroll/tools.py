@@ -187,7 +187,9 @@ class DrawGesture(Gesture):
         self.dragged = True
         snap = _snap_on(self.ctl, modifiers)
         end = self.ctl.snap_tick(self.view.geometry.x_to_tick(pos.x()), "round", snap)
-        self.length = max(self.ctl.grid if snap else 1, end - self.start)
+        # at least one grid step (which a bar line may cut short, e.g. a whole-note grid in 3/4)
+        shortest = self.ctl.snap_tick(self.start + 1, "ceil", snap) - self.start if snap else 1
+        self.length = max(shortest, end - self.start)
         self.preview = (self._note(),)
         self.view.update()
 

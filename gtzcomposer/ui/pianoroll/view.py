@@ -21,7 +21,8 @@ from .controller import RollController
 from .tools import TOOL_CLASSES, Tool
 
 MIN_NOTE_PX = 3
-MIN_LINE_SPACING = 5  # px: closer lines of a kind are not drawn
+MIN_LINE_SPACING = 5  # px: closer beat or grid lines are not drawn
+MIN_BAR_SPACING = 24  # px: closer bar lines are thinned to every 2nd, 4th, ... bar
 MAX_LABELS = 600
 LOD_MIN_TICKS_PER_PX = 8  # zoomed out at least this far ...
 LOD_MIN_NOTES = 1500  # ... with at least this many notes in range: draw from prebuilt rectangles
@@ -216,7 +217,7 @@ class PianoRollView(QWidget):
             p.drawLines([QLine(x, 0, x, h) for x in (int(round(t * ppt - sx)) for t in beats)])
         if bars:
             step = 1
-            while sig.bar_ticks * ppt * step < MIN_LINE_SPACING * 2:
+            while sig.bar_ticks * ppt * step < MIN_BAR_SPACING:
                 step *= 2
             p.setPen(c.bar_line)
             xs = [int(round(t * ppt - sx)) for t in bars if step == 1 or ctl.bars.bar_at(t)[0] % step == 0]
