@@ -22,6 +22,8 @@ class _Segment:
     end: int | None  # None: runs forever
     sig: TimeSignature
     first_index: int
+    bar_len: int
+    beat_len: int
 
 
 class BarGrid:
@@ -32,7 +34,7 @@ class BarGrid:
         index = 0
         for i, sig in enumerate(sigs):
             end = sigs[i + 1].tick if i + 1 < len(sigs) else None
-            segments.append(_Segment(sig.tick, end, sig, index))
+            segments.append(_Segment(sig.tick, end, sig, index, sig.bar_ticks, sig.beat_ticks))
             if end is not None:
                 index += math.ceil((end - sig.tick) / sig.bar_ticks)
         self._segments = segments
@@ -46,9 +48,9 @@ class BarGrid:
         """(index, start, end, signature) of the bar holding ``tick``."""
         tick = max(0, int(tick))
         seg = self._segment(tick)
-        n = (tick - seg.start) // seg.sig.bar_ticks
-        start = seg.start + n * seg.sig.bar_ticks
-        end = start + seg.sig.bar_ticks
+        n = (tick - seg.start) // seg.bar_len
+        start = seg.start + n * seg.bar_len
+        end = start + seg.bar_len
         if seg.end is not None:
             end = min(end, seg.end)
         return seg.first_index + n, start, end, seg.sig
@@ -65,15 +67,18 @@ class BarGrid:
         segs = self._segments
         index, start, end, sig = self.bar_at(t0)
         seg = max(0, bisect.bisect_right(self._starts, start) - 1)
+        bar_len = segs[seg].bar_len
+        next_start = segs[seg + 1].start if seg + 1 < len(segs) else None
         while start <= t1:
             yield index, start, end, sig
             index, start = index + 1, end
-            if seg + 1 < len(segs) and start >= segs[seg + 1].start:
+            if next_start is not None and start >= next_start:
                 seg += 1
-                sig = segs[seg].sig
-            end = start + sig.bar_ticks
-            if seg + 1 < len(segs):
-                end = min(end, segs[seg + 1].start)
+                sig, bar_len = segs[seg].sig, segs[seg].bar_len
+                next_start = segs[seg + 1].start if seg + 1 < len(segs) else None
+            end = start + bar_len
+            if next_start is not None and end > next_start:
+                end = next_start
 
     def snap(self, tick: float, grid: int, mode: str = "round") -> int:
         """The grid position nearest ``tick`` ('round'), at or before it ('floor') or at or
@@ -88,12 +93,13 @@ class BarGrid:
         return int(min(out, end))
 
     def grid_lines(self, t0: int, t1: int, grid: int, beats: bool = True,
-                   grids: bool = True) -> tuple[list[int], list[int], list[int]]:
+                   grids: bool = True, bar_step: int = 1) -> tuple[list[int], list[int], list[int]]:
         """Ticks of bar lines, beat lines and grid lines (each tick in one list only) in
-        [t0, t1]; ``beats``/``grids`` False skip those (when they would be too dense to draw)."""
+        [t0, t1]; ``beats``/``grids`` False skip those (when they would be too dense to draw);
+        ``bar_step`` keeps every n-th bar line only (counted from bar 1)."""
         bar_ticks, beat_ticks, grid_ticks = [], [], []
-        for _, start, end, sig in self.bars(t0, t1):
-            if t0 <= start <= t1:
+        for index, start, end, sig in self.bars(t0, t1):
+            if t0 <= start <= t1 and index % bar_step == 0:
                 bar_ticks.append(start)
             if not (beats or grids):
                 continue

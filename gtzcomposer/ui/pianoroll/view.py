@@ -207,7 +207,10 @@ class PianoRollView(QWidget):
         sig = ctl.bars.bar_at(t0)[3]
         want_grid = grid * ppt >= MIN_LINE_SPACING
         want_beats = sig.beat_ticks * ppt >= MIN_LINE_SPACING
-        bars, beats, grids = ctl.bars.grid_lines(t0, t1, grid, want_beats, want_grid)
+        step = 1
+        while sig.bar_ticks * ppt * step < MIN_BAR_SPACING:
+            step *= 2
+        bars, beats, grids = ctl.bars.grid_lines(t0, t1, grid, want_beats, want_grid, step)
         sx = g.scroll_x
         if want_grid and grids:
             p.setPen(c.grid_line)
@@ -216,12 +219,8 @@ class PianoRollView(QWidget):
             p.setPen(c.beat_line)
             p.drawLines([QLine(x, 0, x, h) for x in (int(round(t * ppt - sx)) for t in beats)])
         if bars:
-            step = 1
-            while sig.bar_ticks * ppt * step < MIN_BAR_SPACING:
-                step *= 2
             p.setPen(c.bar_line)
-            xs = [int(round(t * ppt - sx)) for t in bars if step == 1 or ctl.bars.bar_at(t)[0] % step == 0]
-            p.drawLines([QLine(x, 0, x, h) for x in xs])
+            p.drawLines([QLine(x, 0, x, h) for x in (int(round(t * ppt - sx)) for t in bars)])
 
     def paintEvent(self, event) -> None:  # noqa: N802
         ctl, g, c = self.controller, self.geometry, self.colors
