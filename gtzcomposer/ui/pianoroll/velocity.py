@@ -8,9 +8,8 @@ it (all notes under it when nothing is selected) take the line's velocity. One e
 from __future__ import annotations
 
 import bisect
-import math
 
-from PySide6.QtCore import QLine, QPointF, QRect, QRectF, QSize, Qt
+from PySide6.QtCore import QLine, QLineF, QPointF, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPen, QTransform
 from PySide6.QtWidgets import QWidget
 
@@ -140,27 +139,25 @@ class VelocityLane(QWidget):
         p.end()
 
     def _paint_far(self, p: QPainter, t0: int, t1: int, shades: list[QColor]) -> None:
-        """Zoomed far out over many notes: prebuilt bars in (tick, velocity) units drawn
-        through a transform, one call per velocity shade."""
+        """Zoomed far out over many notes: one prebuilt 1-px stem per note in (tick, velocity)
+        units, drawn through a transform, one call per velocity shade."""
         g = self.geometry
         notes = self.controller.index().notes
-        min_ticks = 2 ** math.ceil(math.log2(1 / g.px_per_tick))
-        if self._far is None or self._far[0] is not notes or self._far[1] != min_ticks:
-            groups: list[tuple[list[int], list[QRectF]]] = [([], []) for _ in range(VELOCITY_SHADES)]
+        if self._far is None or self._far[0] is not notes:
+            groups: list[tuple[list[int], list[QLineF]]] = [([], []) for _ in range(VELOCITY_SHADES)]
             for n in notes:
-                starts, rects = groups[velocity_shade(n.velocity)]
+                starts, lines = groups[velocity_shade(n.velocity)]
                 starts.append(n.start)
-                rects.append(QRectF(n.start, 127 - n.velocity, min_ticks, n.velocity))
-            self._far = (notes, min_ticks, groups)
+                lines.append(QLineF(n.start, 127 - n.velocity, n.start, 127))
+            self._far = (notes, groups)
         scale = (self.height() - 2 * PAD) / 127
         p.save()
         p.setTransform(QTransform(g.px_per_tick, 0, 0, scale, -g.scroll_x, PAD))
-        p.setPen(Qt.PenStyle.NoPen)
-        for shade, (starts, rects) in zip(shades, self._far[2]):
-            lo, hi = bisect.bisect_left(starts, t0 - min_ticks), bisect.bisect_right(starts, t1)
+        for shade, (starts, lines) in zip(shades, self._far[1]):
+            lo, hi = bisect.bisect_left(starts, t0), bisect.bisect_right(starts, t1)
             if hi > lo:
-                p.setBrush(shade)
-                p.drawRects(rects[lo:hi])
+                p.setPen(QPen(shade, 0))
+                p.drawLines(lines[lo:hi])
         p.restore()
 
     # --- editing -------------------------------------------------------------------------------

@@ -9,9 +9,8 @@ are found by bisecting each track's note index and drawn in a few batched ``draw
 from __future__ import annotations
 
 import bisect
-import math
 
-from PySide6.QtCore import QEvent, QLine, QPointF, QRect, QRectF, QSize, Qt
+from PySide6.QtCore import QEvent, QLine, QLineF, QPointF, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPixmap, QTransform
 from PySide6.QtWidgets import QWidget
 
@@ -33,37 +32,51 @@ Mod = Qt.KeyboardModifier
 
 
 class _LodLayer:
-    """A track's notes as rectangles in (tick, row) units, prebuilt for one zoom level and
-    drawn through a painter transform: far out, a frame costs two bisects and one
-    ``drawRects`` per velocity shade instead of Python work per note. Notes are at least
-    ``min_ticks`` wide (>= 1 px at the level), rows keep a 1-px gap."""
+    """A track's notes as shapes in (tick, row) units, built once per change of the track and
+    drawn through a painter transform at any zoom: far out, a frame costs two bisects and two
+    calls per velocity shade instead of Python work per note. Each note is a rectangle (its
+    true length) plus a cosmetic 1-px line at its start, so notes shorter than a pixel still
+    show."""
 
-    __slots__ = ("notes", "key", "groups")
+    __slots__ = ("notes", "shaded", "groups")
 
-    def __init__(self, notes: tuple[Note, ...], min_ticks: int, key_height: int, shaded: bool) -> None:
+    TOP, HEIGHT = 0.08, 0.84  # of a row: leaves a gap between rows at any key height
+
+    def __init__(self, notes: tuple[Note, ...], shaded: bool) -> None:
         self.notes = notes
-        self.key = (min_ticks, key_height, shaded)
-        top, height = 1 / key_height, (key_height - 1) / key_height
+        self.shaded = shaded
         n_groups = VELOCITY_SHADES if shaded else 1
         starts: list[list[int]] = [[] for _ in range(n_groups)]
         rects: list[list[QRectF]] = [[] for _ in range(n_groups)]
+        lines: list[list[QLineF]] = [[] for _ in range(n_groups)]
         longest = [0] * n_groups
+        shortest = [2**62] * n_groups
+        top, height = self.TOP, self.HEIGHT
         for n in notes:
             g = velocity_shade(n.velocity) if shaded else 0
-            d = n.duration if n.duration > min_ticks else min_ticks
+            row = 127 - n.pitch + top
             starts[g].append(n.start)
-            rects[g].append(QRectF(n.start, 127 - n.pitch + top, d, height))
-            if d > longest[g]:
-                longest[g] = d
-        self.groups = [(i, starts[i], rects[i], longest[i]) for i in range(n_groups) if starts[i]]
+            rects[g].append(QRectF(n.start, row, n.duration, height))
+            lines[g].append(QLineF(n.start, row, n.start, row + height))
+            if n.duration > longest[g]:
+                longest[g] = n.duration
+            if n.duration < shortest[g]:
+                shortest[g] = n.duration
+        self.groups = [(i, starts[i], rects[i], lines[i], longest[i], shortest[i])
+                       for i in range(n_groups) if starts[i]]
 
-    def visible(self, t0: float, t1: float):
-        """(group, rectangles) of the notes that may overlap [t0, t1]."""
-        for i, starts, rects, longest in self.groups:
-            lo = bisect.bisect_left(starts, t0 - longest)
+    def visible(self, t0: float, t1: float, px_per_tick: float):
+        """(group, rectangles, lines) of the notes that may overlap [t0, t1]; rectangles only
+        where some note is a pixel wide or more, lines only where some note is narrower."""
+        for i, starts, rects, lines, longest, shortest in self.groups:
             hi = bisect.bisect_right(starts, t1)
-            if hi > lo:
-                yield i, rects[lo:hi]
+            rs = ls = ()
+            if longest * px_per_tick >= 1:
+                rs = rects[bisect.bisect_left(starts, t0 - longest):hi]
+            if shortest * px_per_tick < 1.5:
+                ls = lines[bisect.bisect_left(starts, t0):hi]
+            if rs or ls:
+                yield i, rs, ls
 
 
 class PianoRollView(QWidget):
@@ -145,11 +158,11 @@ class PianoRollView(QWidget):
         return [n for n in cands if self.note_rect(n).intersects(rect)]
 
     # --- painting -----------------------------------------------------------------------------------
-    def _lod_layer(self, track: int, min_ticks: int, key_height: int, shaded: bool) -> _LodLayer:
+    def _lod_layer(self, track: int, shaded: bool) -> _LodLayer:
         notes = self.controller.song.tracks[track].notes
         layer = self._lod.get(track)
-        if layer is None or layer.notes is not notes or layer.key != (min_ticks, key_height, shaded):
-            layer = self._lod[track] = _LodLayer(notes, min_ticks, key_height, shaded)
+        if layer is None or layer.notes is not notes or layer.shaded != shaded:
+            layer = self._lod[track] = _LodLayer(notes, shaded)
         return layer
 
     def _row_tile(self, scale: frozenset[int], tonic: int | None, w: int, h: int) -> QPixmap:
@@ -265,24 +278,27 @@ class PianoRollView(QWidget):
         if 1 / ppt >= LOD_MIN_TICKS_PER_PX and not hidden:
             lod = sum(ctl.index(ti).candidates(t0, t1) for ti in range(len(tracks))) > LOD_MIN_NOTES
         if lod:
-            # far out and crowded: prebuilt rectangles through a transform, no outlines
-            min_ticks = 2 ** math.ceil(math.log2(1 / ppt))
+            # far out and crowded: prebuilt shapes through a transform, no outlines
             p.save()
             p.setTransform(QTransform(ppt, 0, 0, kh, -sx, -sy))
-            p.setPen(Qt.PenStyle.NoPen)
             order = [ti for ti in range(len(tracks)) if ti != current] + ([current] if 0 <= current < len(tracks) else [])
             for ti in order:
                 if not tracks[ti].notes:
                     continue
-                layer = self._lod_layer(ti, min_ticks, kh, ti == current)
+                layer = self._lod_layer(ti, ti == current)
                 if ti != current:
-                    ghost = QColor(tracks[ti].color)
-                    ghost.setAlpha(ghost_alpha)
-                    p.setBrush(ghost)
-                for i, rs in layer.visible(t0, t1):
+                    fill = QColor(tracks[ti].color)
+                    fill.setAlpha(ghost_alpha)
+                for i, rs, ls in layer.visible(t0, t1, ppt):
                     if ti == current:
-                        p.setBrush(shades[i])
-                    p.drawRects(rs)
+                        fill = shades[i]
+                    if rs:
+                        p.setPen(Qt.PenStyle.NoPen)
+                        p.setBrush(fill)
+                        p.drawRects(rs)
+                    if ls:
+                        p.setPen(QPen(fill, 0))
+                        p.drawLines(ls)
             p.restore()
             visible = []
             selected = [n for n in sel if n.start <= t1 and n.end >= t0 and low <= n.pitch <= high]
