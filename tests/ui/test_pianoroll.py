@@ -24,7 +24,7 @@ CTRL = Qt.KeyboardModifier.ControlModifier
 
 def make_song() -> Song:
     lead = new_track(0, "Lead", notes=(Note(0, 60, 480, 100), Note(960, 64, 480, 80), Note(1920, 67, 960, 60)))
-    bass = new_track(1, "Bass", notes=(Note(0, 48, 1920, 90),))
+    bass = new_track(1, "Bass", notes=(Note(0, 28, 1920, 90),))
     return Song(tracks=(lead, bass), time_signatures=(TimeSignature(0, 4, 4),),
                 key_signatures=(KeySignature(0, 0, "major"),))
 
@@ -406,8 +406,8 @@ def test_ruler_drag_sets_the_loop_and_double_click_clears_it(qtbot, editor):
     g = ed.controller.geometry
     seen = []
     ed.loopChanged.connect(seen.append)
-    drag(qtbot, ed.ruler, QPoint(int(g.tick_to_x(1920)) + 1, 10), QPoint(int(g.tick_to_x(3840)) + 1, 10))
-    assert ed.loop() == (1920, 3840) and seen[-1] == (1920, 3840)
+    drag(qtbot, ed.ruler, QPoint(int(g.tick_to_x(1920)) + 1, 10), QPoint(int(g.tick_to_x(3840)) + 1, 10), steps=6)
+    assert ed.loop() == (1920, 3840) and seen == [(1920, 3840)]  # told once, where it ended
     qtbot.mouseDClick(ed.ruler, LEFT, NOMOD, QPoint(50, 10))
     assert ed.loop() is None and seen[-1] is None
 
@@ -523,6 +523,16 @@ def test_undo_of_an_edit_keeps_a_valid_selection_and_track_switch_clears_it(qtbo
     assert ed.selected_notes() == ()
     ed.select_all()
     assert ed.selected_notes() == notes_of(ed, 1)
+
+
+def test_switching_to_a_track_out_of_sight_scrolls_to_its_notes(qtbot, editor):
+    ed, doc = editor, editor.document
+    g = ed.controller.geometry
+    low, high = g.visible_pitches(ed.view.height())
+    assert not low <= 28 <= high  # the bass is below the view
+    doc.current_track = 1
+    low, high = g.visible_pitches(ed.view.height())
+    assert low <= 28 <= high
 
 
 def test_far_out_view_of_many_notes_draws_them_from_prebuilt_rectangles(qtbot):

@@ -53,6 +53,7 @@ class RollController(QObject):
         self.playhead: int | None = None
         self.follow = True
         self.loop: tuple[int, int] | None = None
+        self._loop_sent: tuple[int, int] | None = None
         self.ghost_variation: tuple[Note, ...] | None = None
         self.last_length = PPQ
         self.new_velocity = 100
@@ -150,6 +151,19 @@ class RollController(QObject):
         if self._selection:
             self._selection = set()
             self.selectionChanged.emit()
+        # bring the new track's notes into view vertically when none of them is in sight
+        w, h = self.viewport
+        idx = self.index()
+        if idx.notes and w > 0 and h > 0:
+            g = self.geometry
+            t0, t1 = g.visible_ticks(w)
+            low, high = g.visible_pitches(h)
+            in_time = idx.overlapping(t0, t1) or idx.notes
+            if not any(low <= n.pitch <= high for n in in_time):
+                pitches = sorted(n.pitch for n in in_time)
+                g.center_pitch(pitches[len(pitches) // 2], h)
+                self._clamp()
+                self.viewChanged.emit()
         self.changed.emit()
 
     # --- selection --------------------------------------------------------------------------------
@@ -314,14 +328,18 @@ class RollController(QObject):
             self.cursorMoved.emit(tick)
             self.changed.emit()
 
-    def set_loop(self, loop: tuple[int, int] | None) -> None:
+    def set_loop(self, loop: tuple[int, int] | None, final: bool = True) -> None:
+        """Set the loop region; ``final`` False shows it without telling anyone yet (while
+        the ruler is being dragged), so listeners hear only the region the user settled on."""
         if loop is not None:
             a, b = sorted((max(0, int(loop[0])), max(0, int(loop[1]))))
             loop = (a, b) if b > a else None
         if loop != self.loop:
             self.loop = loop
-            self.loopChanged.emit(loop)
             self.changed.emit()
+        if final and loop != self._loop_sent:
+            self._loop_sent = loop
+            self.loopChanged.emit(loop)
 
     def set_playhead(self, tick: int | None) -> None:
         tick = None if tick is None else max(0, int(tick))

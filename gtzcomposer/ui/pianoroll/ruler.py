@@ -121,13 +121,15 @@ class Ruler(QWidget):
         self._dragging = True
         a, b = self._press[0], self._tick(x)
         if a != b:
-            self.controller.set_loop((a, b))
+            self.controller.set_loop((a, b), final=False)
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802
         if self._press is None:
             return
         if not self._dragging:
             self.controller.set_cursor(self._press[0])
+        else:
+            self.controller.set_loop(self.controller.loop)  # tell listeners where it ended
         self._press = None
         self._dragging = False
 

@@ -95,6 +95,7 @@ class PianoRollView(QWidget):
         self._lod: dict[int, _LodLayer] = {}
         self._label_font = QFont(self.font())
         self.tool: Tool = TOOL_CLASSES[controller.tool](self)
+        self.setCursor(self.tool.cursor)
         controller.changed.connect(self.update)
         controller.viewChanged.connect(self.update)
         controller.toolChanged.connect(self._on_tool)
