@@ -6,9 +6,9 @@ everything shares one :class:`RollController` (state and edits) and one geometry
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QScrollBar, QSizePolicy, QWidget
 
 from ...core.song import Note
@@ -186,6 +186,13 @@ class PianoRollEditor(QWidget):
 
     def scroll_to_tick(self, tick: int) -> None:
         self.controller.scroll_to_tick(tick)
+
+    def set_drag_out_handler(self, handler: Callable[[tuple[Note, ...]], QMimeData | None] | None) -> None:
+        """Let the user drag selected notes out of the window (as DAW users drag a clip out
+        as a .mid file): when notes being moved leave the grid, ``handler(notes)`` is called
+        and the QMimeData it returns is dragged (with a file URL for a .mid, say); None cancels.
+        Without a handler, moving past the edge is an ordinary move."""
+        self.view.drag_out_handler = handler
 
     def fit_to_song(self) -> None:
         """Back to the default zoom, scrolled to the current track's notes (after opening a

@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 
 from PySide6.QtCore import QEvent, QLine, QLineF, QPointF, QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPixmap, QTransform
+from PySide6.QtGui import QColor, QDrag, QFont, QPainter, QPen, QPixmap, QTransform
 from PySide6.QtWidgets import QWidget
 
 from ...core.song import Note, note_name
@@ -108,6 +108,20 @@ class PianoRollView(QWidget):
         self.tool.cancel()
         self.tool = TOOL_CLASSES[name](self)
         self.setCursor(self.tool.cursor)
+
+    # --- dragging notes out of the window -----------------------------------------------------
+    drag_out_handler = None
+    """Set by the editor: ``handler(notes) -> QMimeData | None``; when set, moving notes past
+    the view's edge starts a drag of that data (e.g. a .mid file) instead of a move."""
+
+    def drag_out(self, notes: tuple[Note, ...]) -> None:
+        handler = self.drag_out_handler
+        self.tool.cancel()
+        mime = handler(tuple(notes)) if handler is not None else None
+        if mime is not None:
+            drag = QDrag(self)
+            drag.setMimeData(mime)
+            drag.exec(Qt.DropAction.CopyAction)
 
     # --- geometry helpers ----------------------------------------------------------------------
     def note_span(self, note: Note) -> tuple[int, int]:
