@@ -14,6 +14,19 @@ from .view import BLACK_KEYS
 
 WIDTH = 64
 
+# General MIDI percussion (channel 10), short enough for the keyboard
+DRUM_NAMES = {
+    35: "Kick 2", 36: "Kick", 37: "Stick", 38: "Snare", 39: "Clap", 40: "Snare 2", 41: "Tom low2",
+    42: "HH closed", 43: "Tom low", 44: "HH pedal", 45: "Tom mid2", 46: "HH open", 47: "Tom mid",
+    48: "Tom hi2", 49: "Crash", 50: "Tom hi", 51: "Ride", 52: "China", 53: "Ride bell",
+    54: "Tambour.", 55: "Splash", 56: "Cowbell", 57: "Crash 2", 58: "Vibraslap", 59: "Ride 2",
+    60: "Bongo hi", 61: "Bongo lo", 62: "Conga mute", 63: "Conga hi", 64: "Conga lo",
+    65: "Timbale hi", 66: "Timbale lo", 67: "Agogo hi", 68: "Agogo lo", 69: "Cabasa",
+    70: "Maracas", 71: "Whistle s", 72: "Whistle l", 73: "Guiro s", 74: "Guiro l", 75: "Claves",
+    76: "Block hi", 77: "Block lo", 78: "Cuica mute", 79: "Cuica open", 80: "Triangle m",
+    81: "Triangle o",
+}
+
 
 class Keyboard(QWidget):
     def __init__(self, controller: RollController, parent: QWidget | None = None) -> None:
@@ -24,6 +37,7 @@ class Keyboard(QWidget):
         self.colors = RollColors.from_palette(self.palette())
         self.pressed: int | None = None
         controller.viewChanged.connect(self.update)
+        controller.document.currentTrackChanged.connect(self.update)
 
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(WIDTH, 450)
@@ -43,6 +57,8 @@ class Keyboard(QWidget):
         font.setPixelSize(max(8, min(kh - 2, 11)))
         p.setFont(font)
         black_w = int(w * 0.6)
+        ctl = self.controller
+        drums = ctl.has_track() and ctl.song.tracks[ctl.track_index].is_drum
         line = mix(c.white_key, c.key_text, 0.35)
         pressed = mix(c.white_key, c.playhead, 0.55)
         for pitch in range(low, high + 1):
@@ -56,7 +72,12 @@ class Keyboard(QWidget):
                 p.fillRect(0, y, w, kh, pressed if pitch == self.pressed else c.white_key)
                 if pc in (0, 5):  # the B|C and E|F borders are key borders
                     p.fillRect(0, y + kh - 1, w, 1, line)
-            if pc == 0:
+            if drums and pitch in DRUM_NAMES and kh >= 9:
+                p.fillRect(0, y + 1, w, kh - 1, mix(c.white_key, c.black_key, 0.25) if pc in BLACK_KEYS else c.white_key)
+                p.setPen(c.key_text)
+                p.drawText(QRect(2, y, w - 5, kh), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                           DRUM_NAMES[pitch])
+            elif pc == 0:
                 p.setPen(c.key_text)
                 p.drawText(QRect(black_w // 2, y, w - black_w // 2 - 4, kh),
                            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, note_name(pitch))
