@@ -627,3 +627,34 @@ def test_dragging_selected_notes_out_of_the_grid_hands_them_to_the_handler(qtbot
     ed.set_drag_out_handler(None)
     drag(qtbot, ed.view, start, QPoint(start.x(), -60), steps=8)
     assert doc.undo_stack.index() == 1 and Note(0, 60, 480, 100) not in notes_of(ed)
+
+
+def test_keys_win_over_a_main_window_shortcut_while_the_grid_has_focus(qtbot):
+    from PySide6.QtGui import QAction, QKeySequence
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QMainWindow
+
+    doc = SongDocument(make_song())
+    win = QMainWindow()
+    qtbot.addWidget(win)
+    ed = PianoRollEditor(doc)
+    win.setCentralWidget(ed)
+    fired = []
+    action = QAction("Select all tracks", win)
+    action.setShortcut(QKeySequence("Ctrl+A"))
+    action.triggered.connect(lambda: fired.append(1))
+    win.addAction(action)
+    win.resize(900, 600)
+    win.show()
+    qtbot.waitExposed(win)
+    win.activateWindow()
+    qtbot.waitActive(win)
+    ed.setFocus()
+    qtbot.waitUntil(ed.view.hasFocus)
+    QTest.keyClick(win.windowHandle(), Qt.Key.Key_A, CTRL)  # through the window, as a real key
+    assert ed.selected_notes() == notes_of(ed) and not fired
+    ed.clear_selection()
+    ed.view.clearFocus()  # with the grid unfocused, the window's shortcut gets the key
+    assert not ed.view.hasFocus()
+    QTest.keyClick(win.windowHandle(), Qt.Key.Key_A, CTRL)
+    assert fired and ed.selected_notes() == ()
