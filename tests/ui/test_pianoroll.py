@@ -412,6 +412,14 @@ def test_ruler_drag_sets_the_loop_and_double_click_clears_it(qtbot, editor):
     assert ed.loop() is None and seen[-1] is None
 
 
+def test_pointer_position_is_reported_for_the_status_bar(qtbot, editor):
+    ed = editor
+    with qtbot.waitSignal(ed.pointerMoved) as sig:
+        send(ed.view, QEvent.Type.MouseMove, xy(ed, 1440, 67), NOBUTTON, NOBUTTON)
+    tick, pitch = sig.args
+    assert abs(tick - 1440) <= 10 and pitch == 67
+
+
 def test_keyboard_click_previews_the_pitch(qtbot, editor):
     ed = editor
     g = ed.controller.geometry

@@ -40,6 +40,7 @@ class RollController(QObject):
     loopChanged = Signal(object)  # (start, end) ticks or None
     playheadMoved = Signal(object)  # tick or None
     previewNote = Signal(int, int)  # pitch, velocity
+    pointerMoved = Signal(int, int)  # tick, pitch under the mouse in the grid (for a status bar)
 
     def __init__(self, document: SongDocument, parent: QObject | None = None) -> None:
         super().__init__(parent)

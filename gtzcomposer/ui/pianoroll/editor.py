@@ -28,6 +28,7 @@ class PianoRollEditor(QWidget):
     previewNote = Signal(int, int)  # pitch, velocity
     toolChanged = Signal(str)
     selectionChanged = Signal()
+    pointerMoved = Signal(int, int)  # tick, pitch under the mouse (for a status bar)
 
     def __init__(self, document: SongDocument, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -70,6 +71,7 @@ class PianoRollEditor(QWidget):
         ctl.previewNote.connect(self.previewNote)
         ctl.toolChanged.connect(self.toolChanged)
         ctl.selectionChanged.connect(self.selectionChanged)
+        ctl.pointerMoved.connect(self.pointerMoved)
         self.setFocusProxy(self.view)
 
     # --- scrollbars ----------------------------------------------------------------------------

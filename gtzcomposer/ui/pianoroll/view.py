@@ -430,6 +430,9 @@ class PianoRollView(QWidget):
 
     def mouseMoveEvent(self, event) -> None:  # noqa: N802
         self.tool.move(event)
+        pos = event.position()
+        self.controller.pointerMoved.emit(max(0, int(self.geometry.x_to_tick(pos.x()))),
+                                          self.geometry.y_to_pitch(pos.y()))
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802
         self.tool.release(event)
