@@ -186,13 +186,15 @@ class PianoRollView(QWidget):
         g, c = self.geometry, self.colors
         kh = g.key_height
         period = 12 * kh
-        key = (scale, tonic, kh, w, h)
+        dpr = self.devicePixelRatioF()
+        key = (scale, tonic, kh, w, h, dpr)
         tile = self._tiles.get(key)
         if tile is not None:
             return tile
         if len(self._tiles) > 8:
             self._tiles.clear()
-        tile = QPixmap(max(1, w), h + period)
+        tile = QPixmap(max(1, round(w * dpr)), round((h + period) * dpr))  # sharp on high-DPI screens
+        tile.setDevicePixelRatio(dpr)
         tile.fill(c.row_in_scale)
         p = QPainter(tile)
         for row in range((h + period) // kh + 1):
@@ -222,7 +224,8 @@ class PianoRollView(QWidget):
             if xb > xa:
                 scale = k.scale if k is not None else frozenset((0, 2, 4, 5, 7, 9, 11))
                 tile = self._row_tile(scale, k.tonic if k is not None else None, w, h)
-                p.drawPixmap(QRect(xa, 0, xb - xa, h), tile, QRect(xa, src_y, xb - xa, h))
+                dpr = tile.devicePixelRatio()
+                p.drawPixmap(QRectF(xa, 0, xb - xa, h), tile, QRectF(xa * dpr, src_y * dpr, (xb - xa) * dpr, h * dpr))
         below = g.content_height - sy
         if below < h:  # zoomed out further than 128 rows
             p.fillRect(0, below, w, h - below, self.colors.ruler_bg)
@@ -386,6 +389,9 @@ class PianoRollView(QWidget):
                 p.setPen(QPen(c.playhead, 2))
                 p.drawLine(x, 0, x, h)
         if not song.tracks:
+            hint = QFont(self.font())
+            hint.setPixelSize(14)
+            p.setFont(hint)
             p.setPen(c.cursor)
             p.drawText(QRect(0, 0, w, h), Qt.AlignmentFlag.AlignCenter,
                        "Empty song: draw notes with the pencil (1), select (2), erase (3)")
