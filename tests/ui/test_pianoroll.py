@@ -666,3 +666,23 @@ def test_keys_win_over_a_main_window_shortcut_while_the_grid_has_focus(qtbot):
     assert not ed.view.hasFocus()
     QTest.keyClick(win.windowHandle(), Qt.Key.Key_A, CTRL)
     assert fired and ed.selected_notes() == ()
+
+
+def test_dragging_past_the_edge_scrolls_and_the_notes_follow(qtbot, editor):
+    ed, doc = editor, editor.document
+    ed.set_tool("select")
+    g = ed.controller.geometry
+    start = xy(ed, 1100, 64)
+    qtbot.mousePress(ed.view, LEFT, NOMOD, start)
+    outside = QPoint(ed.view.width() + 50, start.y())
+    send(ed.view, QEvent.Type.MouseMove, QPoint(ed.view.width() - 5, start.y()), NOBUTTON, LEFT)
+    send(ed.view, QEvent.Type.MouseMove, outside, NOBUTTON, LEFT)
+    qtbot.waitUntil(lambda: g.scroll_x > 400, timeout=3000)
+    tick_at_release = g.x_to_tick(outside.x())
+    qtbot.mouseRelease(ed.view, LEFT, NOMOD, outside)
+    scrolled = g.scroll_x
+    qtbot.wait(100)
+    assert g.scroll_x == scrolled  # stops with the release
+    moved = [n for n in notes_of(ed) if n.pitch == 64]
+    assert len(moved) == 1 and abs(moved[0].start - (960 + tick_at_release - 1100)) <= 120
+    assert doc.undo_stack.index() == 1

@@ -26,7 +26,10 @@ def _snap_on(ctl, modifiers) -> bool:
 
 class Gesture:
     """What one press-drag-release does. ``hidden`` notes are not drawn; ``preview`` notes are
-    drawn as selected in their place."""
+    drawn as selected in their place. ``autoscroll``: the view scrolls while the pointer is
+    held beyond its edge."""
+
+    autoscroll = True
 
     def __init__(self, view) -> None:
         self.view = view
@@ -51,7 +54,10 @@ class MoveGesture(Gesture):
 
     def __init__(self, view, anchor: Note, notes: tuple[Note, ...], pos: QPointF, click_select=None) -> None:
         super().__init__(view)
-        self.anchor, self.notes, self.origin = anchor, notes, pos
+        self.anchor, self.notes = anchor, notes
+        g = view.geometry
+        # the press in content coordinates, so that scrolling during the drag moves the notes on
+        self.origin_tick, self.origin_cy = g.x_to_tick(pos.x()), pos.y() + g.scroll_y
         self.hidden = frozenset(notes)
         self.preview = notes
         self.delta = (0, 0)
@@ -60,7 +66,8 @@ class MoveGesture(Gesture):
 
     def move(self, pos, modifiers) -> None:
         g = self.view.geometry
-        dx, dy = pos.x() - self.origin.x(), pos.y() - self.origin.y()
+        dx = (g.x_to_tick(pos.x()) - self.origin_tick) * g.px_per_tick
+        dy = pos.y() + g.scroll_y - self.origin_cy
         if not self.dragged and abs(dx) < DRAG_THRESHOLD and abs(dy) < DRAG_THRESHOLD:
             return
         self.dragged = True
@@ -75,7 +82,8 @@ class MoveGesture(Gesture):
                 dx = 0.0
         raw = self.anchor.start + dx / g.px_per_tick
         dtick = self.ctl.snap_tick(raw, "round", _snap_on(self.ctl, modifiers)) - self.anchor.start if dx else 0
-        dpitch = g.y_to_pitch(self.origin.y() + dy) - g.y_to_pitch(self.origin.y()) if dy else 0
+        y0 = self.origin_cy - g.scroll_y
+        dpitch = g.y_to_pitch(y0 + dy) - g.y_to_pitch(y0) if dy else 0
         dtick = max(dtick, -min(n.start for n in self.notes))
         dpitch = max(-min(n.pitch for n in self.notes), min(127 - max(n.pitch for n in self.notes), dpitch))
         if (dtick, dpitch) != self.delta:
@@ -97,7 +105,8 @@ class ResizeGesture(Gesture):
 
     def __init__(self, view, edge: str, anchor: Note, notes: tuple[Note, ...], pos: QPointF) -> None:
         super().__init__(view)
-        self.edge, self.anchor, self.notes, self.origin = edge, anchor, notes, pos
+        self.edge, self.anchor, self.notes = edge, anchor, notes
+        self.origin_tick = view.geometry.x_to_tick(pos.x())
         self.hidden = frozenset(notes)
         self.preview = notes
         self.delta = 0
@@ -106,7 +115,7 @@ class ResizeGesture(Gesture):
         g, a = self.view.geometry, self.anchor
         snap = _snap_on(self.ctl, modifiers)
         min_len = max(1, min(self.ctl.grid, a.duration)) if snap else 1
-        raw = (pos.x() - self.origin.x()) / g.px_per_tick
+        raw = g.x_to_tick(pos.x()) - self.origin_tick
         if self.edge == "right":
             delta = self.ctl.snap_tick(a.end + raw, "round", snap) - a.end
             delta = max(delta, min_len - a.duration)
@@ -134,15 +143,21 @@ class BandGesture(Gesture):
 
     def __init__(self, view, pos: QPointF) -> None:
         super().__init__(view)
-        self.origin = pos
+        g = view.geometry
+        self.origin_tick, self.origin_cy = g.x_to_tick(pos.x()), pos.y() + g.scroll_y
         self.current = pos
         self.dragged = False
 
+    def origin(self) -> QPointF:
+        """Where the band started, in view coordinates now (the view may have scrolled)."""
+        g = self.view.geometry
+        return QPointF(g.tick_to_x(self.origin_tick), self.origin_cy - g.scroll_y)
+
     def rect(self) -> QRect:
-        return QRectF(self.origin, self.current).normalized().toAlignedRect()
+        return QRectF(self.origin(), self.current).normalized().toAlignedRect()
 
     def move(self, pos, modifiers) -> None:
-        if not self.dragged and (pos - self.origin).manhattanLength() < DRAG_THRESHOLD:
+        if not self.dragged and (pos - self.origin()).manhattanLength() < DRAG_THRESHOLD:
             return
         self.dragged = True
         self.current = pos
@@ -206,6 +221,8 @@ class DrawGesture(Gesture):
 
 class EraseGesture(Gesture):
     """Erase the notes the pointer passes over; one edit at release."""
+
+    autoscroll = False
 
     def __init__(self, view, pos: QPointF) -> None:
         super().__init__(view)

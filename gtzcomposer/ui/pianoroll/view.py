@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 
-from PySide6.QtCore import QEvent, QLine, QLineF, QPointF, QRect, QRectF, QSize, Qt
+from PySide6.QtCore import QEvent, QLine, QLineF, QPointF, QRect, QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QDrag, QFont, QPainter, QPen, QPixmap, QTransform
 from PySide6.QtWidgets import QWidget
 
@@ -99,6 +99,10 @@ class PianoRollView(QWidget):
         controller.changed.connect(self.update)
         controller.viewChanged.connect(self.update)
         controller.toolChanged.connect(self._on_tool)
+        self._autoscroll = QTimer(self)
+        self._autoscroll.setInterval(30)
+        self._autoscroll.timeout.connect(self._autoscroll_step)
+        self._last_drag: tuple[QPointF, object] | None = None
 
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(800, 450)
@@ -437,11 +441,43 @@ class PianoRollView(QWidget):
     def mouseMoveEvent(self, event) -> None:  # noqa: N802
         self.tool.move(event)
         pos = event.position()
+        gesture = self.tool.gesture
+        if gesture is not None and gesture.autoscroll and self._overshoot(pos) != (0.0, 0.0):
+            self._last_drag = (QPointF(pos), event.modifiers())
+            if not self._autoscroll.isActive():
+                self._autoscroll.start()
+        elif self._autoscroll.isActive():
+            self._autoscroll.stop()
         self.controller.pointerMoved.emit(max(0, int(self.geometry.x_to_tick(pos.x()))),
                                           self.geometry.y_to_pitch(pos.y()))
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        self._autoscroll.stop()
         self.tool.release(event)
+
+    def _overshoot(self, pos: QPointF) -> tuple[float, float]:
+        """How far ``pos`` is beyond the view's edges (negative: left/above)."""
+        x, y, w, h = pos.x(), pos.y(), self.width(), self.height()
+        dx = x if x < 0 else x - w if x > w else 0.0
+        dy = y if y < 0 else y - h if y > h else 0.0
+        return dx, dy
+
+    def _autoscroll_step(self) -> None:
+        """While a drag holds the pointer beyond an edge, scroll that way (faster the further
+        out) and let the gesture follow."""
+        gesture = self.tool.gesture
+        if gesture is None or self._last_drag is None:
+            self._autoscroll.stop()
+            return
+        pos, mods = self._last_drag
+        dx, dy = self._overshoot(pos)
+        g = self.geometry
+        before = (g.scroll_x, g.scroll_y)
+        self.controller.scroll_by(dx=max(4.0, min(60.0, abs(dx))) * (1 if dx > 0 else -1) if dx else 0.0,
+                                  dy=max(4.0, min(60.0, abs(dy))) * (1 if dy > 0 else -1) if dy else 0.0)
+        if (g.scroll_x, g.scroll_y) == before:
+            return
+        gesture.move(pos, mods)
 
     def wheelEvent(self, event) -> None:  # noqa: N802
         delta = event.angleDelta()
