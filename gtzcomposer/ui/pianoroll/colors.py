@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from PySide6.QtGui import QColor, QPalette
 
 VELOCITY_SHADES = 8
+_SHADES: dict[tuple[int, int], list[QColor]] = {}  # (track colour, base) -> shades
 
 
 def mix(a: QColor, b: QColor, t: float) -> QColor:
@@ -85,7 +86,14 @@ class RollColors:
 
     def note_shades(self, track_color: QColor) -> list[QColor]:
         # the loudest shade is the track colour itself, the softest 60% of the way to the base
-        return [mix(track_color, self.base, 0.6 * (1 - i / (VELOCITY_SHADES - 1))) for i in range(VELOCITY_SHADES)]
+        key = track_color.rgba()
+        shades = _SHADES.get((key, self.base.rgba()))
+        if shades is None:
+            shades = [mix(track_color, self.base, 0.6 * (1 - i / (VELOCITY_SHADES - 1))) for i in range(VELOCITY_SHADES)]
+            if len(_SHADES) > 256:
+                _SHADES.clear()
+            _SHADES[(key, self.base.rgba())] = shades
+        return shades
 
     def note_outline(self, track_color: QColor) -> QColor:
         return track_color.darker(170) if not self.dark else track_color.darker(220)

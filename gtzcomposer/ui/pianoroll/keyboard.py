@@ -36,7 +36,8 @@ class Keyboard(QWidget):
         self.setFixedWidth(WIDTH)
         self.colors = RollColors.from_palette(self.palette())
         self.pressed: int | None = None
-        controller.viewChanged.connect(self.update)
+        self._drawn_for: tuple | None = None
+        controller.viewChanged.connect(self._view_changed)
         controller.document.currentTrackChanged.connect(self.update)
 
     def sizeHint(self) -> QSize:  # noqa: N802
@@ -46,8 +47,14 @@ class Keyboard(QWidget):
         self.colors = RollColors.from_palette(self.palette())
         super().changeEvent(event)
 
+    def _view_changed(self) -> None:
+        # a horizontal scroll or zoom does not move the keys
+        if self._drawn_for != (self.geometry.scroll_y, self.geometry.key_height):
+            self.update()
+
     def paintEvent(self, event) -> None:  # noqa: N802
         g, c = self.geometry, self.colors
+        self._drawn_for = (g.scroll_y, g.key_height)
         w, h = self.width(), self.height()
         p = QPainter(self)
         p.fillRect(0, 0, w, h, c.ruler_bg)
