@@ -296,9 +296,11 @@ def test_erase_tool_drag_over_notes_is_one_step(qtbot, editor):
     ed.set_tool("erase")
     extra = (Note(0, 61, 240), Note(480, 61, 240), Note(960, 61, 240), Note(1440, 62, 240))
     ed.controller.replace_notes((), extra, "setup")
+    ed.select_all()
     before, count = doc.song, doc.undo_stack.index()
     drag(qtbot, ed.view, xy(ed, 50, 61), xy(ed, 1200, 61), steps=10)
     assert not set(extra[:3]) & set(notes_of(ed)) and extra[3] in notes_of(ed)
+    assert ed.controller.selection == set(notes_of(ed))  # erased notes left the selection
     check_one_undo_step(ed, before, count)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections import Counter
 from collections.abc import Iterable
 
 from PySide6.QtCore import QObject, Signal
@@ -122,9 +123,12 @@ class RollController(QObject):
     # --- reacting to the document -----------------------------------------------------------------
     def _on_song(self, song: Song) -> None:
         self._prev_song, self._seen_song = self._seen_song, song
-        if self._selection:
+        if self._selection and not self._pushing:  # our own edits set the selection themselves
             idx = self.index()
-            kept = {n for n in self._selection if idx.contains(n)}
+            if len(self._selection) * 8 > len(idx):
+                kept = self._selection & set(idx.notes)
+            else:
+                kept = {n for n in self._selection if idx.contains(n)}
             if kept != self._selection:
                 self._selection = kept
                 self.selectionChanged.emit()
@@ -218,13 +222,15 @@ class RollController(QObject):
         (the new notes become the selection), 'update' (``old[i]`` -> ``new[i]`` keeps its
         selected state) or 'none'. Returns False when there was nothing to do."""
         old, new = tuple(old), tuple(new)
-        if not old and not new or sorted(old) == sorted(new):
-            return False
+        if len(old) == len(new) and (old == new or Counter(old) == Counter(new)):
+            return False  # nothing would change: no empty undo step
         before = self._selection
         if select == "new":
             self._selection = set(new)
         elif select == "update":
             self._selection = (before - set(old)) | {b for a, b in zip(old, new) if a in before}
+        elif before:
+            self._selection = before - set(old)
         edit = ReplaceNotes(self.track_index, old, new, label)
         try:
             if not self.has_track():  # an empty song: the first note makes the first track
