@@ -36,6 +36,17 @@ def test_zoom_keeps_the_anchor_tick_in_place_and_respects_limits():
     assert g2.key_height == 15 and g2.y_to_pitch(100) == pitch
 
 
+def test_vertical_scroll_stays_on_whole_pixels():
+    g = RollGeometry(key_height=11)
+    g.center_pitch(60.3, 457)
+    assert g.scroll_y == int(g.scroll_y)
+    g.zoom_y(1.37, 101)
+    assert g.scroll_y == int(g.scroll_y)
+    g.scroll_y = 123.6
+    g.clamp_scroll(500, 400, 10_000)
+    assert g.scroll_y == 124
+
+
 def test_clamp_scroll():
     g = RollGeometry(px_per_tick=0.1, key_height=10, scroll_x=-5, scroll_y=99_999)
     g.clamp_scroll(400, 300, 10_000)

@@ -78,15 +78,16 @@ class RollGeometry:
             return False
         content_y = (anchor_y + self.scroll_y) / old
         self.key_height = new
-        self.scroll_y = max(0.0, content_y * new - anchor_y)
+        self.scroll_y = float(max(0, round(content_y * new - anchor_y)))
         return True
 
     def clamp_scroll(self, width: int, height: int, content_ticks: int) -> None:
         max_x = max(0.0, content_ticks * self.px_per_tick - width)
         self.scroll_x = min(max(0.0, self.scroll_x), max_x)
         max_y = max(0.0, self.content_height - height)
-        self.scroll_y = min(max(0.0, self.scroll_y), max_y)
+        # whole pixels vertically, so rows, notes and keys line up exactly
+        self.scroll_y = float(round(min(max(0.0, self.scroll_y), max_y)))
 
     def center_pitch(self, pitch: float, height: int) -> None:
         """Scroll so that ``pitch`` sits in the middle of ``height`` px."""
-        self.scroll_y = max(0.0, (PITCHES - 1 - pitch + 0.5) * self.key_height - height / 2)
+        self.scroll_y = float(max(0, round((PITCHES - 1 - pitch + 0.5) * self.key_height - height / 2)))
