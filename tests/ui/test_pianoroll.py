@@ -690,3 +690,19 @@ def test_dragging_past_the_edge_scrolls_and_the_notes_follow(qtbot, editor):
     moved = [n for n in notes_of(ed) if n.pitch == 64]
     assert len(moved) == 1 and abs(moved[0].start - (960 + tick_at_release - 1100)) <= 120
     assert doc.undo_stack.index() == 1
+
+
+def test_opening_another_song_shows_its_notes_and_save_as_keeps_the_view(qtbot, editor, tmp_path):
+    ed, doc = editor, editor.document
+    g = ed.controller.geometry
+    ed.select_all()
+    far = new_track(0, notes=tuple(Note(96_000 + i * 240, 100 + i % 3, 240) for i in range(8)))
+    doc.set_song(Song(tracks=(far,)), tmp_path / "other.gtzc")
+    t0, t1 = g.visible_ticks(ed.view.width())
+    low, high = g.visible_pitches(ed.view.height())
+    assert t0 <= 96_000 <= t1 and low <= 101 <= high
+    assert ed.selected_notes() == ()
+    ed.zoom_in()
+    view = (g.px_per_tick, g.scroll_x, g.scroll_y)
+    doc.path = tmp_path / "renamed.gtzc"  # Save As
+    assert (g.px_per_tick, g.scroll_x, g.scroll_y) == view

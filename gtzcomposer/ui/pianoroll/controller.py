@@ -69,6 +69,8 @@ class RollController(QObject):
         document.songChanged.connect(self._on_song)
         document.currentTrackChanged.connect(self._on_track)
         document.undo_stack.indexChanged.connect(self._on_undo_redo)
+        self._song_at_path = document.song
+        document.pathChanged.connect(self._on_path)
 
     # --- song access ------------------------------------------------------------------------
     @property
@@ -133,6 +135,20 @@ class RollController(QObject):
                 self._selection = kept
                 self.selectionChanged.emit()
         self.changed.emit()
+
+    def _on_path(self, _path) -> None:
+        """New or Open (the document's song replaced and its history cleared): start with the
+        default view of the new song. Save As keeps the view."""
+        song = self.document.song
+        fresh = song is not self._song_at_path and self.document.undo_stack.count() == 0
+        self._song_at_path = song
+        if fresh:
+            self.ghost_variation = None
+            self.clear_selection()
+            if self.viewport[0] > 0 and self.viewport[1] > 0:
+                self.fit_default()
+                self.viewChanged.emit()
+            self.changed.emit()
 
     def _on_undo_redo(self, _index: int) -> None:
         """After undo or redo, select the notes that came back, so the change is visible and
