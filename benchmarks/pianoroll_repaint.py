@@ -122,6 +122,9 @@ def main() -> int:
     while g.x_to_tick(view.width()) < song.end_tick and steps < 40:
         steps += 1
         ctl.zoom_x(1 / 1.25, 0)
+    # the first far-out frame builds each track's far-out layer (once per change of a track)
+    first = timed(view.repaint)
+    print(summary("first far-out repaint (builds layers)", [first]))
     ladder = [1 / 1.25] * steps + [1.25] * steps
     i = 0
     ctl.zoom_x(1.25 ** steps, 0)
