@@ -706,3 +706,13 @@ def test_opening_another_song_shows_its_notes_and_save_as_keeps_the_view(qtbot, 
     view = (g.px_per_tick, g.scroll_x, g.scroll_y)
     doc.path = tmp_path / "renamed.gtzc"  # Save As
     assert (g.px_per_tick, g.scroll_x, g.scroll_y) == view
+
+
+def test_the_velocity_lane_height_can_be_dragged(qtbot, editor):
+    ed = editor
+    total = sum(ed.splitter.sizes())
+    ed.splitter.setSizes([total - 200, 200])
+    qtbot.waitUntil(lambda: ed.velocity_lane.height() >= 190)
+    assert ed.controller.viewport[1] == ed.view.height() and ed.view.height() < total - 180
+    # the lane keeps its own mapping: velocity 127 at the top, 1 near the bottom
+    assert ed.velocity_lane.y_to_velocity(ed.velocity_lane.velocity_to_y(100)) == 100

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QMimeData, Qt, Signal
-from PySide6.QtWidgets import QGridLayout, QLabel, QScrollBar, QSizePolicy, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollBar, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 from ...core.song import Note
 from ..document import SongDocument
@@ -38,7 +38,6 @@ class PianoRollEditor(QWidget):
         self.ruler = Ruler(ctl, self)
         self.keyboard = Keyboard(ctl, self)
         self.velocity_lane = VelocityLane(ctl, self)
-        self.velocity_lane.setFixedHeight(LANE_HEIGHT)
         self.hbar = QScrollBar(Qt.Orientation.Horizontal, self)
         self.vbar = QScrollBar(Qt.Orientation.Vertical, self)
         lane_label = QLabel("Velocity", self)
@@ -48,18 +47,40 @@ class PianoRollEditor(QWidget):
         lane_label.setEnabled(False)  # drawn in the palette's muted text colour
         self.view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
-        grid = QGridLayout(self)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.setSpacing(0)
-        grid.addWidget(self.ruler, 0, 1)
-        grid.addWidget(self.keyboard, 1, 0)
-        grid.addWidget(self.view, 1, 1)
-        grid.addWidget(self.vbar, 1, 2)
-        grid.addWidget(lane_label, 2, 0)
-        grid.addWidget(self.velocity_lane, 2, 1)
-        grid.addWidget(self.hbar, 3, 1)
-        grid.setRowStretch(1, 1)
-        grid.setColumnStretch(1, 1)
+        # rows: ruler / [keyboard | grid | vertical bar] / velocity lane / horizontal bar; the
+        # grid and the lane share a splitter so the lane's height can be dragged
+        def row(left: QWidget | None, middle: QWidget, right: QWidget | None) -> QWidget:
+            box = QWidget(self)
+            lay = QHBoxLayout(box)
+            lay.setContentsMargins(0, 0, 0, 0)
+            lay.setSpacing(0)
+            spacer_w = self.vbar.sizeHint().width()
+            if left is None:
+                left = QWidget(box)
+                left.setFixedWidth(KEYBOARD_WIDTH)
+            lay.addWidget(left)
+            lay.addWidget(middle, 1)
+            if right is None:
+                right = QWidget(box)
+                right.setFixedWidth(spacer_w)
+            lay.addWidget(right)
+            return box
+
+        self.velocity_lane.setMinimumHeight(40)
+        self.splitter = QSplitter(Qt.Orientation.Vertical, self)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(row(self.keyboard, self.view, self.vbar))
+        self.splitter.addWidget(row(lane_label, self.velocity_lane, None))
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 0)
+        self.splitter.setSizes([10_000, LANE_HEIGHT])
+        self.splitter.setHandleWidth(4)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        outer.addWidget(row(None, self.ruler, None))
+        outer.addWidget(self.splitter, 1)
+        outer.addWidget(row(None, self.hbar, None))
 
         self._syncing = False
         ctl.viewChanged.connect(self._sync_scrollbars)
