@@ -122,3 +122,12 @@ def test_pyside_none_refcount_guard_keeps_the_process_alive():
     for _ in range(50_000):
         p.setX(1)
     assert sys.getrefcount(None) > 50_000
+
+
+def test_note_names_follow_the_key_signature():
+    from gtzcomposer.ui.pianoroll.view import spelled
+
+    assert spelled(61, 2) == "C#4"  # D major
+    assert spelled(61, -4) == "Db4"  # Ab major
+    assert spelled(70, 0) == "Bb4" and spelled(66, None) == "F#4"  # C major: the usual names
+    assert spelled(60, -7) == "C4"

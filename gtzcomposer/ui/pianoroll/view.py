@@ -14,7 +14,7 @@ from PySide6.QtCore import QEvent, QLine, QLineF, QPointF, QRect, QRectF, QSize,
 from PySide6.QtGui import QColor, QDrag, QFont, QPainter, QPen, QPixmap, QTransform
 from PySide6.QtWidgets import QWidget
 
-from ...core.song import Note, note_name
+from ...core.song import PITCH_CLASS_NAMES, Note
 from .colors import VELOCITY_SHADES, RollColors, velocity_shade
 from .controller import RollController
 from .tools import TOOL_CLASSES, Tool
@@ -26,6 +26,14 @@ MAX_LABELS = 600
 LOD_MIN_TICKS_PER_PX = 8  # zoomed out at least this far ...
 LOD_MIN_NOTES = 1500  # ... with at least this many notes in range: draw from prebuilt rectangles
 BLACK_KEYS = frozenset((1, 3, 6, 8, 10))
+SHARP_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+FLAT_NAMES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
+
+
+def spelled(pitch: int, sharps: int | None) -> str:
+    """Note name spelt as the key signature does (sharps in sharp keys, flats in flat keys)."""
+    names = PITCH_CLASS_NAMES if not sharps else SHARP_NAMES if sharps > 0 else FLAT_NAMES
+    return f"{names[pitch % 12]}{pitch // 12 - 1}"
 
 Key = Qt.Key
 Mod = Qt.KeyboardModifier
@@ -409,6 +417,8 @@ class PianoRollView(QWidget):
         p.setFont(font)
         min_w = font.pixelSize() * 2 + 6
         dark_text, light_text = QColor(20, 20, 20), QColor(250, 250, 250)
+        key = self.controller.song.key_at(int(g.x_to_tick(0)))
+        sharps = key.sharps if key is not None else None
         for n in notes:
             x0, x1 = self.note_span(n)
             if x1 - x0 < min_w:
@@ -420,7 +430,7 @@ class PianoRollView(QWidget):
             p.setPen(dark_text if fill.lightness() > 140 else light_text)
             y = int(g.pitch_to_y(n.pitch))
             p.drawText(QRect(x0 + 3, y + 1, x1 - x0 - 4, kh - 1),
-                       Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, note_name(n.pitch))
+                       Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, spelled(n.pitch, sharps))
 
     # --- events -------------------------------------------------------------------------------------
     def resizeEvent(self, event) -> None:  # noqa: N802
