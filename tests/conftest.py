@@ -10,6 +10,10 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
+from gtzcomposer._qtguard import protect  # noqa: E402
+
+protect()  # before any test touches Qt (a no-op where PySide6 has no refcount bug)
+
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 

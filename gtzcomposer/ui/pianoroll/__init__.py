@@ -5,13 +5,9 @@ the state and builds edits; ``PianoRollView`` paints the grid and hands mouse ge
 tool class per tool; ``RollGeometry`` maps ticks and pitches to pixels.
 """
 
-from ._refguard import protect as _protect
-
-_protect()  # PySide6 6.12 on Python 3.11 under-counts references to None; see _refguard
-
-from .controller import RollController  # noqa: E402
-from .editor import PianoRollEditor  # noqa: E402
-from .geometry import RollGeometry  # noqa: E402
-from .view import PianoRollView  # noqa: E402
+from .controller import RollController
+from .editor import PianoRollEditor
+from .geometry import RollGeometry
+from .view import PianoRollView
 
 __all__ = ["PianoRollEditor", "PianoRollView", "RollController", "RollGeometry"]
