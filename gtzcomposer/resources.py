@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -31,7 +31,7 @@ def _candidates(kind: str) -> list[Path]:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def _find(kind: str) -> Path:
     for c in _candidates(kind):
         if c.is_dir():

@@ -7,8 +7,9 @@ the song exactly. Tools build edits and never mutate a song.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
-from typing import Any, Iterable
+from typing import Any
 
 from .errors import GtzError
 from .song import KeySignature, Note, Song, TempoChange, TimeSignature, Track

@@ -7,8 +7,8 @@ objects (``dataclasses.replace``) and never mutate.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Iterable
 
 from .errors import GtzError
 
