@@ -40,7 +40,7 @@ TEST_FILE = "evaluation_data_GTZAN_MSDmusicnn_taggram.npz"
 DEFAULT_URL = "http://opihi.cs.uvic.ca/sound/genres.tar.gz"
 VERSION = "1.0.0"
 N_FOLDS = 5
-HPARAMS = dict(hidden=128, dropout_in=0.1, dropout=0.5, l2=1e-4, batch_size=128, lr=1e-3,
+HPARAMS = dict(hidden=128, dropout_in=0.1, dropout=0.5, l2=1e-4, noise=0.5, batch_size=128, lr=1e-3,
                max_epochs=200, patience=15)
 REPORT_DIR = Path("training/reports/genre")
 
@@ -179,7 +179,8 @@ def train_member(x, y, xv, yv, iv, seed: int, name: str, log=print):
 
     keras.utils.set_random_seed(seed)
     h = HPARAMS
-    member = build_member(x, hidden=h["hidden"], dropout_in=h["dropout_in"], dropout=h["dropout"], l2=h["l2"], name=name)
+    member = build_member(x, hidden=h["hidden"], dropout_in=h["dropout_in"], dropout=h["dropout"], l2=h["l2"],
+                          noise=h["noise"], name=name)
     trainer = keras.Sequential([member, keras.layers.Activation("softmax")])
     trainer.compile(keras.optimizers.Adam(h["lr"]), "sparse_categorical_crossentropy")
 
@@ -544,7 +545,7 @@ def train_and_save(train, test, out: Path, reports: Path | None, seed: int, comm
             "aggregation": "clip/file/segment probabilities = softmax(mean over patches of log(patch probability)); "
                            "segments = patches grouped by start time into 10 s spans",
         },
-        "architecture": "ensemble of 5 MLPs (logit of tags -> normalisation -> dropout 0.1 -> dense 128 relu -> "
+        "architecture": "ensemble of 5 MLPs (logit of tags -> normalisation -> gaussian noise 0.5 (training only) -> dropout 0.1 -> dense 128 relu -> "
                         "dropout 0.5 -> dense 10), mean of log-softmax, softmax",
         "hyperparameters": HPARAMS,
         "data": {

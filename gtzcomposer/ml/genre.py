@@ -1,4 +1,4 @@
-"""Genre detection: audio -> MSD_musicnn taggram (3 s patches, 1 s hop) -> genre head -> the
+"""Genre detection: audio -> MSD_musicnn taggram (3 s patches, ~1 s hop) -> genre head -> the
 10 GTZAN genres, overall and per segment.
 
 Pipeline (see docs/genre.md):
@@ -13,8 +13,10 @@ Pipeline (see docs/genre.md):
    (softmax). A clip's / a file's probabilities aggregate all its patches; a *segment* aggregates
    the patches whose start time falls in a ``segment_seconds`` (default 10 s) span.
 
-Cancellation: ``detect`` raises :class:`Cancelled` when ``is_cancelled()`` turns true (checked
-between windows and passed on to the backbone).
+Cancellation: ``detect`` raises :class:`Cancelled` (a ``concurrent.futures.CancelledError``) when
+``is_cancelled()`` turns true (checked between blocks and windows, and passed on to the reader and
+the backbone). Audio shorter than one patch (2.99 s) is padded with silence to 3 s; under
+``MIN_SECONDS`` it is refused.
 
 Heavy imports (keras, librosa, the backbone) happen inside functions, never at import time.
 """
@@ -24,6 +26,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,11 +43,12 @@ SAMPLE_RATE = 16000
 HOP_LENGTH = 256  # mel frame hop, samples
 N_FFT = 512
 PATCH_FRAMES = 187  # 3 s
-PATCH_HOP = 62  # 1 s
-PATCH_HOP_SECONDS = PATCH_HOP * HOP_LENGTH / SAMPLE_RATE  # 0.992
+PATCH_HOP = 61  # musicnn's input_overlap=1: librosa.time_to_frames(1 s) = 61 frames (see ml.features)
+PATCH_HOP_SECONDS = PATCH_HOP * HOP_LENGTH / SAMPLE_RATE  # 0.976
 PATCH_SECONDS = PATCH_FRAMES * HOP_LENGTH / SAMPLE_RATE  # 2.992
 WINDOW_PATCHES = 60  # patches per feature window (about a minute of audio)
 DEFAULT_SEGMENT_SECONDS = 10.0
+MIN_SECONDS = 0.5  # shorter audio is refused; up to one patch it is padded with silence
 ENVELOPE_RATE = 50  # envelope points per second (peak of |x| over 20 ms), for waveform pictures
 
 Progress = Callable[[float, str], None]
@@ -55,8 +59,11 @@ class GenreError(GtzError):
     """The file cannot be analysed (too short, unreadable, no model), with a sentence saying why."""
 
 
-class Cancelled(Exception):  # noqa: N818 - the name says what happened
-    """Raised by :meth:`GenreDetector.detect` when ``is_cancelled()`` returned true."""
+class Cancelled(CancelledError):  # noqa: N818 - the name says what happened
+    """Raised by :meth:`GenreDetector.detect` when ``is_cancelled()`` returned true.
+
+    A ``concurrent.futures.CancelledError`` (what the audio reader and the backbone raise), so
+    ``except CancelledError`` catches every cancellation."""
 
 
 # ----------------------------------------------------------------------------- aggregation
@@ -166,8 +173,8 @@ def make_segments(times: np.ndarray, probs: np.ndarray, duration: float,
 def _window_spans(n_samples: int | None = None):
     """Infinite generator of (k, sample_start, sample_end, drop_first_frame) for window k.
 
-    Window k yields the patches k·W .. k·W+W-1 whose first frame is f0 = k·W·62. Its frames run
-    f0 .. f0 + (W-1)·62 + 187 - 1; frame f (centre f·256) needs samples [f·256-256, f·256+256).
+    Window k yields the patches k·W .. k·W+W-1 whose first frame is f0 = k·W·61. Its frames run
+    f0 .. f0 + (W-1)·61 + 187 - 1; frame f (centre f·256) needs samples [f·256-256, f·256+256).
     Feeding samples from f0·256-256 makes the chunk's frame 1 equal the file's frame f0."""
     k = 0
     while True:
@@ -293,7 +300,7 @@ class GenreDetector:
 
     def detect_taggram(self, taggram: np.ndarray, times: np.ndarray | None = None,
                        duration: float | None = None) -> GenreResult:
-        """A result from a precomputed taggram (patch start times default to 0, 0.992, ...)."""
+        """A result from a precomputed taggram (patch start times default to 0, 0.976, ...)."""
         probs = self.predict_patches(taggram)
         if len(probs) == 0:
             raise GenreError("No 3-second patch to analyse.")
@@ -346,7 +353,12 @@ class GenreDetector:
                 x = librosa.resample(x, orig_sr=sr, target_sr=SAMPLE_RATE).astype(np.float32)
             total = len(x) / SAMPLE_RATE
             blocks = _blocks_from_samples(x)
-        return self._run(blocks, total, progress, cancelled, is_cancelled, source)
+        try:
+            return self._run(blocks, total, progress, cancelled, is_cancelled, source)
+        except Cancelled:
+            raise
+        except CancelledError as exc:
+            raise Cancelled(str(exc)) from exc
 
     def _run(self, blocks, total, progress, cancelled, is_cancelled, source) -> GenreResult:
         from . import features, musicnn
@@ -370,11 +382,14 @@ class GenreDetector:
                 yield b
 
         tags, times = [], []
+        one_patch = (PATCH_FRAMES - 1) * HOP_LENGTH  # fewer samples give no full patch
         for k, chunk, drop_first, _last in iter_windows(counted(blocks)):
             if cancelled():
                 raise Cancelled()
             if len(chunk) == 0:
                 continue
+            if k == 0 and len(chunk) < one_patch and len(chunk) >= MIN_SECONDS * SAMPLE_RATE:
+                chunk = np.pad(chunk, (0, 3 * SAMPLE_RATE - len(chunk)))  # short audio: pad to 3 s
             logmel = features.log_mel(chunk)
             if drop_first:
                 logmel = logmel[1:]
@@ -395,7 +410,7 @@ class GenreDetector:
         duration = n_samples / SAMPLE_RATE
         if not tags:
             raise GenreError(f"{source or 'The audio'} is too short to analyse "
-                             f"({duration:.2f} s; at least {PATCH_SECONDS:.1f} s are needed).")
+                             f"({duration:.2f} s; at least {MIN_SECONDS} s are needed).")
         taggram = np.concatenate(tags)
         result = self.detect_taggram(taggram, np.concatenate(times), duration)
         if env_rest.size:
@@ -408,7 +423,7 @@ class GenreDetector:
 
 def _duration_of(info) -> float | None:
     """Seconds from whatever audio_info returns (an object or a mapping with 'duration')."""
-    for get in (lambda: info.duration, lambda: info["duration"]):
+    for get in (lambda: info.duration_s, lambda: info.duration, lambda: info["duration"]):
         try:
             d = float(get())
             return d if math.isfinite(d) and d > 0 else None

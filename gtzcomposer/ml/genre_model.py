@@ -38,7 +38,7 @@ class TagLogit(keras.layers.Layer):
 
 
 def build_member(train_taggrams, hidden: int = 128, dropout_in: float = 0.1, dropout: float = 0.5,
-                 l2: float = 1e-4, name: str = "member") -> keras.Model:
+                 l2: float = 1e-4, noise: float = 0.0, name: str = "member") -> keras.Model:
     """One member: taggram rows (None, 50) -> genre logits (None, 10).
 
     ``train_taggrams`` adapts the normalisation layer (mean/variance of the logits)."""
@@ -47,6 +47,8 @@ def build_member(train_taggrams, hidden: int = 128, dropout_in: float = 0.1, dro
     norm = keras.layers.Normalization(name="norm")
     norm.adapt(logit(ops.convert_to_tensor(train_taggrams, dtype="float32")))
     x = norm(logit(inp))
+    if noise:
+        x = keras.layers.GaussianNoise(noise, name="noise")(x)
     x = keras.layers.Dropout(dropout_in)(x)
     if hidden:
         x = keras.layers.Dense(hidden, activation="relu", kernel_regularizer=keras.regularizers.l2(l2),

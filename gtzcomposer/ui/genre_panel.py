@@ -11,6 +11,7 @@ Nothing heavy is imported at module level: keras/librosa load inside the worker 
 from __future__ import annotations
 
 import threading
+from concurrent.futures import CancelledError
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QPointF, QRectF, QRunnable, Qt, QThreadPool, Signal, Slot
@@ -72,13 +73,11 @@ class _DetectTask(QRunnable):
                 if self._cancel.is_set():
                     self.signals.cancelled.emit(tid)
                     return
-                from ..ml.genre import Cancelled
-
                 try:
                     detector = self._get()
                     result = detector.detect(self._path, progress=lambda f, m: self.signals.progress.emit(tid, f, m),
                                              is_cancelled=self._cancel.is_set)
-                except Cancelled:
+                except CancelledError:  # gtzcomposer.ml.genre.Cancelled and the reader's own
                     self.signals.cancelled.emit(tid)
                     return
             if self._cancel.is_set():

@@ -131,7 +131,7 @@ def test_end_to_end_on_a_generated_wav(tmp_path):
     import soundfile as sf
 
     sr = 22050
-    t = np.arange(int(sr * 12.5)) / sr
+    t = np.arange(int(sr * 16)) / sr  # patches start at 0 .. 12.7 s: two 10 s segments
     tone = 0.3 * np.sin(2 * np.pi * 220 * t) * (1 + np.sin(2 * np.pi * 2 * t)) / 2
     wav = tmp_path / "clip.wav"
     sf.write(wav, np.stack([tone, tone], 1), sr)
@@ -142,6 +142,6 @@ def test_end_to_end_on_a_generated_wav(tmp_path):
     assert out.returncode == 2, out.stderr
     doc = json.loads(out.stdout)
     validate_schema(doc, segments=True)
-    assert doc["files"][0]["duration"] == pytest.approx(12.5, abs=0.01)
+    assert doc["files"][0]["duration"] == pytest.approx(16, abs=0.01)
     assert len(doc["files"][0]["segments"]) == 2
     assert "error" in doc["files"][1]
