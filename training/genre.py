@@ -59,7 +59,8 @@ def register(sub) -> None:
     p.add_argument("--out", type=Path, default=Path("models"), help="output folder for genre_head.keras/.json (default models/)")
     p.add_argument("--reports", type=Path, default=REPORT_DIR, help=f"EDA/eval report folder (default {REPORT_DIR})")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--fine-tune-backbone", action="store_true", help="with --gtzan: also fine-tune the backbone (not implemented)")
+    p.add_argument("--fine-tune-backbone", action="store_true", help="with --gtzan: then fine-tune backbone + head end to end on the patches "
+                   "(writes genre_finetuned.keras/.json beside the head)")
     p.set_defaults(func=run)
 
 
@@ -374,8 +375,10 @@ def read_split(folder: Path):
     return out
 
 
-def gtzan_taggrams(root: Path, split: dict, log=print):
-    """Compute taggrams for the split's clips with our port -> (train, test) like load_taggrams."""
+def gtzan_taggrams(root: Path, split: dict, log=print, keep_patches: bool = False):
+    """Compute taggrams for the split's clips with our port -> (train, test) like load_taggrams.
+
+    With ``keep_patches`` each part gets a 4th item: the log-mel patches (n, 187, 96) float16."""
     from gtzcomposer.io.audio import load_audio
 
     from gtzcomposer.ml import features, musicnn
@@ -387,7 +390,7 @@ def gtzan_taggrams(root: Path, split: dict, log=print):
             files[f"{p.parent.name}/{p.stem}"] = p
     out = []
     for name in ("train", "test"):
-        xs, ys, ids = [], [], []
+        xs, ys, ids, ps = [], [], [], []
         missing = [c for c in split[name] if c not in files]
         if missing:
             log(f"warning: {len(missing)} {name} clips not found under {root} (e.g. {missing[0]}); skipped")
@@ -395,14 +398,72 @@ def gtzan_taggrams(root: Path, split: dict, log=print):
             p, _ = features.audio_to_patches(load_audio(files[c], sr=16000))
             t = np.asarray(musicnn.taggram(p), np.float32)
             xs.append(t)
+            if keep_patches:
+                ps.append(p.astype(np.float16))
             ys.append(np.full(len(t), GENRE_NAMES.index(c.split("/")[0])))
             ids += [c] * len(t)
             if i % 50 == 0:
                 log(f"  taggrams {name}: {i + 1} clips")
         if not xs:
             raise SystemExit(f"error: no {name} clips found under {root}")
-        out.append((np.concatenate(xs), np.concatenate(ys), np.array(ids)))
+        part = (np.concatenate(xs), np.concatenate(ys), np.array(ids))
+        out.append(part + (np.concatenate(ps),) if keep_patches else part)
     return tuple(out)
+
+
+# ----------------------------------------------------------------------------- fine-tuning
+
+FINE_TUNE = dict(lr=1e-5, batch_size=32, max_epochs=10, patience=2)
+FINETUNED_NAME = "genre_finetuned"
+
+
+def fine_tune(head, train, test, seed: int, log=print):
+    """Backbone + head trained end to end on GTZAN patches -> (model, info).
+
+    The model maps log-mel patches (n, 187, 96) to genre probabilities (n, 10). The backbone
+    starts from the bundled MSD_musicnn weights (a private copy; batch-norm statistics frozen),
+    the head from the head just trained on taggrams. Early stopping on the clip accuracy of the
+    last contiguous fold of the training clips; that fold is not trained on."""
+    import keras
+
+    from gtzcomposer.ml import musicnn, musicnn_arch  # noqa: F401  (registers the backbone's custom layers)
+    from gtzcomposer.ml.genre import GENRES
+    from gtzcomposer.resources import model_path
+
+    keras.utils.set_random_seed(seed)
+    backbone = keras.saving.load_model(model_path(musicnn.MODEL_NAME), compile=False)
+    for layer in backbone._flatten_layers(include_self=False):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+    inp = keras.Input((187, 96), name="patch")
+    model = keras.Model(inp, head(backbone(inp)), name=FINETUNED_NAME)
+    model.compile(keras.optimizers.Adam(FINE_TUNE["lr"]), "sparse_categorical_crossentropy")
+    x, y, ids, patches = train
+    folds = contiguous_folds(ids, y)
+    va = np.array([folds[c] == N_FOLDS - 1 for c in ids.tolist()])
+    xt, yt = patches[~va].astype(np.float32), y[~va]
+    xv, yv, iv = patches[va].astype(np.float32), y[va], ids[va]
+
+    def predict(m, p):
+        return np.concatenate([np.asarray(m.predict_on_batch(p[i:i + 256])) for i in range(0, len(p), 256)])
+
+    best = {"acc": _clip_accuracy(predict(model, xv), yv, iv)[0], "weights": model.get_weights(), "epoch": 0}
+    log(f"  fine-tune: validation clip accuracy before {best['acc']:.3f}")
+    for epoch in range(1, FINE_TUNE["max_epochs"] + 1):
+        model.fit(xt, yt, batch_size=FINE_TUNE["batch_size"], epochs=1, verbose=0, shuffle=True)
+        acc = _clip_accuracy(predict(model, xv), yv, iv)[0]
+        log(f"  fine-tune epoch {epoch}: validation clip accuracy {acc:.3f}")
+        if acc > best["acc"]:
+            best.update(acc=acc, weights=model.get_weights(), epoch=epoch)
+        elif epoch - best["epoch"] > FINE_TUNE["patience"]:
+            break
+    model.set_weights(best["weights"])
+    tx, ty, tids, tp = test
+    probs = predict(model, tp.astype(np.float32))
+    acc, cp = _clip_accuracy(probs, ty, tids)
+    _, labels = clip_labels(tids, ty)
+    ev = metrics(labels, cp.argmax(1), GENRES)
+    return model, {"validation_clip_accuracy": best["acc"], "best_epoch": best["epoch"], "test": ev}
 
 
 # ----------------------------------------------------------------------------- download
@@ -511,6 +572,10 @@ def command_line(args) -> str:
         parts.append(f"--taggrams {args.taggrams}")
     if args.gtzan:
         parts.append(f"--gtzan {args.gtzan}")
+        if args.split:
+            parts.append(f"--split {args.split}")
+        if args.fine_tune_backbone:
+            parts.append("--fine-tune-backbone")
     parts.append(f"--out {args.out} --seed {args.seed}")
     return " ".join(parts)
 
@@ -534,6 +599,7 @@ def train_and_save(train, test, out: Path, reports: Path | None, seed: int, comm
         "version": VERSION,
         "task": "music genre classification (10 GTZAN genres) from MSD_musicnn taggrams",
         "labels": list(GENRES),
+        "input_kind": "taggram",
         "input": {
             "features": "MSD_musicnn taggram: 50 tag sigmoids per patch (models/musicnn card; tag order = musicnn MSD_LABELS)",
             "tag_names": tag_names,
@@ -611,13 +677,15 @@ def run(args) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         return 0
-    if args.fine_tune_backbone:
-        print("error: --fine-tune-backbone is not implemented yet; train the head on taggrams computed "
-              "with the frozen backbone (omit the flag)", file=sys.stderr)
+    if args.fine_tune_backbone and not args.gtzan:
+        print("error: --fine-tune-backbone needs GTZAN audio (--gtzan DIR): taggrams alone cannot train the backbone",
+              file=sys.stderr)
         return 2
     if args.gtzan:
         split_dir = args.split or args.gtzan.parent
-        train, test = gtzan_taggrams(args.gtzan, read_split(split_dir))
+        train, test = gtzan_taggrams(args.gtzan, read_split(split_dir), keep_patches=args.fine_tune_backbone)
+        if args.fine_tune_backbone:
+            (train, train_p), (test, test_p) = (train[:3], train), (test[:3], test)
         source = f"taggrams computed from GTZAN audio in {args.gtzan} with gtzcomposer's MSD_musicnn port"
     else:
         train, test = load_taggrams(args.taggrams)
@@ -626,4 +694,27 @@ def run(args) -> int:
     m = card["metrics"]
     print(f"wrote {args.out}/genre_head.keras: test clip accuracy {m['test_clip_accuracy']:.1%} "
           f"(baseline {m['baseline_test_clip_accuracy']:.1%}), validation {m['validation_clip_accuracy']:.1%}")
+    if args.fine_tune_backbone:
+        from gtzcomposer.ml.genre_model import load_head
+
+        head = load_head(args.out / "genre_head.keras")
+        model, info = fine_tune(head, train_p, test_p, args.seed)
+        model.save(args.out / f"{FINETUNED_NAME}.keras")
+        ft_card = {
+            "name": FINETUNED_NAME, "version": VERSION,
+            "task": "music genre classification (10 GTZAN genres) from log-mel patches, backbone fine-tuned",
+            "labels": card["labels"],
+            "input": {**card["input"], "model_input": "(n_patches, 187, 96) log-mel patches (gtzcomposer.ml.features)"},
+            "input_kind": "patches",
+            "starts_from": ["msd_musicnn", "genre_head"], "data": card["data"], "fine_tune": FINE_TUNE,
+            "metrics": {"test_clip_accuracy": info["test"]["accuracy"], "test_macro_f1": info["test"]["macro_f1"],
+                        "test_per_genre_f1": info["test"]["per_genre_f1"],
+                        "test_confusion_matrix": info["test"]["confusion_matrix"],
+                        "validation_clip_accuracy": info["validation_clip_accuracy"],
+                        "head_only_test_clip_accuracy": m["test_clip_accuracy"]},
+            "best_epoch": info["best_epoch"], "seed": args.seed, "command": command_line(args),
+        }
+        (args.out / f"{FINETUNED_NAME}.json").write_text(json.dumps(ft_card, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.out}/{FINETUNED_NAME}.keras: test clip accuracy {info['test']['accuracy']:.1%} "
+              f"(head only {m['test_clip_accuracy']:.1%})")
     return 0

@@ -260,9 +260,10 @@ class GenreDetector:
     def load(self) -> GenreDetector:
         """Load the genre head and the backbone now (several seconds on first call)."""
         self._load_head()
-        from . import musicnn
+        if not self.end_to_end:
+            from . import musicnn
 
-        musicnn.load_backbone()
+            musicnn.load_backbone()
         return self
 
     def _load_head(self):
@@ -273,11 +274,19 @@ class GenreDetector:
                                  "Rebuild it with 'python -m training genre --taggrams DIR'.")
             from .genre_model import load_head
 
+            if self.end_to_end:  # a fine-tuned backbone + head: needs the backbone's layers registered
+                from . import musicnn_arch  # noqa: F401
             self._head = load_head(path)
             labels = self.card.get("labels")
             if labels and tuple(labels) != GENRES:
                 raise GenreError(f"The genre model {path} has labels {labels}, expected {list(GENRES)}.")
         return self._head
+
+    @property
+    def end_to_end(self) -> bool:
+        """True for a fine-tuned model (log-mel patches -> genres, made by --fine-tune-backbone);
+        False for the bundled head (taggram -> genres, after the MSD_musicnn backbone)."""
+        return self.card.get("input_kind", "taggram") == "patches"
 
     @property
     def card(self) -> dict:
@@ -381,7 +390,7 @@ class GenreDetector:
                 env_rest = seg[cut:]
                 yield b
 
-        tags, times = [], []
+        tags, times = [], []  # per window: genre probabilities of its patches, patch start times
         one_patch = (PATCH_FRAMES - 1) * HOP_LENGTH  # fewer samples give no full patch
         for k, chunk, drop_first, _last in iter_windows(counted(blocks)):
             if cancelled():
@@ -398,11 +407,16 @@ class GenreDetector:
             p, t = features.patches(logmel, n_frames=PATCH_FRAMES, hop=PATCH_HOP)
             if len(p) == 0:
                 continue
-            tg = musicnn.taggram(p, is_cancelled=is_cancelled)
-            if tg is None or cancelled():
-                raise Cancelled()
+            if self.end_to_end:
+                pp = np.concatenate([np.asarray(self._head.predict_on_batch(p[i:i + 64]), np.float32)
+                                     for i in range(0, len(p), 64)])
+            else:
+                tg = musicnn.taggram(p, is_cancelled=is_cancelled)
+                if tg is None or cancelled():
+                    raise Cancelled()
+                pp = self.predict_patches(tg)
             offset = k * WINDOW_PATCHES * PATCH_HOP_SECONDS
-            tags.append(np.asarray(tg, np.float32))
+            tags.append(pp)
             times.append(offset + np.asarray(t, np.float64))
             done = offset + len(p) * PATCH_HOP_SECONDS
             if total:
@@ -411,13 +425,12 @@ class GenreDetector:
         if not tags:
             raise GenreError(f"{source or 'The audio'} is too short to analyse "
                              f"({duration:.2f} s; at least {MIN_SECONDS} s are needed).")
-        taggram = np.concatenate(tags)
-        result = self.detect_taggram(taggram, np.concatenate(times), duration)
+        probs = np.concatenate(tags)
         if env_rest.size:
             env_parts.append(np.array([np.abs(env_rest).max()], np.float32))
         envelope = np.concatenate(env_parts) if env_parts else np.zeros(0, np.float32)
         progress(1.0, "done")
-        return GenreResult(result.probabilities, result.duration, result.patch_times, result.patch_probabilities,
+        return GenreResult(aggregate(probs), float(duration), np.concatenate(times), probs,
                            self.segment_seconds, envelope, source)
 
 

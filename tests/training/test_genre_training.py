@@ -184,3 +184,49 @@ def test_training_is_deterministic_and_writes_a_card(tmp_path, shared_data, monk
     assert len(c["metrics"]["test_confusion_matrix"]) == 10 and sum(map(sum, c["metrics"]["test_confusion_matrix"])) == 20
     for f in ("README.md", "confusion_matrix.png", "counts.png", "tag_means.png"):
         assert (tmp_path / "r0" / f).stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_training_from_gtzan_audio(tmp_path, monkeypatch):
+    """--gtzan: taggrams computed with our backbone port from a tiny synthetic 'GTZAN' folder."""
+    pytest.importorskip("gtzcomposer.ml.musicnn", reason="needs the musicnn backbone (branch backbone)")
+    import soundfile as sf
+
+    from training.__main__ import main
+
+    root = tmp_path / "genres"
+    rng = np.random.default_rng(0)
+    train_lines, test_lines = [], []
+    for gi, gname in enumerate(tg.GENRE_NAMES):
+        (root / gname).mkdir(parents=True)
+        for n in range(6):
+            t = np.arange(int(22050 * 3.5)) / 22050
+            x = 0.2 * np.sin(2 * np.pi * (110 * (gi + 1)) * t) + 0.02 * rng.normal(size=len(t))
+            name = f"{gname}.{n:05d}"
+            sf.write(root / gname / f"{name}.wav", x.astype(np.float32), 22050)
+            (test_lines if n == 5 else train_lines).append(f"{gname}/{name}.wav")
+    (tmp_path / "train_filtered.txt").write_text("\n".join(train_lines) + "\n")
+    (tmp_path / "test_filtered.txt").write_text("\n".join(test_lines) + "\n")
+    monkeypatch.setitem(tg.HPARAMS, "max_epochs", 2)
+    out = tmp_path / "models"
+    assert main(["genre", "--gtzan", str(root), "--split", str(tmp_path), "--out", str(out),
+                 "--reports", str(tmp_path / "rep")]) == 0
+    import json
+
+    card = json.loads((out / "genre_head.json").read_text())
+    assert card["data"]["train_clips"] == 50 and card["data"]["test_clips"] == 10
+    assert "--gtzan" in card["command"]
+    # fine-tuning backbone + head end to end
+    monkeypatch.setitem(tg.FINE_TUNE, "max_epochs", 1)
+    ft = tmp_path / "ft"
+    assert main(["genre", "--gtzan", str(root), "--split", str(tmp_path), "--fine-tune-backbone", "--out", str(ft),
+                 "--reports", str(tmp_path / "rep2")]) == 0
+    ft_card = json.loads((ft / "genre_finetuned.json").read_text())
+    assert ft_card["input_kind"] == "patches" and "--fine-tune-backbone" in ft_card["command"]
+    assert 0 <= ft_card["metrics"]["test_clip_accuracy"] <= 1
+    from gtzcomposer.ml.genre import GenreDetector
+
+    det = GenreDetector(ft / "genre_finetuned.keras")
+    r = det.load().detect(root / "rock" / "rock.00005.wav")
+    assert det.end_to_end and r.probabilities.sum() == pytest.approx(1.0, abs=1e-5) and len(r.patch_times) == 1
+    assert main(["genre", "--taggrams", str(tmp_path), "--fine-tune-backbone"]) == 2  # needs audio
