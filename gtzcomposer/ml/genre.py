@@ -170,7 +170,7 @@ def make_segments(times: np.ndarray, probs: np.ndarray, duration: float,
 
 # ----------------------------------------------------------------------------- windows of audio
 
-def _window_spans(n_samples: int | None = None):
+def _window_spans():
     """Infinite generator of (k, sample_start, sample_end, drop_first_frame) for window k.
 
     Window k yields the patches k·W .. k·W+W-1 whose first frame is f0 = k·W·61. Its frames run
@@ -192,30 +192,31 @@ def iter_windows(blocks: Iterable[np.ndarray]) -> Iterator[tuple[int, np.ndarray
     Yields (k, samples, drop_first_frame, is_last). Memory is bounded by a window plus a block."""
     spans = _window_spans()
     k, s0, s1, drop = next(spans)
+    pending: list[np.ndarray] = []  # blocks not yet joined
+    n_pending = 0
     buf = np.zeros(0, np.float32)
     buf_start = 0  # absolute sample index of buf[0]
     it = iter(blocks)
     exhausted = False
     while True:
-        while not exhausted and buf_start + len(buf) < s1:
+        while not exhausted and buf_start + len(buf) + n_pending < s1:
             try:
-                b = next(it)
+                b = np.asarray(next(it), np.float32).reshape(-1)
             except StopIteration:
                 exhausted = True
                 break
-            buf = np.concatenate([buf, np.asarray(b, np.float32).reshape(-1)])
-        total = buf_start + len(buf)
-        if exhausted and total <= s1:
-            chunk = buf[s0 - buf_start:]
-            yield k, chunk, drop, True
+            pending.append(b)
+            n_pending += len(b)
+        if pending:
+            buf = np.concatenate([buf, *pending])
+            pending, n_pending = [], 0
+        if exhausted and buf_start + len(buf) <= s1:
+            yield k, buf[s0 - buf_start:], drop, True
             return
-        chunk = buf[s0 - buf_start: s1 - buf_start]
-        nk, ns0, ns1, ndrop = next(spans)
-        # is this the last window? only if nothing is left beyond what the next window would need
-        yield k, chunk, drop, False
-        buf = buf[ns0 - buf_start:]
-        buf_start = ns0
-        k, s0, s1, drop = nk, ns0, ns1, ndrop
+        yield k, buf[s0 - buf_start: s1 - buf_start], drop, False
+        k, s0, s1, drop = next(spans)
+        buf = buf[s0 - buf_start:]
+        buf_start = s0
 
 
 def _blocks_from_samples(samples: np.ndarray, block: int = SAMPLE_RATE * 30) -> Iterator[np.ndarray]:
