@@ -1,0 +1,94 @@
+"""gtzcomposer genre AUDIO... [--json] [--segments]
+
+Prints the 10 GTZAN genre probabilities of each file (and, with --segments, of each ~10 s
+segment). The --json schema is documented in docs/genre.md. A file that fails is reported on
+stderr (table mode) or as an "error" entry (JSON mode) while the others are still processed; the
+exit code is then 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+SCHEMA_VERSION = 1
+
+
+def register(sub) -> None:
+    p = sub.add_parser("genre", help="genre probabilities of audio files (and per segment)",
+                       description="Genre probabilities (10 GTZAN genres) of audio files: wav, au, flac, ogg, "
+                                   "mp3 (m4a/aac with ffmpeg).")
+    p.add_argument("audio", nargs="+", metavar="AUDIO", help="audio files")
+    p.add_argument("--json", action="store_true", help="print one JSON object (schema in docs/genre.md)")
+    p.add_argument("--segments", action="store_true", help="also give per-segment (10 s) probabilities")
+    p.add_argument("--top", type=int, default=10, metavar="N", help="genres shown per file in the table (default 10)")
+    p.set_defaults(func=run)
+
+
+def _progress_bar(name: str):
+    """(progress callback, close) — a tqdm bar on a terminal, nothing otherwise."""
+    if not sys.stderr.isatty():
+        return None, lambda: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=100, desc=name, unit="%", leave=False, file=sys.stderr,
+               bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
+
+    def progress(fraction: float, message: str) -> None:
+        bar.n = int(round(100 * max(0.0, min(1.0, fraction))))
+        bar.set_postfix_str(message, refresh=False)
+        bar.refresh()
+
+    return progress, bar.close
+
+
+def analyse(paths, segments: bool, detector=None, progress_for=_progress_bar) -> list[dict]:
+    """One dict per path: the result (GenreResult.to_dict plus "file") or {"file", "error"}."""
+    from ..core.errors import GtzError
+    from ..ml.genre import GenreDetector
+
+    detector = detector or GenreDetector()
+    out = []
+    for path in paths:
+        progress, close = progress_for(str(path))
+        try:
+            result = detector.detect(path, progress=progress)
+        except GtzError as exc:
+            out.append({"file": str(path), "error": str(exc)})
+            continue
+        finally:
+            close()
+        out.append({"file": str(path), **result.to_dict(segments=segments)})
+    return out
+
+
+def _table(entry: dict, top: int, segments: bool) -> str:
+    lines = [f"{entry['file']}  ({entry['duration']:.1f} s)  top: {entry['top']}"]
+    for g in entry["genres"][:top]:
+        p = g["probability"]
+        lines.append(f"  {g['genre']:<10} {p:6.1%}  {'#' * int(round(p * 40))}")
+    if segments:
+        lines.append("  segments:")
+        for s in entry["segments"]:
+            p = s["probabilities"][s["top"]]
+            lines.append(f"    {s['start']:7.1f}-{s['end']:7.1f} s  {s['top']:<10} {p:6.1%}")
+    return "\n".join(lines)
+
+
+def run(args, detector=None) -> int:
+    from ..ml.genre import GENRES
+
+    entries = analyse(args.audio, args.segments, detector)
+    if args.json:
+        print(json.dumps({"schema": SCHEMA_VERSION, "labels": list(GENRES), "files": entries}, indent=2))
+    else:
+        shown = 0
+        for e in entries:
+            if "error" in e:
+                print(f"gtzcomposer genre: error: {e['error']}", file=sys.stderr)
+                continue
+            if shown:
+                print()
+            print(_table(e, max(1, args.top), args.segments))
+            shown += 1
+    return 2 if any("error" in e for e in entries) else 0
