@@ -41,6 +41,9 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --upgrade pip
 if [ "$DEV" = 1 ]; then
   .venv/bin/python -m pip install -q ".[dev]"
+  # The original musicnn (only for the test that re-converts its weights; it pins an ancient
+  # numpy, so it is installed without its dependencies).
+  .venv/bin/python -m pip install -q --no-deps "musicnn==0.1.0"
 else
   .venv/bin/python -m pip install -q .
 fi

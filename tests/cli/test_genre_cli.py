@@ -127,7 +127,6 @@ def test_cli_help_is_fast_and_light():
 
 @pytest.mark.slow
 def test_end_to_end_on_a_generated_wav(tmp_path):
-    pytest.importorskip("gtzcomposer.ml.musicnn", reason="needs the musicnn backbone (branch backbone)")
     import soundfile as sf
 
     sr = 22050

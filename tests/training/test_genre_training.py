@@ -189,7 +189,6 @@ def test_training_is_deterministic_and_writes_a_card(tmp_path, shared_data, monk
 @pytest.mark.slow
 def test_training_from_gtzan_audio(tmp_path, monkeypatch):
     """--gtzan: taggrams computed with our backbone port from a tiny synthetic 'GTZAN' folder."""
-    pytest.importorskip("gtzcomposer.ml.musicnn", reason="needs the musicnn backbone (branch backbone)")
     import soundfile as sf
 
     from training.__main__ import main

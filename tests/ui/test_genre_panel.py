@@ -157,7 +157,6 @@ def test_panel_module_is_light():
 
 @pytest.mark.slow
 def test_end_to_end_real_detector(qtbot, tmp_path):
-    pytest.importorskip("gtzcomposer.ml.musicnn", reason="needs the musicnn backbone (branch backbone)")
     import soundfile as sf
 
     sr = 16000
