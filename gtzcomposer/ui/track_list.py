@@ -161,6 +161,10 @@ class TrackList(QWidget):
         self.list = QListWidget(self)
         self.list.setSelectionMode(QListWidget.SelectionMode.SingleSelection)
         self.list.setUniformItemSizes(True)
+        self.list.setStyleSheet(
+            "QListWidget::item { border-bottom: 1px solid palette(midlight); }"
+            "QListWidget::item:selected { background: palette(alternate-base);"
+            " border-left: 3px solid palette(highlight); }")
         self.list.currentRowChanged.connect(self._on_row_changed)
 
         self.add_button = QToolButton(self)

@@ -250,7 +250,7 @@ class SongPanel(QWidget):
         if new.uspq == current.uspq:
             return
         tempos = tuple(new if t.tick == current.tick else t for t in song.tempos)
-        self._doc.push(SetTempos(tempos, f"Tempo {bpm:g} bpm"), merge_key="song-tempo")
+        self._doc.push(SetTempos(tempos, f"Tempo {bpm:g} bpm"), merge_key=f"song-tempo-{current.tick}")
 
     def set_time_signature(self, numerator: int | None, denominator: int | None) -> None:
         song = self._doc.song
@@ -259,7 +259,7 @@ class SongPanel(QWidget):
         if new == current:
             return
         sigs = tuple(new if s.tick == current.tick else s for s in song.time_signatures)
-        self._doc.push(SetTimeSignatures(sigs, f"Time signature {new}"), merge_key="song-meter")
+        self._doc.push(SetTimeSignatures(sigs, f"Time signature {new}"), merge_key=f"song-meter-{current.tick}")
 
     def set_key(self, key: KeySignature | None) -> None:
         song = self._doc.song
