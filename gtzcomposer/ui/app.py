@@ -93,6 +93,9 @@ def _probe_ready(window) -> None:
     """At the first idle moment after show(): the window has painted and takes input."""
     def ready() -> None:
         print(f"LAUNCH_READY {time.time():.6f}", flush=True)
+        watch = os.environ.get("GTZCOMPOSER_LAUNCH_REPORT_MODULES", "")
+        loaded = [m for m in watch.split(",") if m and m in sys.modules]
+        print(f"LAUNCH_MODULES {','.join(loaded)}", flush=True)
         window.shutdown()
         QApplication.instance().exit(0)
 
@@ -148,10 +151,9 @@ def run_gui(file: str | None = None, screenshot: str | None = None, theme: str |
         return 0
 
     window.show()
-    if os.environ.get("GTZCOMPOSER_LAUNCH_PROBE"):
-        _probe_ready(window)
-        return app.exec()
     if file:
         QTimer.singleShot(0, lambda: window.open_file(file, ask=False))
     window.start_background()
+    if os.environ.get("GTZCOMPOSER_LAUNCH_PROBE"):
+        _probe_ready(window)
     return app.exec()

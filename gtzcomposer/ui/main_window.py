@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QMainWindow,
-    QMenu,
     QMessageBox,
     QProgressDialog,
     QSlider,
@@ -292,7 +291,7 @@ class MainWindow(QMainWindow):
         self.track_dock = QDockWidget("Tracks", self)
         self.track_dock.setObjectName("TracksDock")
         self.track_dock.setWidget(self.track_list)
-        self.track_dock.setMinimumWidth(270)
+        self.track_dock.setMinimumWidth(290)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.track_dock)
 
         self.genre_dock = LazyDock("Genre", "GenreDock", make_genre_panel, self)
@@ -307,6 +306,9 @@ class MainWindow(QMainWindow):
         self.loader = TaskRunner(self)
         self.loader.finished.connect(self._on_loaded)
         self.loader.failed.connect(self._on_load_failed)
+        self.audio_probe = TaskRunner(self)
+        self.audio_probe.finished.connect(self._playback_checked)
+        self.audio_probe.failed.connect(lambda exc: self._playback_checked((False, f"no audio output: {exc}")))
         self.exporter = TaskRunner(self)
         self.exporter.progress.connect(self._on_export_progress)
         self.exporter.finished.connect(self._on_export_done)
@@ -588,13 +590,15 @@ class MainWindow(QMainWindow):
     def start_background(self) -> None:
         """Work that waits until the window is on screen: the audio output check, the recovery
         offer, panels whose docks were open last time."""
-        QTimer.singleShot(50, self.init_playback)
+        QTimer.singleShot(50, lambda: self.init_playback(background=True))
         QTimer.singleShot(0, self.offer_recovery)
         for dock in (self.genre_dock, self.continue_dock):
             if dock.isVisible():
                 QTimer.singleShot(100, dock.ensure_panel)
 
-    def init_playback(self) -> None:
+    def init_playback(self, background: bool = False) -> None:
+        """Create the playback service and check the audio output (opening FluidSynth's driver
+        takes a few hundred ms: on a worker thread when ``background``)."""
         if self.playback is None:
             self.playback, reason = transport_mod.create_playback(self)
             if self.playback is not None:
@@ -602,7 +606,13 @@ class MainWindow(QMainWindow):
                 self.playback.stateChanged.connect(lambda s: self._set_playing(s == "playing"))
                 self.playback.finished.connect(lambda: self._set_playing(False))
                 self.playback.setSong(self.document.song)
-        ok, why = transport_mod.playback_available(self.playback)
+        if background and self.playback is not None:
+            self.audio_probe.start(_probe_audio, self.playback, label="Checking the audio output")
+            return
+        self._playback_checked(transport_mod.playback_available(self.playback))
+
+    def _playback_checked(self, result: tuple[bool, str]) -> None:
+        ok, why = result
         self._playback_reason = "" if ok else why
         self.transport.set_available(ok, why)
         has_click = self.playback is not None and hasattr(self.playback, "setMetronome")
@@ -610,7 +620,8 @@ class MainWindow(QMainWindow):
         if ok and has_click:
             self.playback.setMetronome(self.transport.metronome_action.isChecked())
         if not ok:
-            self.statusBar().showMessage(f"Playback disabled: {why}", 6000)
+            short = why.split(":")[0]
+            self.statusBar().showMessage(f"Playback disabled: {short} (the Play button's tooltip says more)", 8000)
 
     def offer_recovery(self) -> bool:
         """Offer to restore a song autosaved by a session that crashed. True if restored."""
@@ -1174,6 +1185,7 @@ class MainWindow(QMainWindow):
                 pass
         self.loader.cancel()
         self.exporter.cancel()
+        self.audio_probe.cancel()
         self.autosaver.stop()
         self.autosaver.discard()
         if self._drag_dir is not None:
@@ -1182,6 +1194,10 @@ class MainWindow(QMainWindow):
 
 
 # --- loading and saving (run on a worker thread for loading) --------------------------------
+
+
+def _probe_audio(service, progress=None, is_cancelled=None) -> tuple[bool, str]:
+    return transport_mod.playback_available(service)
 
 
 def load_any(path: Path, progress=None, is_cancelled=None) -> tuple[Song, dict]:

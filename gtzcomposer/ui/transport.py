@@ -9,6 +9,7 @@ edits the event in effect at the cursor (the first one for a song with a single 
 
 from __future__ import annotations
 
+import html
 from dataclasses import replace
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -157,15 +158,17 @@ class TransportBar(QToolBar):
 
     def set_available(self, ok: bool, reason: str) -> None:
         """Enable or disable playback; a disabled control says why in its tooltip."""
+        why = html.escape(reason)
         for a in self.playback_actions:
             a.setEnabled(ok)
             base = a.text()
-            a.setToolTip(base if ok else f"{base}: unavailable: {reason}")
-        self.play_action.setToolTip("Play / Stop (Space)" if ok else f"Playback unavailable: {reason}")
+            # Rich text so that a long reason wraps instead of running off the screen.
+            a.setToolTip(base if ok else f"<qt>{base}: playback unavailable: {why}</qt>")
+        self.play_action.setToolTip("Play / Stop (Space)" if ok else f"<qt>Playback unavailable: {why}</qt>")
 
     def set_metronome_available(self, ok: bool, reason: str = "") -> None:
         self.metronome_action.setEnabled(ok)
-        self.metronome_action.setToolTip("Metronome" if ok else f"Metronome unavailable: {reason}")
+        self.metronome_action.setToolTip("Metronome" if ok else f"<qt>Metronome unavailable: {html.escape(reason)}</qt>")
 
     def set_playing(self, playing: bool) -> None:
         self.play_action.blockSignals(True)

@@ -171,6 +171,17 @@ def test_playback_controls_disabled_with_the_reason_when_no_audio(qtbot, monkeyp
     assert fake.calls == [] and not t.play_action.isChecked()
 
 
+def test_audio_check_runs_in_the_background(qtbot, monkeypatch):
+    fake = FakePlayback(ok=True)
+    monkeypatch.setattr(transport_mod, "create_playback", lambda parent=None: (fake, ""))
+    w = make_window(qtbot)
+    assert not w.transport.play_action.isEnabled()  # until the check is done
+    assert "checking" in w.transport.play_action.toolTip()
+    w.init_playback(background=True)
+    qtbot.waitUntil(w.transport.play_action.isEnabled, timeout=5000)
+    assert w.transport.play_action.toolTip() == "Play / Stop (Space)"
+
+
 def test_playback_not_in_build_disables_with_reason(qtbot, monkeypatch):
     monkeypatch.setattr(transport_mod, "create_playback", lambda parent=None: (None, "gone"))
     w = make_window(qtbot)
