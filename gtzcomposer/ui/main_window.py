@@ -595,6 +595,10 @@ class MainWindow(QMainWindow):
         for dock in (self.genre_dock, self.continue_dock):
             if dock.isVisible():
                 QTimer.singleShot(100, dock.ensure_panel)
+        if self.settings.get("models/preload"):
+            # The continuation model loads on a worker once the window is up (the panel's
+            # preload()); its dock stays as the user left it.
+            QTimer.singleShot(1500, self.continue_dock.ensure_panel)
 
     def init_playback(self, background: bool = False) -> None:
         """Create the playback service and check the audio output (opening FluidSynth's driver
@@ -819,10 +823,11 @@ class MainWindow(QMainWindow):
         self.exporter.start(transport_mod.render_wav, self.document.song, path, label=f"Rendering {path.name}")
 
     def _on_export_progress(self, fraction: float, message: str) -> None:
-        if self._export_dialog is not None:
-            self._export_dialog.setValue(int(fraction * 1000))
+        dialog = self._export_dialog
+        if dialog is not None:
             if message:
-                self._export_dialog.setLabelText(message)
+                dialog.setLabelText(message)
+            dialog.setValue(int(fraction * 1000))  # a modal dialog processes events here
 
     def _close_export_dialog(self) -> Path | None:
         if self._export_dialog is not None:
@@ -1090,11 +1095,18 @@ class MainWindow(QMainWindow):
     def _use_style(self, style: str) -> None:
         self._extras["style"] = style
         panel = self.continue_dock.ensure_panel()
-        setter = getattr(panel, "set_style", None)
-        if setter is not None:
-            setter(style)
         self.continue_dock.show()
         self.continue_dock.raise_()
+        setter = getattr(panel, "set_style", None)
+        box = getattr(panel, "style_box", None)
+        if setter is not None:
+            setter(style)
+        elif box is not None:
+            index = next((i for i in range(box.count()) if box.itemText(i).lower() == style.lower()), -1)
+            if index < 0:
+                self.statusBar().showMessage(f"The melody model has no style named {style!r}", 6000)
+                return
+            box.setCurrentIndex(index)
         self.statusBar().showMessage(f"Continuation style: {style}", 4000)
 
     def _wire_continue_panel(self, panel: QWidget) -> None:
@@ -1104,6 +1116,10 @@ class MainWindow(QMainWindow):
         panel.acceptRequested.connect(self._accept_variation)
         if hasattr(panel, "auditionRequested"):
             panel.auditionRequested.connect(self._audition)
+        if hasattr(panel, "errorOccurred"):
+            panel.errorOccurred.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        if hasattr(panel, "preload"):
+            panel.preload()  # the model loads on a worker while the user goes on
         self.editor.selectionChanged.connect(self._update_seed)
         self.document.currentTrackChanged.connect(lambda _i: self._update_seed())
         self._update_seed()

@@ -36,6 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "editor/follow": True,
     "transport/metronome": False,
     "appearance/theme": "light",
+    "models/preload": True,
 }
 
 

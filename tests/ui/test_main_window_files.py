@@ -9,7 +9,7 @@ import mido
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QWidget
 
 from gtzcomposer.core import AddNotes, Note
 from gtzcomposer.ui.autosave import Autosaver, find_recoveries
@@ -34,14 +34,21 @@ def write_midi(path, pitches=(60, 64, 67, 72)):
 
 
 def drop_files(window, *paths):
+    """Drag files over the piano roll and drop them there (the events travel up to the window,
+    as a real drop does)."""
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    pos = QPointF(window.rect().center())
+    target = window.centralWidget()
+    for child in target.findChildren(QWidget):  # the innermost widget under the drop point
+        if child.isVisible() and child.width() > 100 and child.height() > 100:
+            target = child
+            break
+    pos = QPointF(target.rect().center())
     actions = Qt.DropAction.CopyAction
     enter = QDragEnterEvent(pos.toPoint(), actions, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(window, enter)
+    QApplication.sendEvent(target, enter)
     drop = QDropEvent(pos, actions, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(window, drop)
+    QApplication.sendEvent(target, drop)
     return enter.isAccepted(), drop.isAccepted()
 
 
@@ -139,6 +146,7 @@ def test_dropping_a_midi_file_opens_it(qtbot, monkeypatch, tmp_path):
     needs("gtzcomposer.io.midi")
     Dialogs(monkeypatch)
     w = make_window(qtbot, melody_song())
+    w.show()
     path = write_midi(tmp_path / "dropped.mid")
     with qtbot.waitSignal(w.fileLoaded, timeout=10000):
         accepted_enter, accepted_drop = drop_files(w, path)
