@@ -13,7 +13,7 @@ import html
 from dataclasses import replace
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QIcon, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -89,6 +89,24 @@ def _key_id(key: KeySignature) -> str:
 _KEYS_BY_ID = {_key_id(k): k for k in KEY_CHOICES}
 
 
+def faded_disabled(icon: QIcon, sizes=(16, 22, 24, 32)) -> QIcon:
+    """``icon`` with an explicitly faded Disabled mode (some styles draw disabled standard icons
+    exactly like enabled ones on a light palette)."""
+    out = QIcon()
+    for size in sizes:
+        pm = icon.pixmap(size, size)
+        out.addPixmap(pm, QIcon.Mode.Normal)
+        faded = QPixmap(pm.size())
+        faded.setDevicePixelRatio(pm.devicePixelRatio())
+        faded.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(faded)
+        painter.setOpacity(0.3)
+        painter.drawPixmap(0, 0, pm)
+        painter.end()
+        out.addPixmap(faded, QIcon.Mode.Disabled)
+    return out
+
+
 class TransportBar(QToolBar):
     """The transport toolbar. Actions are public so the window puts them into menus too."""
 
@@ -133,6 +151,8 @@ class TransportBar(QToolBar):
         self.metronome_action.setToolTip("Metronome")
         self.metronome_action.toggled.connect(self.metronomeToggled.emit)
         self.playback_actions = (self.play_action, self.play_cursor_action, self.stop_action)
+        for a in (*self.playback_actions, self.rewind_action):
+            a.setIcon(faded_disabled(a.icon()))
 
         for a in (self.rewind_action, self.play_action, self.stop_action, self.play_cursor_action):
             self.addAction(a)
@@ -175,7 +195,7 @@ class TransportBar(QToolBar):
         self.play_action.setChecked(playing)
         self.play_action.blockSignals(False)
         icon = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
-        self.play_action.setIcon(self.style().standardIcon(icon))
+        self.play_action.setIcon(faded_disabled(self.style().standardIcon(icon)))
 
     def set_position(self, tick: float) -> None:
         self.position_label.setText(format_position(self._doc.song, max(0, int(tick))))
