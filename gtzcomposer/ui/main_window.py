@@ -723,6 +723,7 @@ class MainWindow(QMainWindow):
             song = replace(song, title=path.stem)
         self.document.set_song(song, path if is_project else None)
         self.editor.set_loop(extras.get("loop"))
+        self._apply_view(extras.get("view") or {})
         self.editor.fit_to_song()
         self.autosaver.discard()
         self.settings.add_recent(path)
@@ -773,7 +774,26 @@ class MainWindow(QMainWindow):
         return True
 
     def _extras_for_save(self) -> dict:
-        return {k: v for k, v in self._extras.items() if k in ("style", "generation", "view")}
+        extras = {k: v for k, v in self._extras.items() if k in ("style", "generation", "view")}
+        division, triplet = self.grid()
+        view = dict(extras.get("view") or {})
+        view.update({"current_track": self.document.current_track, "grid": division, "triplet": triplet,
+                     "snap": self.snap_action.isChecked()})
+        extras["view"] = view
+        return extras
+
+    def _apply_view(self, view: dict) -> None:
+        """Restore what a project remembers of the view (unknown or bad values are ignored)."""
+        track = view.get("current_track")
+        if isinstance(track, int) and 0 <= track < len(self.document.song.tracks):
+            self.document.current_track = track
+        grid = view.get("grid")
+        if grid in GRID_CHOICES:
+            self.grid_combo.setCurrentIndex(self.grid_combo.findData(grid))
+        if isinstance(view.get("triplet"), bool):
+            self.triplet_action.setChecked(view["triplet"])
+        if isinstance(view.get("snap"), bool):
+            self.snap_action.setChecked(view["snap"])
 
     def export_dialog(self, kind: str) -> None:
         titles = {"mid": ("Export MIDI", "MIDI files (*.mid)"), "musicxml": ("Export MusicXML", "MusicXML (*.musicxml)"),

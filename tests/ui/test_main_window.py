@@ -270,3 +270,16 @@ def test_notes_for_drag_starts_at_the_bar_of_the_first_note(qtbot, monkeypatch):
     assert out.tracks[0].notes == (replace(track.notes[3], start=0),)
     assert out.time_signatures[0].numerator == 3  # the meter at bar 2
     assert round(out.tempos[0].bpm) == 140
+
+
+def test_open_recent_menu_lists_remembered_files(qtbot, tmp_path):
+    w = make_window(qtbot)
+    w._fill_recent_menu()
+    assert [a.text() for a in w.recent_menu.actions()] == ["No recent files"]
+    w.settings.add_recent(tmp_path / "a.gtzc")
+    w.settings.add_recent(tmp_path / "b.mid")
+    w._fill_recent_menu()
+    texts = [a.text() for a in w.recent_menu.actions() if not a.isSeparator()]
+    assert texts == ["b.mid", "a.gtzc", "Clear List"]
+    w.recent_menu.actions()[-1].trigger()
+    assert w.settings.recent_files() == []

@@ -94,6 +94,8 @@ def test_save_then_reopen_gives_the_same_song(qtbot, monkeypatch, tmp_path):
     w = make_window(qtbot, two_track_song())
     w.document.push(AddNotes(1, [Note(100, 50, 200, 77)]))
     w.editor.set_loop((0, 1920))
+    w.document.current_track = 2
+    w.grid_combo.setCurrentIndex(w.grid_combo.findData(8))
     song = w.document.song
     path = tmp_path / "song.gtzc"
     with qtbot.waitSignal(w.fileSaved):
@@ -106,8 +108,13 @@ def test_save_then_reopen_gives_the_same_song(qtbot, monkeypatch, tmp_path):
         w2.open_file(path, ask=False)
     assert w2.document.song == song
     assert w2.document.path == path and not w2.document.modified
+    assert w2.document.current_track == w.document.current_track
+    assert w2.grid() == (8, False)  # the project remembers its view
     if type(w.editor).__name__ != "_MissingEditor":
         assert w2.editor.loop() == (0, 1920)
+    # Open Recent lists it.
+    w2._fill_recent_menu()
+    assert [a.toolTip() for a in w2.recent_menu.actions()][0] == str(path.resolve())
 
 
 def test_save_without_project_support_reports_it(qtbot, monkeypatch, tmp_path):
