@@ -353,7 +353,7 @@ class MainWindow(QMainWindow):
         K = QKeySequence.StandardKey
         self.new_action = self._action("&New", self.new_file, K.New, "Start a new song",
                                        icon_=st.standardIcon(SP.SP_FileIcon))
-        self.open_action = self._action("&Open…", self.open_dialog, K.Open, "Open a song (.gtzc, MIDI, MusicXML)",
+        self.open_action = self._action("&Open…", lambda: self.open_dialog(), K.Open, "Open a song (.gtzc, MIDI, MusicXML)",
                                         icon_=st.standardIcon(SP.SP_DialogOpenButton))
         self.save_action = self._action("&Save", self.save, K.Save, "Save the song as a .gtzc project",
                                         icon_=st.standardIcon(SP.SP_DialogSaveButton))
@@ -387,7 +387,7 @@ class MainWindow(QMainWindow):
                                                   "Quantize the selection to the grid",
                                                   icon_=icon("quantize"))
         self.transpose_actions = [
-            self._action(text, (lambda n=n: ed.transpose_selection(n)), tip=text)
+            self._action(text, (lambda _c=False, n=n: ed.transpose_selection(n)), tip=text)
             for text, n in (("Up a Semitone", 1), ("Down a Semitone", -1), ("Up an Octave", 12),
                             ("Down an Octave", -12))
         ]
@@ -609,7 +609,6 @@ class MainWindow(QMainWindow):
                 self.playback.positionChanged.connect(self._on_position)
                 self.playback.stateChanged.connect(lambda s: self._set_playing(s == "playing"))
                 self.playback.finished.connect(lambda: self._set_playing(False))
-                self.playback.setSong(self.document.song)
         if background and self.playback is not None:
             self.audio_probe.start(_probe_audio, self.playback, label="Checking the audio output")
             return
@@ -1019,7 +1018,9 @@ class MainWindow(QMainWindow):
             self.tool_actions[name].setChecked(True)
 
     def _on_song_changed(self, song: Song) -> None:
-        if self.playback is not None:
+        # The engine compiles the song's events on every setSong: while stopped, play() hands it
+        # the song instead of recompiling after every edit of a drag.
+        if self.playback is not None and self._playing:
             self.playback.setSong(song)
         self._update_selection()
 
@@ -1030,7 +1031,9 @@ class MainWindow(QMainWindow):
             self.transport.set_position(tick)
 
     def _update_selection(self) -> None:
-        n = len(self.editor.selected_notes())
+        controller = getattr(self.editor, "controller", None)
+        selection = getattr(controller, "selection", None)
+        n = len(selection) if selection is not None else len(self.editor.selected_notes())
         self.selection_label.setText(f"{n} selected" if n else "No selection")
 
     # ------------------------------------------------------------------------ transport

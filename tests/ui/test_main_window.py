@@ -12,7 +12,7 @@ from gtzcomposer.ui import main_window as mw
 from gtzcomposer.ui import transport as transport_mod
 from gtzcomposer.ui.settings import Settings
 from tests.helpers import melody_song, two_track_song
-from tests.ui.mw_helpers import Dialogs, make_window
+from tests.ui.mw_helpers import Dialogs, make_window, needs
 
 
 def menu_titles(window):
@@ -217,9 +217,16 @@ def test_space_plays_and_stops_loop_and_preview(qtbot, monkeypatch):
     assert ("loop", 0, 4 * 1920) in fake.calls
     w.transport.loop_action.setChecked(False)
     assert fake.calls[-1] == ("noloop",)
-    # Mute takes effect on the song the player has.
+    # While playing, edits (a mute) reach the player at once; while stopped, at the next play.
+    w.play()
     w.track_list.set_mute(1, True)
     assert fake.song.tracks[1].mute
+    w.stop()
+    w.track_list.set_mute(1, False)
+    assert fake.song.tracks[1].mute
+    w.play()
+    assert not fake.song.tracks[1].mute
+    w.stop()
     w.document.current_track = 2
     w.preview_note(38, 90)
     assert fake.calls[-1] == ("preview", 38, 90, 0, True)
@@ -283,3 +290,29 @@ def test_open_recent_menu_lists_remembered_files(qtbot, tmp_path):
     assert texts == ["b.mid", "a.gtzc", "Clear List"]
     w.recent_menu.actions()[-1].trigger()
     assert w.settings.recent_files() == []
+
+
+def test_quantize_dialog_values(qtbot):
+    dialog = mw.QuantizeDialog(8, True)
+    qtbot.addWidget(dialog)
+    assert dialog.grid_combo.currentText() == "1/8 triplet"
+    dialog.strength.setValue(50)
+    dialog.lengths.setChecked(True)
+    assert dialog.values() == (160, 0.5, True)
+
+
+def test_edit_menu_drives_the_piano_roll(qtbot):
+    needs("gtzcomposer.ui.pianoroll")
+    w = make_window(qtbot, two_track_song())
+    w.show()
+    doc = w.document
+    before = doc.song
+    w.select_all_action.trigger()
+    assert w.selection_label.text() == f"{len(before.tracks[0].notes)} selected"
+    w.transpose_actions[0].trigger()  # up a semitone
+    assert [n.pitch for n in doc.song.tracks[0].notes] == [n.pitch + 1 for n in before.tracks[0].notes]
+    w.delete_action.trigger()
+    assert doc.song.tracks[0].notes == () and doc.song.tracks[1] == before.tracks[1]
+    w.undo_action.trigger()
+    w.undo_action.trigger()
+    assert doc.song == before
