@@ -27,6 +27,13 @@ def run(args) -> int:
             raise ValueError
     except ValueError:
         raise GtzError(f"--size must look like 1280x800, got {args.size!r}") from None
+    import os
+    import sys
+
+    if (not args.screenshot and sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
+            and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")):
+        raise GtzError("no display found (DISPLAY and WAYLAND_DISPLAY are not set): run the app in a desktop "
+                       "session, or use --screenshot PNG to render offscreen")
     from ..ui.app import run_gui
 
     return run_gui(args.file, screenshot=args.screenshot, theme=args.theme, size=(w, h))

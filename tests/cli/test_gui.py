@@ -64,3 +64,11 @@ def test_missing_file_is_a_usage_error(tmp_path, capsys):
 def test_bad_size_is_a_usage_error(tmp_path, capsys):
     assert main(["gui", "--screenshot", str(tmp_path / "x.png"), "--size", "huge"]) == 2
     assert "--size" in capsys.readouterr().err
+
+
+def test_no_display_is_a_clear_error_not_a_crash(monkeypatch, capsys):
+    for var in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert main(["gui"]) == 2
+    assert "no display found" in capsys.readouterr().err
