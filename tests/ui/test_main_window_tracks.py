@@ -177,3 +177,17 @@ def test_key_edit_undo_redo(qtbot):
     check_undo_redo(doc, before, doc.song)
     doc.undo_stack.undo()
     assert combo.currentText() == "Bb minor"
+
+
+def test_remove_every_track_then_add_then_undo_all(qtbot):
+    w = make_window(qtbot, two_track_song())
+    doc, tl = w.document, w.track_list
+    before = doc.song
+    for _ in range(3):
+        tl.remove_track()
+    assert doc.song.tracks == () and tl.list.count() == 0 and not tl.remove_button.isEnabled()
+    w.track_instrument_menu.actions()[0].menu().actions()[0].trigger()  # no track: nothing happens
+    assert tl.add_track() == 0 and len(doc.song.tracks) == 1
+    while doc.undo_stack.canUndo():
+        doc.undo_stack.undo()
+    assert doc.song == before and tl.list.count() == 3
