@@ -176,7 +176,13 @@ class LazyDock(QDockWidget):
 
     def ensure_panel(self) -> QWidget:
         if self.panel is None:
-            self.panel = self._factory(self)
+            try:
+                self.panel = self._factory(self)
+            except Exception as exc:  # noqa: BLE001 - a broken panel must not take the window down
+                self.panel = _missing_panel(f"{self.windowTitle()} could not start ({type(exc).__name__}: {exc}); it",
+                                            self)
+                self.setWidget(self.panel)
+                return self.panel
             self.setWidget(self.panel)
             self.created.emit(self.panel)
         return self.panel

@@ -316,3 +316,13 @@ def test_edit_menu_drives_the_piano_roll(qtbot):
     w.undo_action.trigger()
     w.undo_action.trigger()
     assert doc.song == before
+
+
+def test_a_panel_that_fails_to_start_shows_why(qtbot):
+    def broken(parent):
+        raise RuntimeError("model file missing")
+
+    dock = mw.LazyDock("Genre", "GenreDock", broken)
+    qtbot.addWidget(dock)
+    panel = dock.ensure_panel()
+    assert "model file missing" in panel.text() and dock.widget() is panel
