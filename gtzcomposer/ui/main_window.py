@@ -132,8 +132,8 @@ def make_editor(document: SongDocument, parent: QWidget) -> QWidget:
 # --- side panels from other features, created when first shown --------------------------------
 
 
-def _missing_panel(what: str, parent: QWidget) -> QWidget:
-    label = QLabel(f"{what} is not available in this build.", parent)
+def _missing_panel(what: str, parent: QWidget, text: str | None = None) -> QWidget:
+    label = QLabel(text or f"{what} is not available in this build.", parent)
     label.setAlignment(Qt.AlignmentFlag.AlignCenter)
     label.setWordWrap(True)
     return label
@@ -179,8 +179,8 @@ class LazyDock(QDockWidget):
             try:
                 self.panel = self._factory(self)
             except Exception as exc:  # noqa: BLE001 - a broken panel must not take the window down
-                self.panel = _missing_panel(f"{self.windowTitle()} could not start ({type(exc).__name__}: {exc}); it",
-                                            self)
+                self.panel = _missing_panel(
+                    self.windowTitle(), self, f"{self.windowTitle()} could not start: {type(exc).__name__}: {exc}")
                 self.setWidget(self.panel)
                 return self.panel
             self.setWidget(self.panel)
