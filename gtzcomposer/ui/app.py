@@ -1,0 +1,159 @@
+"""Start the desktop app: QApplication, style and palette, the main window, the event loop.
+
+Start-up imports only Qt and our own light modules; Keras/TensorFlow, librosa and music21 load
+later, when a panel that needs them is opened. ``GTZCOMPOSER_LAUNCH_PROBE=1`` makes the app print
+``LAUNCH_READY <seconds since the epoch>`` at the first idle moment after the window is shown, and
+quit (``benchmarks/launch_time.py`` uses it).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtWidgets import QApplication, QStyleFactory
+
+from .. import __version__
+
+ORG = "gtzcomposer"
+APP = "gtzcomposer"
+
+
+def create_app(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(argv if argv is not None else [sys.argv[0]])
+    app.setOrganizationName(ORG)
+    app.setApplicationName(APP)
+    app.setApplicationDisplayName("gtzcomposer")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("gtzcomposer")
+    if "Fusion" in QStyleFactory.keys():
+        app.setStyle("Fusion")
+    from ..resources import resource
+
+    logo = resource("icons", "gtzcomposer.svg")
+    if logo.is_file():
+        from PySide6.QtGui import QIcon
+
+        app.setWindowIcon(QIcon(str(logo)))
+    font = app.font()
+    if font.pointSizeF() < 9.5:
+        font.setPointSizeF(10)
+    if not font.family() or font.family() in ("Sans Serif", "Helvetica"):
+        font.setFamily("DejaVu Sans")
+    font.setHintingPreference(QFont.HintingPreference.PreferFullHinting)
+    app.setFont(font)
+    return app
+
+
+def light_palette() -> QPalette:
+    p = QPalette()
+    r, g = QPalette.ColorRole, QPalette.ColorGroup
+    colors = {
+        r.Window: "#eef0f3", r.WindowText: "#1d2128", r.Base: "#ffffff", r.AlternateBase: "#f4f6f8",
+        r.ToolTipBase: "#fffbe6", r.ToolTipText: "#1d2128", r.Text: "#1d2128", r.Button: "#e6e9ed",
+        r.ButtonText: "#1d2128", r.BrightText: "#d0021b", r.Highlight: "#2f6fdb", r.HighlightedText: "#ffffff",
+        r.Link: "#2f6fdb", r.PlaceholderText: "#7b8490", r.Light: "#ffffff", r.Midlight: "#f2f4f6",
+        r.Mid: "#b8bec6", r.Dark: "#8c939c", r.Shadow: "#5c636b",
+    }
+    for role, c in colors.items():
+        p.setColor(role, QColor(c))
+    for role in (r.WindowText, r.Text, r.ButtonText):
+        p.setColor(g.Disabled, role, QColor("#9aa1aa"))
+    return p
+
+
+def dark_palette() -> QPalette:
+    p = QPalette()
+    r, g = QPalette.ColorRole, QPalette.ColorGroup
+    colors = {
+        r.Window: "#2b2e33", r.WindowText: "#e3e6ea", r.Base: "#1f2125", r.AlternateBase: "#272a2f",
+        r.ToolTipBase: "#3a3e45", r.ToolTipText: "#e3e6ea", r.Text: "#e3e6ea", r.Button: "#353940",
+        r.ButtonText: "#e3e6ea", r.BrightText: "#ff6b6b", r.Highlight: "#4a8cf0", r.HighlightedText: "#ffffff",
+        r.Link: "#6aa5ff", r.PlaceholderText: "#8a9099", r.Light: "#4a4f57", r.Midlight: "#3e424a",
+        r.Mid: "#2f3238", r.Dark: "#1a1c1f", r.Shadow: "#0f1012",
+    }
+    for role, c in colors.items():
+        p.setColor(role, QColor(c))
+    for role in (r.WindowText, r.Text, r.ButtonText):
+        p.setColor(g.Disabled, role, QColor("#6c727b"))
+    return p
+
+
+def apply_theme(app: QApplication, name: str) -> None:
+    app.setPalette(dark_palette() if name == "dark" else light_palette())
+
+
+def _probe_ready(window) -> None:
+    """At the first idle moment after show(): the window has painted and takes input."""
+    def ready() -> None:
+        print(f"LAUNCH_READY {time.time():.6f}", flush=True)
+        watch = os.environ.get("GTZCOMPOSER_LAUNCH_REPORT_MODULES", "")
+        loaded = [m for m in watch.split(",") if m and m in sys.modules]
+        print(f"LAUNCH_MODULES {','.join(loaded)}", flush=True)
+        window.shutdown()
+        QApplication.instance().exit(0)
+
+    QTimer.singleShot(0, ready)
+
+
+def run_gui(file: str | None = None, screenshot: str | None = None, theme: str | None = None,
+            size: tuple[int, int] = (1280, 800)) -> int:
+    """Open the app (and ``file``); with ``screenshot``, render one frame to that PNG and exit."""
+    if screenshot and not os.environ.get("QT_QPA_PLATFORM"):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    app = create_app([sys.argv[0]])
+
+    from .main_window import MainWindow
+    from .settings import Settings
+
+    settings = None
+    if screenshot:
+        # A screenshot shows the defaults, never this user's remembered window layout.
+        import tempfile
+
+        tmp = tempfile.mkdtemp(prefix="gtzcomposer-shot-")
+        os.environ["GTZCOMPOSER_DATA_DIR"] = tmp
+        settings = Settings(Path(tmp) / "settings.ini")
+    else:
+        settings = Settings()
+    apply_theme(app, theme or settings.get("appearance/theme"))
+    window = MainWindow(settings, autosave=not screenshot)
+    if theme:
+        window.set_theme(theme)
+
+    if screenshot:
+        window.resize(*size)
+        if file:
+            window.open_file(file, ask=False, background=False)
+        window.show()
+        for _ in range(5):
+            app.processEvents()
+        window.editor.fit_to_song()
+        app.processEvents()
+        image = window.grab()
+        out = Path(screenshot)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        ok = image.save(str(out), "PNG")
+        window.shutdown()
+        window.deleteLater()
+        app.processEvents()
+        if not ok:
+            from ..core import GtzError
+
+            raise GtzError(f"could not write the screenshot {out}")
+        print(f"wrote {out} ({image.width()}x{image.height()})")
+        return 0
+
+    window.show()
+    if file:
+        QTimer.singleShot(0, lambda: window.open_file(file, ask=False))
+    window.start_background()
+    if os.environ.get("GTZCOMPOSER_LAUNCH_PROBE"):
+        _probe_ready(window)
+    return app.exec()
