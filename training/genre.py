@@ -383,7 +383,6 @@ def gtzan_taggrams(root: Path, split: dict, log=print, keep_patches: bool = Fals
 
     With ``keep_patches`` each part gets a 4th item: the log-mel patches (n, 187, 96) float16."""
     from gtzcomposer.io.audio import load_audio
-
     from gtzcomposer.ml import features, musicnn
 
     root = Path(root)
