@@ -37,19 +37,27 @@ class _Job(QRunnable):
         self._emitter, self._cancel, self._interval = emitter, cancel, interval
         self._last = 0.0
 
+    def _emit(self, signal: str, *args) -> bool:
+        try:
+            getattr(self._emitter, signal).emit(self._id, *args)
+            return True
+        except RuntimeError:  # the runner was destroyed (window closed, app quitting): stop quietly
+            self._cancel.set()
+            return False
+
     def _progress(self, fraction: float, message: str = "") -> None:
         now = time.monotonic()
         if fraction >= 1.0 or now - self._last >= self._interval:
             self._last = now
-            self._emitter.progress.emit(self._id, float(fraction), str(message))
+            self._emit("progress", float(fraction), str(message))
 
     def run(self) -> None:
         try:
             result = self._fn(*self._args, progress=self._progress, is_cancelled=self._cancel.is_set, **self._kwargs)
         except BaseException as exc:  # noqa: BLE001 - delivered to the GUI thread, shown there
-            self._emitter.error.emit(self._id, exc)
+            self._emit("error", exc)
         else:
-            self._emitter.done.emit(self._id, result)
+            self._emit("done", result)
 
 
 class TaskRunner(QObject):

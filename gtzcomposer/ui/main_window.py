@@ -1141,7 +1141,7 @@ class MainWindow(QMainWindow):
     def _wire_continue_panel(self, panel: QWidget) -> None:
         if not hasattr(panel, "set_seed"):
             return
-        panel.currentVariationChanged.connect(lambda _i, notes: self.editor.set_ghost_variation(notes))
+        panel.currentVariationChanged.connect(self._show_variation)
         panel.acceptRequested.connect(self._accept_variation)
         if hasattr(panel, "auditionRequested"):
             panel.auditionRequested.connect(self._audition)
@@ -1160,6 +1160,18 @@ class MainWindow(QMainWindow):
         notes = tuple(self.editor.selected_notes()) or self.document.song.tracks[self.document.current_track].notes
         panel.set_seed(notes, self.document.song)
 
+    def _show_variation(self, _index: int, variation) -> None:
+        """Show a continuation as ghost notes and scroll to it when it is out of view."""
+        notes = None if variation is None else tuple(getattr(variation, "notes", variation))
+        self.editor.set_ghost_variation(notes)
+        if not notes:
+            return
+        start = min(n.start for n in notes)
+        controller = self.editor.controller
+        first, last = controller.geometry.visible_ticks(controller.viewport[0])
+        if not first <= start < last:
+            self.editor.scroll_to_tick(bar_at(self.document.song, max(0, start - 1)).start)
+
     def _accept_variation(self, notes) -> None:
         if not self.document.song.tracks or not notes:
             return
@@ -1171,7 +1183,9 @@ class MainWindow(QMainWindow):
             return
         song = self.document.song
         t = song.tracks[self.document.current_track]
-        trial = song.with_track(self.document.current_track, t.with_notes(t.notes + tuple(notes)))
+        present = set(t.notes)  # the seed is already in the track: add only the continuation
+        trial = song.with_track(self.document.current_track,
+                                t.with_notes(t.notes + tuple(n for n in notes if n not in present)))
         self.playback.setSong(trial)
         start = min(n.start for n in notes)
         bar = bar_at(song, max(0, start - 1))

@@ -92,3 +92,26 @@ def test_cancelled_exception_from_task_reports_cancelled(qtbot):
     runner = TaskRunner()
     with qtbot.waitSignal(runner.cancelled, timeout=5000):
         runner.start(gives_up)
+
+
+def test_a_task_outliving_its_runner_stops_quietly(qtbot):
+    import shiboken6
+
+    runner = TaskRunner()
+    started, finished = threading.Event(), threading.Event()
+    seen = []
+
+    def work(progress, is_cancelled):
+        started.set()
+        time.sleep(0.1)
+        progress(0.5, "half")  # the runner is gone by now: must not raise
+        seen.append(is_cancelled())
+        finished.set()
+        return 1
+
+    runner.start(work)
+    assert started.wait(5)
+    shiboken6.delete(runner._emitter)
+    assert finished.wait(5)
+    runner.wait(5000)
+    assert seen == [True]
