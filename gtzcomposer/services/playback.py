@@ -36,6 +36,7 @@ class PlaybackService(QObject):
         self._player = player
         self._synth_sink = None  # kept while a MIDI port is the output, to switch back
         self._song = Song()
+        self._metronome = False
         self._state = "stopped"
         self._recording = None
         self._record_track = -1
@@ -49,7 +50,7 @@ class PlaybackService(QObject):
     def player(self) -> Player:
         if self._player is None:
             self._player = Player.with_fluidsynth(self._soundfont)
-            self._player.set_song(self._song)
+            self._player.set_song(self._audible(self._song))
             ok, why = self._player.available()
             self.availabilityChanged.emit(ok, why)
         return self._player
@@ -93,7 +94,24 @@ class PlaybackService(QObject):
     def setSong(self, song: Song) -> None:
         self._song = song
         if self._player is not None:
-            self._player.set_song(song)
+            self._player.set_song(self._audible(song))
+
+    def setMetronome(self, on: bool) -> None:
+        """Add a click on every beat (accented downbeats) to what is played; not to the song."""
+        self._metronome = bool(on)
+        if self._player is not None:
+            self._player.set_song(self._audible(self._song))
+
+    def metronome(self) -> bool:
+        return self._metronome
+
+    def _audible(self, song: Song) -> Song:
+        if not self._metronome:
+            return song
+        from ..audio.metronome import with_click
+
+        loop = self._player.loop if self._player is not None else None
+        return with_click(song, max(loop.end, song.end_tick) if loop is not None else None)
 
     def play(self, from_tick: float | None = None) -> bool:
         if not self.player().play(from_tick):
@@ -120,6 +138,8 @@ class PlaybackService(QObject):
 
     def setLoop(self, start: int, end: int) -> None:
         self.player().set_loop(start, end)
+        if self._metronome:  # the click must reach the loop's end
+            self._player.set_song(self._audible(self._song))
 
     def clearLoop(self) -> None:
         self.player().set_loop(None)
