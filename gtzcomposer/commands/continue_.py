@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ._progress import terminal_progress
+
 SUMMARY_NAME = "continuations.json"
 SCHEMA_VERSION = 1
 
@@ -51,7 +53,6 @@ def _pick_track(song, index):
 def run(args) -> int:
     import json
     import random
-    import sys
     from pathlib import Path
 
     from ..io.formats import load_song, save_song
@@ -64,23 +65,12 @@ def run(args) -> int:
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
     strength = DEFAULT_STYLE_STRENGTH if args.style_strength is None else args.style_strength
 
-    progress = None
-    bar = None
-    if sys.stderr.isatty():
-        from tqdm import tqdm
-
-        bar = tqdm(total=100, desc="continuing", unit="%", leave=False)
-
-        def progress(fraction, message):
-            bar.n = round(100 * fraction)
-            bar.refresh()
-
+    progress, close = terminal_progress("continuing")
     try:
         result = gen.continue_melody(track.notes, song, args.style, args.bars, args.variations, args.temperature,
                                      args.top_p, seed, args.key_lock, progress=progress, style_strength=strength)
     finally:
-        if bar is not None:
-            bar.close()
+        close()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = Path(args.seed_file).stem

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import sys
 
+from ._progress import terminal_progress
+
 SCHEMA_VERSION = 1
 
 
@@ -25,24 +27,7 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _progress_bar(name: str):
-    """(progress callback, close) — a tqdm bar on a terminal, nothing otherwise."""
-    if not sys.stderr.isatty():
-        return None, lambda: None
-    from tqdm import tqdm
-
-    bar = tqdm(total=100, desc=name, unit="%", leave=False, file=sys.stderr,
-               bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
-
-    def progress(fraction: float, message: str) -> None:
-        bar.n = int(round(100 * max(0.0, min(1.0, fraction))))
-        bar.set_postfix_str(message, refresh=False)
-        bar.refresh()
-
-    return progress, bar.close
-
-
-def analyse(paths, segments: bool, detector=None, progress_for=_progress_bar) -> list[dict]:
+def analyse(paths, segments: bool, detector=None, progress_for=terminal_progress) -> list[dict]:
     """One dict per path: the result (GenreResult.to_dict plus "file") or {"file", "error"}."""
     from ..core.errors import GtzError
     from ..ml.genre import GenreDetector

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+from ._progress import terminal_progress
 
 
 def register(sub) -> None:
@@ -33,25 +33,12 @@ def run(args) -> int:
     check_options(args.output, args.sample_rate, args.bit_depth)
     soundfont = resolve_soundfont(args.soundfont)
     song = load_song(args.input)
-    bar = None
-    progress = None
-    if not args.quiet and sys.stderr.isatty():
-        from tqdm import tqdm
-
-        bar = tqdm(total=100, unit="%", desc="render", file=sys.stderr, leave=False,
-                   bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
-
-        def progress(fraction: float, message: str) -> None:
-            bar.n = round(100 * fraction)
-            bar.set_postfix_str(message, refresh=False)
-            bar.refresh()
-
+    progress, close = terminal_progress("render", enabled=not args.quiet)
     try:
         result = render_song(song, args.output, soundfont=soundfont, sample_rate=args.sample_rate,
                              bit_depth=args.bit_depth, progress=progress)
     finally:
-        if bar is not None:
-            bar.close()
+        close()
     if not args.quiet:
         music = TempoMap.of(song).seconds(song.end_tick)
         note = f", scaled by {result.scaled:.2f} to avoid clipping" if result.scaled < 1.0 else ""
