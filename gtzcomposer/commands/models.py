@@ -38,6 +38,8 @@ def run(args) -> int:
         if labels:
             print(f"  {'styles' if 'styles' in c else 'labels'}: {', '.join(labels)}")
         for key, value in (c.get("metrics") or {}).items():
-            if isinstance(value, (int, float)):
+            if isinstance(value, bool):
+                print(f"  {key}: {'yes' if value else 'no'}")
+            elif isinstance(value, (int, float)):
                 print(f"  {key}: {value:.4g}")
     return 0

@@ -54,7 +54,8 @@ def test_internal_error_exits_1(monkeypatch, capsys):
 def test_models_lists_cards_from_the_models_folder(tmp_path, monkeypatch, capsys):
     from gtzcomposer import resources
 
-    card = {"name": "demo", "version": "1.2", "task": "demo task", "labels": ["a", "b"], "metrics": {"acc": 0.5}}
+    card = {"name": "demo", "version": "1.2", "task": "demo task", "labels": ["a", "b"],
+            "metrics": {"acc": 0.5, "beats_baseline": True}}
     (tmp_path / "demo.json").write_text(json.dumps(card))
     monkeypatch.setenv("GTZCOMPOSER_MODELS_DIR", str(tmp_path))
     resources._find.cache_clear()
@@ -62,6 +63,7 @@ def test_models_lists_cards_from_the_models_folder(tmp_path, monkeypatch, capsys
         assert main(["models"]) == 0
         out = capsys.readouterr().out
         assert "demo  v1.2  demo task" in out and "labels: a, b" in out and "acc: 0.5" in out
+        assert "beats_baseline: yes" in out
         assert main(["models", "--json"]) == 0
         listed = json.loads(capsys.readouterr().out)
         assert listed[0]["name"] == "demo" and listed[0]["file"] == "demo.keras"
