@@ -6,6 +6,12 @@ between two event times the synth renders the whole span in one call, straight i
 buffer (FluidSynth itself works in 64-frame blocks, so an event takes effect within 64 frames,
 1.5 ms at 44.1 kHz, as in the ``fluidsynth`` program).
 
+A song with enough to play is rendered by several synths at once, one thread each, every synth
+playing whole tracks (see :func:`plan_groups` and :func:`_render_parallel`); their output is
+summed. It is the one-synth render up to float rounding, except in the first 64-frame block of
+a note, where FluidSynth lets a voice carry over state from the note that used its voice slot
+before (docs/sound.md has the measurements).
+
 After the last note ends a release tail of up to ``tail`` seconds is rendered and cut where the
 sound (note releases and reverb) has died away. Audio that would clip is scaled down as a whole
 so that its peak is just below full scale; quieter audio is written exactly as FluidSynth makes it.
@@ -162,8 +168,9 @@ def render_song(
 
 MAX_WORKERS = 4
 _RELEASE_GUESS = 0.3  # seconds a note sounds after its note-off, for the load estimate only
-# Below this many voice-seconds (about 1.5 s of one core's work at 44.1 kHz) one synth renders:
-# a second synth costs a soundfont load, a thread and its own reverb and chorus.
+# Below this many estimated voice-seconds (about 0.2 s of one core's work: the benchmark song's
+# 1,635 took 1.7 s) one synth renders: a second synth costs a soundfont load, a thread and its
+# own reverb and chorus (0.15 s of CPU per 100 s of audio).
 _PARALLEL_MIN_VOICE_SECONDS = 200.0
 
 
