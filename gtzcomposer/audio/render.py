@@ -186,7 +186,7 @@ def default_workers() -> int:
 def plan_groups(setups, events, frames_at: np.ndarray, sample_rate: int, workers: int,
                 auto: bool = True) -> list[list[int]]:
     """Split the events into at most ``workers`` groups of whole tracks with about equal voice
-    load; each group is the sorted list of its event indices.
+    load, heaviest first; each group is the sorted list of its event indices.
 
     A track is never split: FluidSynth's notes interact only within a channel (a repeated key,
     exclusive classes such as open/closed hi-hat), so synths that each play whole channels and
@@ -219,7 +219,9 @@ def plan_groups(setups, events, frames_at: np.ndarray, sample_rate: int, workers
     groups: list[list[int]] = [[] for _ in range(n)]
     for i, e in enumerate(events):
         groups[owner[e.track]].append(i)
-    return [g for g in groups if g]
+    # Heaviest first: the first synth starts rendering first (the others wait for its soundfont load).
+    order = sorted(range(n), key=lambda k: (-group_load[k], k))
+    return [groups[k] for k in order if groups[k]]
 
 
 def _setups_for(setups, events, indices: list[int]):
