@@ -234,9 +234,15 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=100.0, help="length of the generated song")
     ap.add_argument("--repeats", type=int, default=5, help="runs per renderer")
     ap.add_argument("--midi", help="also keep the generated MIDI file here")
+    ap.add_argument("--input", help="benchmark this MIDI file instead of the generated song")
     args = ap.parse_args(argv)
 
-    song = make_song(args.seconds)
+    if args.input:
+        from gtzcomposer.io.midi import midi_to_song
+
+        song = midi_to_song(args.input)
+    else:
+        song = make_song(args.seconds)
     duration = TempoMap.of(song).seconds(song.end_tick)
     exe = shutil.which("fluidsynth")
     ok = True
