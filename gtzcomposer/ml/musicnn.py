@@ -112,15 +112,42 @@ def _run_batches(
     return outs
 
 
-def _overlap_models():
+def _compiled(hop: int):
+    """``(run_fn, plain_fn)``: compiled (``tf.function``) taggers, traced once for any batch and
+    span length (relaxed input signatures, so clips of new lengths do not retrace):
+
+    - ``run_fn(span (L, 96), patches (m, 187, 96))`` tags ``m`` patches that each start ``hop``
+      frames after the previous one, ``span`` being their frames joined; the timbral front end runs
+      once over the span (its first/last 3 frames per patch from the edge model), then the rest;
+    - ``plain_fn(patches (m, 187, 96))`` is the plain tagger.
+    """
     tagger = load_backbone()
     with _lock:
-        pair = _models.get("overlap")
-        if pair is None:
+        fns = _models.get(("compiled", hop))
+        if fns is None:
+            import tensorflow as tf
+
             from gtzcomposer.ml.musicnn_arch import overlap_models
 
-            pair = _models["overlap"] = overlap_models(tagger)
-        return pair
+            timbral, edges, rest = overlap_models(tagger)
+            t = tagger.input_shape[1]
+            frame = tf.range(3, t - 3)[None, :]
+
+            @tf.function(input_signature=[tf.TensorSpec((None, 96), tf.float32),
+                                          tf.TensorSpec((None, t, 96), tf.float32)])
+            def run_fn(span, x):
+                feats = timbral(span[None], training=False)[0]  # (L, 408)
+                starts = tf.range(tf.shape(x)[0])[:, None] * hop
+                inner = tf.gather(feats, starts + frame)  # (m, t - 6, 408)
+                first, last = edges([x[:, :6], x[:, -6:]], training=False)
+                return rest([x, tf.concat([first, inner, last], axis=1)], training=False)
+
+            @tf.function(input_signature=[tf.TensorSpec((None, t, 96), tf.float32)])
+            def plain_fn(x):
+                return tagger(x, training=False)
+
+            fns = _models[("compiled", hop)] = (run_fn, plain_fn)
+        return fns
 
 
 def _overlapping_runs(x: np.ndarray, hop: int) -> list[tuple[int, int]]:
@@ -141,21 +168,12 @@ def _overlapping_runs(x: np.ndarray, hop: int) -> list[tuple[int, int]]:
 
 def _tag_run(x: np.ndarray, hop: int, batch_size: int):
     """Tag a run of overlapping patches, computing the timbral front end once per frame."""
-    timbral, rest = _overlap_models()
-    n, t = x.shape[0], x.shape[1]
-    edge = 3  # the timbral convolutions span 7 frames: 3 on each side
-    for a in range(0, n, batch_size):
-        b = min(a + batch_size, n)
-        span = np.concatenate([x[a], *(x[k, t - hop :] for k in range(a + 1, b))])[None]
-        feats = np.asarray(timbral.predict_on_batch(span))[0]
-        starts = (np.arange(a, b) - a) * hop
-        tim = feats[starts[:, None] + np.arange(t)[None, :]]  # (m, t, 408)
-        ends = np.concatenate([x[a:b, : 2 * edge], x[a:b, -2 * edge :]])
-        edge_feats = np.asarray(timbral.predict_on_batch(ends))
-        m = b - a
-        tim[:, :edge] = edge_feats[:m, :edge]
-        tim[:, -edge:] = edge_feats[m:, edge:]
-        yield b - a, np.asarray(rest.predict_on_batch([x[a:b], tim]), np.float32)
+    run_fn, _ = _compiled(hop)
+    t = x.shape[1]
+    for a in range(0, len(x), batch_size):
+        b = min(a + batch_size, len(x))
+        span = np.concatenate([x[a], *(x[k, t - hop :] for k in range(a + 1, b))])
+        yield b - a, run_fn(span, x[a:b]).numpy()
 
 
 def taggram(
@@ -181,7 +199,8 @@ def taggram(
     out = np.zeros((n, 50), np.float32)
     if n == 0:
         return out
-    model = load_backbone()
+    run_hop = hop if 0 < hop < x.shape[1] - 6 else PATCH_HOP
+    _, plain_fn = _compiled(run_hop)
     runs = _overlapping_runs(x, hop) if 0 < hop < x.shape[1] - 6 else [(k, k + 1) for k in range(n)]
     singles = np.array([a for a, b in runs if b - a == 1], dtype=np.int64)
 
@@ -194,7 +213,7 @@ def taggram(
                     pos += m
         for k in range(0, len(singles), batch_size):
             idx = singles[k : k + batch_size]
-            yield idx, np.asarray(model.predict_on_batch(x[idx]), np.float32)
+            yield idx, plain_fn(x[idx]).numpy()
 
     done = 0
     it = chunks()
