@@ -62,8 +62,9 @@ def load_backbone():
                 raise BackboneError(
                     f"The musicnn model {path} is missing; run 'python -m training convert-musicnn' to make it."
                 )
-            import keras
+            from gtzcomposer.ml.keras_import import import_keras
 
+            keras = import_keras()  # without its unused scikit-learn wrappers (~0.7 s)
             from gtzcomposer.ml import musicnn_arch  # noqa: F401  (registers the custom layers)
 
             try:
@@ -127,20 +128,23 @@ def _compiled(hop: int):
         if fns is None:
             import tensorflow as tf
 
-            from gtzcomposer.ml.musicnn_arch import overlap_models
+            from gtzcomposer.ml.musicnn_arch import EDGE_FRAMES, SPAN_BRANCHES, overlap_models
 
-            timbral, edges, rest = overlap_models(tagger)
+            span_model, edges, rest = overlap_models(tagger)
             t = tagger.input_shape[1]
-            frame = tf.range(3, t - 3)[None, :]
 
             @tf.function(input_signature=[tf.TensorSpec((None, 96), tf.float32),
                                           tf.TensorSpec((None, t, 96), tf.float32)])
             def run_fn(span, x):
-                feats = timbral(span[None], training=False)[0]  # (L, 408)
+                feats = span_model(span[None], training=False)[0]  # (L, 510)
                 starts = tf.range(tf.shape(x)[0])[:, None] * hop
-                inner = tf.gather(feats, starts + frame)  # (m, t - 6, 408)
-                first, last = edges([x[:, :6], x[:, -6:]], training=False)
-                return rest([x, tf.concat([first, inner, last], axis=1)], training=False)
+                ends = edges([x[:, :EDGE_FRAMES], x[:, -EDGE_FRAMES:]], training=False)
+                parts, ch = [], 0
+                for i, (_, width, first, last) in enumerate(SPAN_BRANCHES):
+                    inner = tf.gather(feats[:, ch:ch + width], starts + tf.range(first, t - last)[None, :])
+                    parts.append(tf.concat([ends[i], inner, ends[len(SPAN_BRANCHES) + i]], axis=1))
+                    ch += width
+                return rest([x, tf.concat(parts, axis=-1)], training=False)
 
             @tf.function(input_signature=[tf.TensorSpec((None, t, 96), tf.float32)])
             def plain_fn(x):
