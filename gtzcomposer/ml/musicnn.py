@@ -154,6 +154,16 @@ def _compiled(hop: int):
         return fns
 
 
+def warm_up(hop: int = PATCH_HOP) -> None:
+    """Load the backbone and trace and run the compiled tagging path once on two silent patches
+    (~1 s), so that the first real :func:`taggram` call costs no more than later ones — call it in
+    the background when a GUI panel opens.  Traced once, the path serves every batch and length."""
+    run_fn, _ = _compiled(hop)
+    t = load_backbone().input_shape[1]
+    x = np.zeros((2, t, 96), np.float32)
+    run_fn(np.zeros((t + hop, 96), np.float32), x)
+
+
 def _overlapping_runs(x: np.ndarray, hop: int) -> list[tuple[int, int]]:
     """Split patches into runs [a, b) where each patch starts ``hop`` frames after the previous
     one (their shared frames are equal), as :func:`gtzcomposer.ml.features.patches` makes them."""

@@ -181,7 +181,7 @@ def test_blocked_temporal_branch_equals_the_patch_model_branch(length):
 
 def test_compiled_taggram_is_traced_once_for_any_length():
     x = _patches("rock_band")
-    musicnn.taggram(x)
+    musicnn.warm_up()
     run_fn, _ = musicnn._compiled(F.PATCH_HOP)
     before = run_fn.experimental_get_tracing_count()
     for n in (2, 3, len(x) - 1):
