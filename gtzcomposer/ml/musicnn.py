@@ -133,7 +133,7 @@ def _compiled(hop: int):
             span_model, edges, rest = overlap_models(tagger)
             t = tagger.input_shape[1]
 
-            @tf.function(input_signature=[tf.TensorSpec((None, 96), tf.float32),
+            @tf.function(autograph=False, input_signature=[tf.TensorSpec((None, 96), tf.float32),
                                           tf.TensorSpec((None, t, 96), tf.float32)])
             def run_fn(span, x):
                 feats = span_model(span[None], training=False)[0]  # (L, 510)
@@ -146,7 +146,7 @@ def _compiled(hop: int):
                     ch += width
                 return rest([x, tf.concat(parts, axis=-1)], training=False)
 
-            @tf.function(input_signature=[tf.TensorSpec((None, t, 96), tf.float32)])
+            @tf.function(autograph=False, input_signature=[tf.TensorSpec((None, t, 96), tf.float32)])
             def plain_fn(x):
                 return tagger(x, training=False)
 
@@ -199,12 +199,14 @@ def taggram(
 ) -> np.ndarray:
     """Tag probabilities of each patch -> (n, 50) float32 (musicnn's "taggram").
 
-    Runs compiled predict functions batch by batch (``predict_on_batch``; no ``model.predict``
-    overhead).  Patches that overlap like :func:`gtzcomposer.ml.features.patches` makes them
-    (each starting ``hop`` frames after the previous, shared frames equal) go through a faster
-    equivalent path that computes the timbral convolutions once per frame instead of once per
-    patch (about 2.5x less work; same outputs to ~1e-6); other patches go through the plain
-    tagger in batches.
+    Runs one compiled ``tf.function`` per batch (traced once per process for every batch size and
+    clip length; no ``model.predict`` overhead).  Patches that overlap like
+    :func:`gtzcomposer.ml.features.patches` makes them (each starting ``hop`` frames after the
+    previous, shared frames equal) go through a faster equivalent path that computes the timbral,
+    temporal64 and temporal32 front-end branches once per frame of the span instead of once per
+    patch, recomputing only the few frames at each patch edge where the patch model zero-pads
+    (same outputs to ~1e-6; see ``musicnn_arch.overlap_models``); other patches go through the
+    plain tagger in batches.
     ``progress(fraction, message)`` is called after each batch; when ``is_cancelled()`` turns
     true the work stops with ``gtzcomposer.core.errors.Cancelled`` (a ``concurrent.futures.CancelledError``).
     """
