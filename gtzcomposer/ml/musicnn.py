@@ -62,8 +62,9 @@ def load_backbone():
                 raise BackboneError(
                     f"The musicnn model {path} is missing; run 'python -m training convert-musicnn' to make it."
                 )
-            import keras
+            from gtzcomposer.ml.keras_import import import_keras
 
+            keras = import_keras()  # without its unused scikit-learn wrappers (~0.7 s)
             from gtzcomposer.ml import musicnn_arch  # noqa: F401  (registers the custom layers)
 
             try:
@@ -112,15 +113,55 @@ def _run_batches(
     return outs
 
 
-def _overlap_models():
+def _compiled(hop: int):
+    """``(run_fn, plain_fn)``: compiled (``tf.function``) taggers, traced once for any batch and
+    span length (relaxed input signatures, so clips of new lengths do not retrace):
+
+    - ``run_fn(span (L, 96), patches (m, 187, 96))`` tags ``m`` patches that each start ``hop``
+      frames after the previous one, ``span`` being their frames joined; the timbral front end runs
+      once over the span (its first/last 3 frames per patch from the edge model), then the rest;
+    - ``plain_fn(patches (m, 187, 96))`` is the plain tagger.
+    """
     tagger = load_backbone()
     with _lock:
-        pair = _models.get("overlap")
-        if pair is None:
-            from gtzcomposer.ml.musicnn_arch import overlap_models
+        fns = _models.get(("compiled", hop))
+        if fns is None:
+            import tensorflow as tf
 
-            pair = _models["overlap"] = overlap_models(tagger)
-        return pair
+            from gtzcomposer.ml.musicnn_arch import EDGE_FRAMES, SPAN_BRANCHES, overlap_models
+
+            span_model, edges, rest = overlap_models(tagger)
+            t = tagger.input_shape[1]
+
+            @tf.function(autograph=False, input_signature=[tf.TensorSpec((None, 96), tf.float32),
+                                          tf.TensorSpec((None, t, 96), tf.float32)])
+            def run_fn(span, x):
+                feats = span_model(span[None], training=False)[0]  # (L, 510)
+                starts = tf.range(tf.shape(x)[0])[:, None] * hop
+                ends = edges([x[:, :EDGE_FRAMES], x[:, -EDGE_FRAMES:]], training=False)
+                parts, ch = [], 0
+                for i, (_, width, first, last) in enumerate(SPAN_BRANCHES):
+                    inner = tf.gather(feats[:, ch:ch + width], starts + tf.range(first, t - last)[None, :])
+                    parts.append(tf.concat([ends[i], inner, ends[len(SPAN_BRANCHES) + i]], axis=1))
+                    ch += width
+                return rest([x, tf.concat(parts, axis=-1)], training=False)
+
+            @tf.function(autograph=False, input_signature=[tf.TensorSpec((None, t, 96), tf.float32)])
+            def plain_fn(x):
+                return tagger(x, training=False)
+
+            fns = _models[("compiled", hop)] = (run_fn, plain_fn)
+        return fns
+
+
+def warm_up(hop: int = PATCH_HOP) -> None:
+    """Load the backbone and trace and run the compiled tagging path once on two silent patches
+    (~1 s), so that the first real :func:`taggram` call costs no more than later ones — call it in
+    the background when a GUI panel opens.  Traced once, the path serves every batch and length."""
+    run_fn, _ = _compiled(hop)
+    t = load_backbone().input_shape[1]
+    x = np.zeros((2, t, 96), np.float32)
+    run_fn(np.zeros((t + hop, 96), np.float32), x)
 
 
 def _overlapping_runs(x: np.ndarray, hop: int) -> list[tuple[int, int]]:
@@ -141,21 +182,12 @@ def _overlapping_runs(x: np.ndarray, hop: int) -> list[tuple[int, int]]:
 
 def _tag_run(x: np.ndarray, hop: int, batch_size: int):
     """Tag a run of overlapping patches, computing the timbral front end once per frame."""
-    timbral, rest = _overlap_models()
-    n, t = x.shape[0], x.shape[1]
-    edge = 3  # the timbral convolutions span 7 frames: 3 on each side
-    for a in range(0, n, batch_size):
-        b = min(a + batch_size, n)
-        span = np.concatenate([x[a], *(x[k, t - hop :] for k in range(a + 1, b))])[None]
-        feats = np.asarray(timbral.predict_on_batch(span))[0]
-        starts = (np.arange(a, b) - a) * hop
-        tim = feats[starts[:, None] + np.arange(t)[None, :]]  # (m, t, 408)
-        ends = np.concatenate([x[a:b, : 2 * edge], x[a:b, -2 * edge :]])
-        edge_feats = np.asarray(timbral.predict_on_batch(ends))
-        m = b - a
-        tim[:, :edge] = edge_feats[:m, :edge]
-        tim[:, -edge:] = edge_feats[m:, edge:]
-        yield b - a, np.asarray(rest.predict_on_batch([x[a:b], tim]), np.float32)
+    run_fn, _ = _compiled(hop)
+    t = x.shape[1]
+    for a in range(0, len(x), batch_size):
+        b = min(a + batch_size, len(x))
+        span = np.concatenate([x[a], *(x[k, t - hop :] for k in range(a + 1, b))])
+        yield b - a, run_fn(span, x[a:b]).numpy()
 
 
 def taggram(
@@ -167,12 +199,14 @@ def taggram(
 ) -> np.ndarray:
     """Tag probabilities of each patch -> (n, 50) float32 (musicnn's "taggram").
 
-    Runs compiled predict functions batch by batch (``predict_on_batch``; no ``model.predict``
-    overhead).  Patches that overlap like :func:`gtzcomposer.ml.features.patches` makes them
-    (each starting ``hop`` frames after the previous, shared frames equal) go through a faster
-    equivalent path that computes the timbral convolutions once per frame instead of once per
-    patch (about 2.5x less work; same outputs to ~1e-6); other patches go through the plain
-    tagger in batches.
+    Runs one compiled ``tf.function`` per batch (traced once per process for every batch size and
+    clip length; no ``model.predict`` overhead).  Patches that overlap like
+    :func:`gtzcomposer.ml.features.patches` makes them (each starting ``hop`` frames after the
+    previous, shared frames equal) go through a faster equivalent path that computes the timbral,
+    temporal64 and temporal32 front-end branches once per frame of the span instead of once per
+    patch, recomputing only the few frames at each patch edge where the patch model zero-pads
+    (same outputs to ~1e-6; see ``musicnn_arch.overlap_models``); other patches go through the
+    plain tagger in batches.
     ``progress(fraction, message)`` is called after each batch; when ``is_cancelled()`` turns
     true the work stops with ``gtzcomposer.core.errors.Cancelled`` (a ``concurrent.futures.CancelledError``).
     """
@@ -181,7 +215,8 @@ def taggram(
     out = np.zeros((n, 50), np.float32)
     if n == 0:
         return out
-    model = load_backbone()
+    run_hop = hop if 0 < hop < x.shape[1] - 6 else PATCH_HOP
+    _, plain_fn = _compiled(run_hop)
     runs = _overlapping_runs(x, hop) if 0 < hop < x.shape[1] - 6 else [(k, k + 1) for k in range(n)]
     singles = np.array([a for a, b in runs if b - a == 1], dtype=np.int64)
 
@@ -194,7 +229,7 @@ def taggram(
                     pos += m
         for k in range(0, len(singles), batch_size):
             idx = singles[k : k + batch_size]
-            yield idx, np.asarray(model.predict_on_batch(x[idx]), np.float32)
+            yield idx, plain_fn(x[idx]).numpy()
 
     done = 0
     it = chunks()

@@ -154,3 +154,48 @@ def test_taggram_of_file_matches_whole_clip_path(tmp_path, reference):
     bad.write_text("not audio")
     with pytest.raises(AudioError):
         musicnn.taggram_of_file(bad)
+
+
+@pytest.mark.parametrize("length", [128, 64, 32])
+def test_blocked_temporal_branch_equals_the_patch_model_branch(length):
+    from gtzcomposer.ml import musicnn_arch as A
+
+    tagger = musicnn.load_backbone()
+    conv, bn = tagger.get_layer(f"temporal{length}_conv"), tagger.get_layer(f"temporal{length}_bn")
+    x = np.random.default_rng(length).uniform(0, 3, (3, 187, 96)).astype(np.float32)
+    xb = tagger.get_layer("input_bn")(x[..., None])
+    # the tagger's own layers: conv -> ReLU -> batch-norm -> max over frequency
+    plain = np.asarray(tagger.get_layer(f"temporal{length}_pool")(bn(conv(xb))))
+    for block in (8, 16):
+        got = np.asarray(A.BlockedTemporalConvMaxAffine(conv, bn, block=block)(xb))
+        assert got.shape == plain.shape
+        assert np.max(np.abs(got - plain)) <= 1e-5 * np.max(np.abs(plain))
+    # padded on one side only, from the first / last K - 1 frames: the patch's first / last frames
+    before, after = (length - 1) // 2, length - 1 - (length - 1) // 2
+    first = np.asarray(A.BlockedTemporalConvMaxAffine(conv, bn, pad=(before, 0))(xb[:, : length - 1]))
+    last = np.asarray(A.BlockedTemporalConvMaxAffine(conv, bn, pad=(0, after))(xb[:, -(length - 1):]))
+    assert first.shape == (3, before, 51) and last.shape == (3, after, 51)
+    np.testing.assert_allclose(first, plain[:, :before], atol=1e-5 * np.max(np.abs(plain)))
+    np.testing.assert_allclose(last, plain[:, -after:], atol=1e-5 * np.max(np.abs(plain)))
+
+
+def test_compiled_taggram_is_traced_once_for_any_length():
+    x = _patches("rock_band")
+    musicnn.warm_up()
+    run_fn, _ = musicnn._compiled(F.PATCH_HOP)
+    before = run_fn.experimental_get_tracing_count()
+    for n in (2, 3, len(x) - 1):
+        np.testing.assert_allclose(musicnn.taggram(x[:n]), musicnn.taggram_per_patch(x[:n]), atol=1e-5)
+    assert run_fn.experimental_get_tracing_count() == before == 1
+
+
+def test_import_keras_skips_sklearn_only_while_importing():
+    import subprocess
+    import sys
+
+    code = ("import sys; from gtzcomposer.ml.keras_import import import_keras; k = import_keras(); "
+            "a = 'sklearn' in sys.modules; import sklearn; "
+            "print(a, k is sys.modules['keras'], sys.modules['sklearn'] is not None)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.split() == ["False", "True", "True"]
