@@ -45,6 +45,44 @@ def test_clip_stats_and_labels():
     assert labels.tolist() == [3, 1]
 
 
+def test_fold_layouts_are_rotated_contiguous_runs():
+    ids, y = _ids(per_genre=20)
+    clips, labels = tg.clip_labels(ids, y)
+    base = tg.contiguous_folds(ids, y, k=5)
+    np.testing.assert_array_equal(tg.fold_layout(clips, labels, 0), [base[c] for c in clips])
+    layouts = [tg.fold_layout(clips, labels, r) for r in range(4)]
+    assert any((layouts[0] != lay).any() for lay in layouts[1:])  # the repetitions differ
+    np.testing.assert_array_equal(tg.fold_layout(clips, labels, 2), layouts[2])  # seeded
+    for lay in layouts:
+        for g in (0, 1):
+            idx = sorted(np.flatnonzero(labels == g), key=lambda i: tg.clip_number(clips[i]))
+            fs = lay[idx].tolist()
+            assert [fs.count(k) for k in range(5)] == [4] * 5
+            # contiguous up to one rotation: the fold changes at most 5 times around the circle
+            assert sum(fs[i] != fs[i - 1] for i in range(len(fs))) <= 5
+
+
+def test_fit_linear_folds_the_standardisation_into_one_affine_map():
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), 8)
+    feats = rng.normal(size=(80, 50)) * rng.uniform(0.1, 5, 50) + labels[:, None] * rng.normal(size=50)
+    for recipe in ({"model": "lda", "shrinkage": "auto"}, {"model": "lr", "C": 0.3}):
+        coef, b = tg.fit_linear(feats, labels, recipe)
+        assert coef.shape == (50, 10) and b.shape == (10,)
+        z = tg.linear_logits(feats, coef, b)
+        if recipe["model"] == "lda":
+            ref = make_pipeline(StandardScaler(), LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")).fit(feats, labels)
+            np.testing.assert_allclose(z, ref.decision_function(feats), rtol=1e-3, atol=1e-3)
+        assert (z.argmax(1) == labels).mean() > 0.9
+    # a genre missing from the training clips gets a very low logit
+    coef, b = tg.fit_linear(feats[labels < 9], labels[labels < 9], {"model": "lda"})
+    assert (tg.linear_logits(feats, coef, b).argmax(1) != 9).all()
+
+
 def test_metrics_by_hand():
     m = tg.metrics(np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1]), ("x", "y"))
     assert m["accuracy"] == 0.75
@@ -168,7 +206,7 @@ def test_training_is_deterministic_and_writes_a_card(tmp_path, shared_data, monk
         return x[m], y[m], ids[m]
 
     small_train, small_test = subset(train, 10), subset(test, 2)
-    monkeypatch.setitem(tg.HPARAMS, "max_epochs", 3)
+    monkeypatch.setitem(tg.HPARAMS, "epochs", 3)
     cards, preds = [], []
     for run in range(2):
         out = tmp_path / f"m{run}"
@@ -206,7 +244,7 @@ def test_training_from_gtzan_audio(tmp_path, monkeypatch):
             (test_lines if n == 5 else train_lines).append(f"{gname}/{name}.wav")
     (tmp_path / "train_filtered.txt").write_text("\n".join(train_lines) + "\n")
     (tmp_path / "test_filtered.txt").write_text("\n".join(test_lines) + "\n")
-    monkeypatch.setitem(tg.HPARAMS, "max_epochs", 2)
+    monkeypatch.setitem(tg.HPARAMS, "epochs", 2)
     out = tmp_path / "models"
     assert main(["genre", "--gtzan", str(root), "--split", str(tmp_path), "--out", str(out),
                  "--reports", str(tmp_path / "rep")]) == 0
