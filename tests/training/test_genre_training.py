@@ -267,3 +267,34 @@ def test_training_from_gtzan_audio(tmp_path, monkeypatch):
     r = det.load().detect(root / "rock" / "rock.00005.wav")
     assert det.end_to_end and r.probabilities.sum() == pytest.approx(1.0, abs=1e-5) and len(r.patch_times) == 1
     assert main(["genre", "--taggrams", str(tmp_path), "--fine-tune-backbone"]) == 2  # needs audio
+
+
+def test_search_table_selects_the_best_eligible_candidate(tmp_path):
+    """training/genre_search.py: ensembles are added, reference-only models are never selected."""
+    from training import genre_search as gs
+
+    ids, y = _ids(per_genre=10, genres=("blues", "rock"))
+    clips, labels = tg.clip_labels(ids, y)
+    rng = np.random.default_rng(0)
+
+    def oof(p_right):  # (reps, clips, 10) log-probabilities, right on a fraction p_right of clips
+        out = np.full((2, len(clips), 10), np.log(0.01))
+        for r in range(2):
+            right = rng.uniform(size=len(clips)) < p_right
+            out[r, np.arange(len(clips)), np.where(right, labels, 1 - labels)] = np.log(0.9)
+        return out
+
+    names = ["lr-mean-tag C=1", "knn15-mean-logit", "patch-mlp (ref)"]
+    o = np.stack([oof(0.8), oof(1.0), oof(0.6)])
+    acc = np.stack([gs._fold_acc(o[i], labels, clips, tg.fold_layout) for i in range(3)])
+    np.savez(tmp_path / "a.npz", names=np.array(names), eligible=np.array([True, False, True]), acc=acc, oof=o,
+             labels=labels)
+    res = gs.table([tmp_path / "a.npz"], "patch-mlp (ref)", clips, tmp_path / "t.md", tmp_path / "t.json",
+                   tmp_path / "t.png")
+    rows = {r["candidate"]: r for r in res["rows"]}
+    assert len(rows) == 4 and any(n.startswith("ensemble: lr-mean-tag C=1 + patch-mlp") for n in rows)
+    assert rows["knn15-mean-logit"]["cv_mean"] == 1.0 and res["selected"] != "knn15-mean-logit"
+    best = max((r for r in res["rows"] if r["eligible"]), key=lambda r: r["cv_mean"])
+    assert res["selected"] == best["candidate"]
+    assert rows["patch-mlp (ref)"]["paired_diff_mean"] == 0 and rows["lr-mean-tag C=1"]["folds"] == 10
+    assert "**(selected)**" in (tmp_path / "t.md").read_text() and (tmp_path / "t.png").stat().st_size > 0
