@@ -68,9 +68,16 @@ class Cancelled(CancelledError):  # noqa: N818 - the name says what happened
 
 # ----------------------------------------------------------------------------- aggregation
 
-def aggregate(patch_probs: np.ndarray, eps: float = 1e-7) -> np.ndarray:
+AGGREGATE_EPS = 1e-30  # probabilities are clipped here before the log (float32 keeps ~1e-38)
+
+
+def aggregate(patch_probs: np.ndarray, eps: float = AGGREGATE_EPS) -> np.ndarray:
     """Patches' genre probabilities (n, 10) -> one distribution (10,): softmax of the mean
-    log-probability (a normalised geometric mean). Raises ValueError when n == 0."""
+    log-probability (a normalised geometric mean). Raises ValueError when n == 0.
+
+    ``eps`` is tiny on purpose: the head's linear member gives single patches log-probabilities
+    down to about -60, and the mean of the patches' log-probabilities is only equal to the linear
+    model applied to the patches' mean logit when no probability is clipped."""
     p = np.asarray(patch_probs, dtype=np.float64)
     if p.ndim != 2 or p.shape[0] == 0:
         raise ValueError(f"need a non-empty (n, {len(GENRES)}) array of probabilities, got shape {p.shape}")

@@ -1,9 +1,11 @@
 """Keras pieces of the genre head (imported lazily: this module imports keras at the top).
 
 The head maps one MSD_musicnn taggram row (50 tag sigmoids of a 3 s patch) to 10 GTZAN genre
-probabilities. It is an ensemble of small MLPs; each member is ``TagLogit -> Normalization ->
-Dropout -> Dense(relu) -> Dropout -> Dense(10)`` and the ensemble averages the members'
-log-probabilities (a geometric mean) and renormalises with a softmax. Clip-level aggregation over
+probabilities. It is an ensemble of members (one or more) giving genre logits per patch: linear
+members (``TagLogit -> Dense(10)``, :func:`build_linear`, fitted on clip means) or small MLPs
+(``TagLogit -> Normalization -> Dropout -> Dense(relu) -> Dropout -> Dense(10)``,
+:func:`build_member`); the ensemble averages the members' log-probabilities (a geometric mean) and
+renormalises with a softmax. Clip-level aggregation over
 patches happens outside the model, in :func:`gtzcomposer.ml.genre.aggregate`.
 
 ``training/genre.py`` builds and trains it; :class:`gtzcomposer.ml.genre.GenreDetector` loads it.
@@ -55,6 +57,29 @@ def build_member(train_taggrams, hidden: int = 128, dropout_in: float = 0.1, dro
                                name="hidden")(x)
         x = keras.layers.Dropout(dropout)(x)
     out = keras.layers.Dense(N_GENRES, kernel_regularizer=keras.regularizers.l2(l2), name="logits")(x)
+    return keras.Model(inp, out, name=name)
+
+
+def build_linear(coef, intercept, use_logit: bool = True, name: str = "linear") -> keras.Model:
+    """A linear member: taggram rows (None, 50) -> genre logits (None, 10) = f(x) @ coef + intercept,
+    with f = :class:`TagLogit` (``use_logit``) or the identity.
+
+    With the detector's aggregation (softmax of the mean patch log-probability) the clip / segment
+    probabilities of a linear member are exactly ``softmax(mean_patches(f(x)) @ coef + intercept)``:
+    the log-sum-exp term of each patch is the same for every genre and cancels. So a linear model
+    fitted on clip means of f(x) (logistic regression, LDA) runs unchanged per patch, and every
+    segment gets the model's prediction for the mean of its own patches."""
+    import numpy as np
+
+    coef = np.asarray(coef, dtype=np.float32)
+    intercept = np.asarray(intercept, dtype=np.float32)
+    if coef.shape != (N_TAGS, N_GENRES) or intercept.shape != (N_GENRES,):
+        raise ValueError(f"need coef ({N_TAGS}, {N_GENRES}) and intercept ({N_GENRES},), got {coef.shape}, {intercept.shape}")
+    inp = keras.Input((N_TAGS,), name="taggram")
+    x = TagLogit(name="tag_logit")(inp) if use_logit else inp
+    dense = keras.layers.Dense(N_GENRES, name="logits")
+    out = dense(x)
+    dense.set_weights([coef, intercept])
     return keras.Model(inp, out, name=name)
 
 

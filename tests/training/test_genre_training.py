@@ -45,6 +45,44 @@ def test_clip_stats_and_labels():
     assert labels.tolist() == [3, 1]
 
 
+def test_fold_layouts_are_rotated_contiguous_runs():
+    ids, y = _ids(per_genre=20)
+    clips, labels = tg.clip_labels(ids, y)
+    base = tg.contiguous_folds(ids, y, k=5)
+    np.testing.assert_array_equal(tg.fold_layout(clips, labels, 0), [base[c] for c in clips])
+    layouts = [tg.fold_layout(clips, labels, r) for r in range(4)]
+    assert any((layouts[0] != lay).any() for lay in layouts[1:])  # the repetitions differ
+    np.testing.assert_array_equal(tg.fold_layout(clips, labels, 2), layouts[2])  # seeded
+    for lay in layouts:
+        for g in (0, 1):
+            idx = sorted(np.flatnonzero(labels == g), key=lambda i: tg.clip_number(clips[i]))
+            fs = lay[idx].tolist()
+            assert [fs.count(k) for k in range(5)] == [4] * 5
+            # contiguous up to one rotation: the fold changes at most 5 times around the circle
+            assert sum(fs[i] != fs[i - 1] for i in range(len(fs))) <= 5
+
+
+def test_fit_linear_folds_the_standardisation_into_one_affine_map():
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), 8)
+    feats = rng.normal(size=(80, 50)) * rng.uniform(0.1, 5, 50) + labels[:, None] * rng.normal(size=50)
+    for recipe in ({"model": "lda", "shrinkage": "auto"}, {"model": "lr", "C": 0.3}):
+        coef, b = tg.fit_linear(feats, labels, recipe)
+        assert coef.shape == (50, 10) and b.shape == (10,)
+        z = tg.linear_logits(feats, coef, b)
+        if recipe["model"] == "lda":
+            ref = make_pipeline(StandardScaler(), LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")).fit(feats, labels)
+            np.testing.assert_allclose(z, ref.decision_function(feats), rtol=1e-3, atol=1e-3)
+        assert (z.argmax(1) == labels).mean() > 0.9
+    # a genre missing from the training clips gets a very low logit
+    coef, b = tg.fit_linear(feats[labels < 9], labels[labels < 9], {"model": "lda"})
+    assert (tg.linear_logits(feats, coef, b).argmax(1) != 9).all()
+
+
 def test_metrics_by_hand():
     m = tg.metrics(np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1]), ("x", "y"))
     assert m["accuracy"] == 0.75
@@ -168,7 +206,7 @@ def test_training_is_deterministic_and_writes_a_card(tmp_path, shared_data, monk
         return x[m], y[m], ids[m]
 
     small_train, small_test = subset(train, 10), subset(test, 2)
-    monkeypatch.setitem(tg.HPARAMS, "max_epochs", 3)
+    monkeypatch.setitem(tg.HPARAMS, "epochs", 3)
     cards, preds = [], []
     for run in range(2):
         out = tmp_path / f"m{run}"
@@ -206,7 +244,7 @@ def test_training_from_gtzan_audio(tmp_path, monkeypatch):
             (test_lines if n == 5 else train_lines).append(f"{gname}/{name}.wav")
     (tmp_path / "train_filtered.txt").write_text("\n".join(train_lines) + "\n")
     (tmp_path / "test_filtered.txt").write_text("\n".join(test_lines) + "\n")
-    monkeypatch.setitem(tg.HPARAMS, "max_epochs", 2)
+    monkeypatch.setitem(tg.HPARAMS, "epochs", 2)
     out = tmp_path / "models"
     assert main(["genre", "--gtzan", str(root), "--split", str(tmp_path), "--out", str(out),
                  "--reports", str(tmp_path / "rep")]) == 0
@@ -229,3 +267,34 @@ def test_training_from_gtzan_audio(tmp_path, monkeypatch):
     r = det.load().detect(root / "rock" / "rock.00005.wav")
     assert det.end_to_end and r.probabilities.sum() == pytest.approx(1.0, abs=1e-5) and len(r.patch_times) == 1
     assert main(["genre", "--taggrams", str(tmp_path), "--fine-tune-backbone"]) == 2  # needs audio
+
+
+def test_search_table_selects_the_best_eligible_candidate(tmp_path):
+    """training/genre_search.py: ensembles are added, reference-only models are never selected."""
+    from training import genre_search as gs
+
+    ids, y = _ids(per_genre=10, genres=("blues", "rock"))
+    clips, labels = tg.clip_labels(ids, y)
+    rng = np.random.default_rng(0)
+
+    def oof(p_right):  # (reps, clips, 10) log-probabilities, right on a fraction p_right of clips
+        out = np.full((2, len(clips), 10), np.log(0.01))
+        for r in range(2):
+            right = rng.uniform(size=len(clips)) < p_right
+            out[r, np.arange(len(clips)), np.where(right, labels, 1 - labels)] = np.log(0.9)
+        return out
+
+    names = ["lr-mean-tag C=1", "knn15-mean-logit", "patch-mlp (ref)"]
+    o = np.stack([oof(0.8), oof(1.0), oof(0.6)])
+    acc = np.stack([gs._fold_acc(o[i], labels, clips, tg.fold_layout) for i in range(3)])
+    np.savez(tmp_path / "a.npz", names=np.array(names), eligible=np.array([True, False, True]), acc=acc, oof=o,
+             labels=labels)
+    res = gs.table([tmp_path / "a.npz"], "patch-mlp (ref)", clips, tmp_path / "t.md", tmp_path / "t.json",
+                   tmp_path / "t.png")
+    rows = {r["candidate"]: r for r in res["rows"]}
+    assert len(rows) == 4 and any(n.startswith("ensemble: lr-mean-tag C=1 + patch-mlp") for n in rows)
+    assert rows["knn15-mean-logit"]["cv_mean"] == 1.0 and res["selected"] != "knn15-mean-logit"
+    best = max((r for r in res["rows"] if r["eligible"]), key=lambda r: r["cv_mean"])
+    assert res["selected"] == best["candidate"]
+    assert rows["patch-mlp (ref)"]["paired_diff_mean"] == 0 and rows["lr-mean-tag C=1"]["folds"] == 10
+    assert "**(selected)**" in (tmp_path / "t.md").read_text() and (tmp_path / "t.png").stat().st_size > 0
