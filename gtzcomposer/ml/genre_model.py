@@ -13,8 +13,10 @@ patches happens outside the model, in :func:`gtzcomposer.ml.genre.aggregate`.
 
 from __future__ import annotations
 
-import keras
-from keras import ops
+from gtzcomposer.ml.keras_import import import_keras
+
+keras = import_keras()
+ops = keras.ops
 
 N_TAGS = 50
 N_GENRES = 10
