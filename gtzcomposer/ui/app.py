@@ -51,38 +51,40 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def light_palette() -> QPalette:
+# Colour of each palette role (by role name), and of disabled text.
+_LIGHT = {
+    "Window": "#eef0f3", "WindowText": "#1d2128", "Base": "#ffffff", "AlternateBase": "#f4f6f8",
+    "ToolTipBase": "#fffbe6", "ToolTipText": "#1d2128", "Text": "#1d2128", "Button": "#e6e9ed",
+    "ButtonText": "#1d2128", "BrightText": "#d0021b", "Highlight": "#2f6fdb", "HighlightedText": "#ffffff",
+    "Link": "#2f6fdb", "PlaceholderText": "#7b8490", "Light": "#ffffff", "Midlight": "#f2f4f6",
+    "Mid": "#b8bec6", "Dark": "#8c939c", "Shadow": "#5c636b", "disabled": "#9aa1aa",
+}
+_DARK = {
+    "Window": "#2b2e33", "WindowText": "#e3e6ea", "Base": "#1f2125", "AlternateBase": "#272a2f",
+    "ToolTipBase": "#3a3e45", "ToolTipText": "#e3e6ea", "Text": "#e3e6ea", "Button": "#353940",
+    "ButtonText": "#e3e6ea", "BrightText": "#ff6b6b", "Highlight": "#4a8cf0", "HighlightedText": "#ffffff",
+    "Link": "#6aa5ff", "PlaceholderText": "#8a9099", "Light": "#4a4f57", "Midlight": "#3e424a",
+    "Mid": "#2f3238", "Dark": "#1a1c1f", "Shadow": "#0f1012", "disabled": "#6c727b",
+}
+
+
+def _palette(colors: dict[str, str]) -> QPalette:
     p = QPalette()
     r, g = QPalette.ColorRole, QPalette.ColorGroup
-    colors = {
-        r.Window: "#eef0f3", r.WindowText: "#1d2128", r.Base: "#ffffff", r.AlternateBase: "#f4f6f8",
-        r.ToolTipBase: "#fffbe6", r.ToolTipText: "#1d2128", r.Text: "#1d2128", r.Button: "#e6e9ed",
-        r.ButtonText: "#1d2128", r.BrightText: "#d0021b", r.Highlight: "#2f6fdb", r.HighlightedText: "#ffffff",
-        r.Link: "#2f6fdb", r.PlaceholderText: "#7b8490", r.Light: "#ffffff", r.Midlight: "#f2f4f6",
-        r.Mid: "#b8bec6", r.Dark: "#8c939c", r.Shadow: "#5c636b",
-    }
-    for role, c in colors.items():
-        p.setColor(role, QColor(c))
+    for name, c in colors.items():
+        if name != "disabled":
+            p.setColor(getattr(r, name), QColor(c))
     for role in (r.WindowText, r.Text, r.ButtonText):
-        p.setColor(g.Disabled, role, QColor("#9aa1aa"))
+        p.setColor(g.Disabled, role, QColor(colors["disabled"]))
     return p
+
+
+def light_palette() -> QPalette:
+    return _palette(_LIGHT)
 
 
 def dark_palette() -> QPalette:
-    p = QPalette()
-    r, g = QPalette.ColorRole, QPalette.ColorGroup
-    colors = {
-        r.Window: "#2b2e33", r.WindowText: "#e3e6ea", r.Base: "#1f2125", r.AlternateBase: "#272a2f",
-        r.ToolTipBase: "#3a3e45", r.ToolTipText: "#e3e6ea", r.Text: "#e3e6ea", r.Button: "#353940",
-        r.ButtonText: "#e3e6ea", r.BrightText: "#ff6b6b", r.Highlight: "#4a8cf0", r.HighlightedText: "#ffffff",
-        r.Link: "#6aa5ff", r.PlaceholderText: "#8a9099", r.Light: "#4a4f57", r.Midlight: "#3e424a",
-        r.Mid: "#2f3238", r.Dark: "#1a1c1f", r.Shadow: "#0f1012",
-    }
-    for role, c in colors.items():
-        p.setColor(role, QColor(c))
-    for role in (r.WindowText, r.Text, r.ButtonText):
-        p.setColor(g.Disabled, role, QColor("#6c727b"))
-    return p
+    return _palette(_DARK)
 
 
 def apply_theme(app: QApplication, name: str) -> None:
