@@ -589,38 +589,31 @@ def _safe_target(root: Path, name: str) -> Path:
 def safe_extract(archive: Path, dest: Path) -> list[Path]:
     """Extract a .tar(.gz/.bz2/.xz) or .zip into dest; refuses absolute paths, '..', links, devices."""
     dest.mkdir(parents=True, exist_ok=True)
-    written = []
     if zipfile.is_zipfile(archive):
-        with zipfile.ZipFile(archive) as z:
-            for info in z.infolist():
-                target = _safe_target(dest, info.filename)
-                if (info.external_attr >> 16) & 0o170000 == 0o120000:
-                    raise DownloadError(f"archive member {info.filename!r} is a symbolic link")
-                if info.is_dir():
-                    target.mkdir(parents=True, exist_ok=True)
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with z.open(info) as src, open(target, "wb") as out:
-                    shutil.copyfileobj(src, out)
-                written.append(target)
-        return written
-    try:
-        tf = tarfile.open(archive)
-    except tarfile.TarError as exc:
-        raise DownloadError(f"{archive} is neither a tar nor a zip archive ({exc})") from exc
-    with tf:
-        members = tf.getmembers()
-        for m in members:  # check everything before writing anything
-            _safe_target(dest, m.name)
-            if not (m.isfile() or m.isdir()):
-                raise DownloadError(f"archive member {m.name!r} is not a regular file or folder")
-        for m in members:
-            target = _safe_target(dest, m.name)
-            if m.isdir():
+        container = zipfile.ZipFile(archive)
+        # (name, is a folder, is a regular file or folder, opener)
+        members = [(i.filename, i.is_dir(), (i.external_attr >> 16) & 0o170000 != 0o120000,
+                    lambda i=i: container.open(i)) for i in container.infolist()]
+    else:
+        try:
+            container = tarfile.open(archive)
+        except tarfile.TarError as exc:
+            raise DownloadError(f"{archive} is neither a tar nor a zip archive ({exc})") from exc
+        members = [(m.name, m.isdir(), m.isfile() or m.isdir(), lambda m=m: container.extractfile(m))
+                   for m in container.getmembers()]
+    written = []
+    with container:
+        for name, _is_dir, regular, _open in members:  # check everything before writing anything
+            _safe_target(dest, name)
+            if not regular:
+                raise DownloadError(f"archive member {name!r} is not a regular file or folder")
+        for name, is_dir, _regular, open_member in members:
+            target = _safe_target(dest, name)
+            if is_dir:
                 target.mkdir(parents=True, exist_ok=True)
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
-            with tf.extractfile(m) as src, open(target, "wb") as out:
+            with open_member() as src, open(target, "wb") as out:
                 shutil.copyfileobj(src, out)
             written.append(target)
     return written

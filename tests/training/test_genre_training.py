@@ -163,6 +163,19 @@ def test_download_refuses_links_and_zip_traversal(tmp_path):
     assert not (tmp_path / "zip_evil.txt").exists()
 
 
+def test_zip_is_checked_whole_before_anything_is_written(tmp_path):
+    z = tmp_path / "mixed.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("good.txt", b"g")
+        link = zipfile.ZipInfo("later_link")
+        link.external_attr = (0o120777 << 16)
+        zf.writestr(link, "/etc/passwd")
+    dest = tmp_path / "out"
+    with pytest.raises(tg.DownloadError, match="not a regular file"):
+        tg.download(dest, str(z), hashlib.sha256(z.read_bytes()).hexdigest(), log=lambda s: None)
+    assert not (dest / "good.txt").exists()
+
+
 def test_download_missing_source_and_bad_archive(tmp_path):
     with pytest.raises(tg.DownloadError, match="no such file"):
         tg.download(tmp_path / "o", str(tmp_path / "nothing.tar.gz"), None, verify=False, log=lambda s: None)
