@@ -3,23 +3,33 @@
 Goal (issue 3, DESIGN.md section 5): >= 100x real time, and >= 0.8x the speed of
 ``fluidsynth -ni -F out.wav SF IN.mid`` on the same file and soundfont.
 
-The benchmark builds a realistic multi-track song (drums, bass, piano chords, strings pad, lead
-melody; two tempo changes; about 100 s), writes it as a MIDI file with a small writer of its
-own (mido), and times, on that file and each soundfont (by default both FluidR3_GM from
-/usr/share/sounds/sf2 when installed and pretty_midi's TimGM6mb):
+Pieces (``--piece``, repeatable; default all four), each written to a MIDI file first (by a small
+writer of this script's own, with mido) so that both renderers play the same file:
 
-- ``render_song`` as the app calls it (``workers`` chosen automatically: the tracks split
-  between synths, one thread each, on this machine's CPUs),
-- ``render_song(workers=1)`` (one synth, for reference),
-- ``fluidsynth -ni -F out.wav SF IN.mid``,
+- ``pop``: a generated pop arrangement (drums with 16th hi-hats, bass, piano chords, strings pad,
+  lead; two tempos; about 100 s, about 48 voices at once with FluidR3_GM): a dense stress case;
+- ``rag``: Joplin's Maple Leaf Rag, solo piano, 101 s (music21's corpus, read at run time);
+- ``quartet``: Beethoven's string quartet op. 18 no. 1, first movement, 7.8 min (music21's corpus);
+- ``chorale``: Bach's chorale BWV 66.6 for four voices, piano, 23 s (``tests/data``).
 
-each from a cold start (the soundfont is loaded in every run), taking turns, ``--repeats``
-times; it prints the fastest and the median wall-clock time, the CPU time, the real-time
-factors, the ratio to the CLI and the load average (other jobs on a shared machine slow the
-wall-clock figures down; CPU time is less affected). All use FluidSynth's defaults: 44.1 kHz,
-gain 0.2, reverb and chorus on.
+``--input FILE`` (repeatable) benchmarks your own MIDI/MusicXML files instead.
 
-    python benchmarks/render_speed.py [--soundfont SF2 ...] [--seconds 100] [--repeats 5]
+Renderers, timed on the same file and soundfont (by default FluidR3_GM from /usr/share/sounds/sf2
+when installed, and pretty_midi's TimGM6mb), taking turns, ``--repeats`` times:
+
+- ``render_song``, cold: the soundfont is loaded in every run, as ``gtzcomposer render`` does;
+- ``render_song``, soundfont kept: after ``keep_soundfont``, as the app does after its first WAV
+  export and ``gtzcomposer render`` does while it reads the song (the render's synth then
+  shares the kept sample data instead of reading the soundfont file);
+- ``render_song(threads=1)``, cold: one thread, for reference;
+- ``fluidsynth -ni -F out.wav SF IN.mid``.
+
+Each writes a 16-bit WAV at 44.1 kHz with FluidSynth's defaults (gain 0.2, reverb and chorus on,
+4th-order interpolation). It prints the fastest and the median wall-clock time, the CPU time, the
+real-time factors (seconds of audio per second), the ratio to the CLI, and the load average
+(other jobs on a shared machine slow the wall-clock figures down), then a summary table.
+
+    python benchmarks/render_speed.py [--piece pop ...] [--input FILE ...] [--soundfont SF2 ...] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -38,7 +48,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gtzcomposer.audio.render import render_song  # noqa: E402
+from gtzcomposer.audio.render import keep_soundfont, release_soundfont, render_song  # noqa: E402
 from gtzcomposer.audio.soundfont import resolve_soundfont  # noqa: E402
 from gtzcomposer.core import PPQ, Note, Song, TempoChange, TempoMap, TimeSignature, new_track  # noqa: E402
 
@@ -136,7 +146,6 @@ class Runs:
         self.cpu: list[float] = []
         self.audio = 0.0  # seconds of audio it made
         self.note = ""
-        self.critical: list[float] = []  # parallel runs: the busiest thread's CPU + the rest of the process's
 
     def add(self, wall: float, cpu: float, audio: float) -> None:
         self.wall.append(wall)
@@ -152,45 +161,35 @@ class Runs:
         """Real-time factor of the fastest run."""
         return self.audio / self.best
 
+    @property
+    def median_speed(self) -> float:
+        return self.audio / statistics.median(self.wall)
+
     def line(self) -> str:
         med = statistics.median(self.wall)
         cpu = min(self.cpu)
-        return (f"{self.name:<28} {self.audio:6.1f} s audio | wall best {self.best:6.3f} s = {self.speed:5.0f}x"
-                f" (median {med:6.3f} s = {self.audio / med:4.0f}x) | CPU {cpu:6.3f} s = {self.audio / cpu:4.0f}x"
-                f" per CPU second{self.note}")
-
-
-def load_cpu(sf) -> tuple[float, float]:
-    """CPU seconds to load the soundfont into a synth: the first synth, and one more while the
-    first holds it (FluidSynth's sample cache then shares the samples)."""
-    from gtzcomposer.audio.synth import Synth
-
-    c = time.thread_time()
-    first = Synth(sf)
-    first_cpu = time.thread_time() - c
-    c = time.thread_time()
-    second = Synth(sf)
-    second_cpu = time.thread_time() - c
-    second.close()
-    first.close()
-    return first_cpu, second_cpu
+        return (f"{self.name:<34} {self.audio:6.1f} s audio | wall best {self.best:6.3f} s = {self.speed:5.0f}x"
+                f" (median {med:6.3f} s = {self.median_speed:4.0f}x) | CPU {cpu:6.3f} s{self.note}")
 
 
 def bench(song: Song, sf, midi: Path, tmp: Path, fluidsynth: str | None, repeats: int) -> list[Runs]:
-    ours, single, cli = Runs("gtzcomposer render_song"), Runs("render_song(workers=1)"), Runs("fluidsynth -ni -F")
-    load_first, load_next = load_cpu(sf)
+    cold = Runs("render_song, cold")
+    warm = Runs("render_song, soundfont kept")
+    single = Runs("render_song(threads=1), cold")
+    cli = Runs("fluidsynth -ni -F")
 
-    def run_ours(runs: Runs, workers: int | None) -> None:
+    def run_ours(runs: Runs, threads: int | None) -> None:
         t, c = time.perf_counter(), time.process_time()
-        result = render_song(song, tmp / "ours.wav", soundfont=sf, workers=workers)
+        result = render_song(song, tmp / "ours.wav", soundfont=sf, threads=threads)
         runs.add(time.perf_counter() - t, time.process_time() - c, result.seconds)
-        if result.workers > 1:
-            split = " + ".join(f"{x:.2f}" for x in result.worker_cpu)
-            runs.note = f" [{result.workers} synths, CPU s each: {split}]"
-            # Synth k starts once the synths before it have loaded the soundfont.
-            starts = [0.0] + [load_first + (k - 1) * load_next for k in range(1, result.workers)]
-            busiest = max(start + cpu for start, cpu in zip(starts, result.worker_cpu))
-            runs.critical.append(busiest + runs.cpu[-1] - sum(result.worker_cpu))
+        runs.note = f" [{result.threads} thread{'s' if result.threads > 1 else ''}]"
+
+    def run_warm() -> None:
+        keep_soundfont(sf)  # what the app and `gtzcomposer render` do before rendering
+        try:
+            run_ours(warm, None)
+        finally:
+            release_soundfont()
 
     def run_cli() -> None:
         (tmp / "cli.wav").unlink(missing_ok=True)
@@ -203,13 +202,13 @@ def bench(song: Song, sf, midi: Path, tmp: Path, fluidsynth: str | None, repeats
         cli.add(wall, cpu, soundfile.info(str(tmp / "cli.wav")).duration)
 
     # Import what a render imports (FluidSynth binding, soundfile) before timing anything.
-    render_song(Song(tracks=(new_track(0, notes=(Note(0, 60, PPQ),)),)), tmp / "warm.wav", soundfont=sf, workers=1)
+    render_song(Song(tracks=(new_track(0, notes=(Note(0, 60, PPQ),)),)), tmp / "warm.wav", soundfont=sf, threads=1)
     # Take turns, in a rotating order: the machine's load changes over time, turns treat all alike.
-    steps = [lambda: run_ours(ours, None), lambda: run_ours(single, 1)] + ([run_cli] if fluidsynth else [])
+    steps = [lambda: run_ours(cold, None), run_warm, lambda: run_ours(single, 1)] + ([run_cli] if fluidsynth else [])
     for r in range(repeats):
         for k in range(len(steps)):
             steps[(k + r) % len(steps)]()
-    return [ours, single] + ([cli] if fluidsynth else [])
+    return [cold, warm, single] + ([cli] if fluidsynth else [])
 
 
 def _default_soundfonts() -> list[str]:
@@ -227,56 +226,80 @@ def _load() -> str:
     return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} CPUs"
 
 
+def _corpus(relative: str) -> Song:
+    from music21 import corpus
+
+    from gtzcomposer.io.formats import load_song
+
+    return load_song(str(corpus.getWork(relative)))
+
+
+ROOT = Path(__file__).resolve().parents[1]
+PIECES = {
+    "pop": ("generated pop arrangement", lambda: make_song(100.0)),
+    "rag": ("Joplin, Maple Leaf Rag", lambda: _corpus("joplin/maple_leaf_rag.mxl")),
+    "quartet": ("Beethoven, op. 18 no. 1, i", lambda: _corpus("beethoven/opus18no1/movement1.mxl")),
+    "chorale": ("Bach, BWV 66.6", lambda: _load_file(ROOT / "tests" / "data" / "music21_bwv66_6.mid")),
+}
+
+
+def _load_file(path) -> Song:
+    from gtzcomposer.io.formats import load_song
+
+    return load_song(str(path))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--piece", action="append", choices=sorted(PIECES), help="a built-in piece (repeatable)")
+    ap.add_argument("--input", action="append", help="benchmark this MIDI or MusicXML file (repeatable)")
     ap.add_argument("--soundfont", action="append",
                     help="soundfont (repeatable; default: FluidR3_GM if installed, and TimGM6mb)")
-    ap.add_argument("--seconds", type=float, default=100.0, help="length of the generated song")
-    ap.add_argument("--repeats", type=int, default=5, help="runs per renderer")
-    ap.add_argument("--midi", help="also keep the generated MIDI file here")
-    ap.add_argument("--input", help="benchmark this MIDI file instead of the generated song")
+    ap.add_argument("--repeats", type=int, default=3, help="runs per renderer")
+    ap.add_argument("--keep-midi", help="keep the MIDI files the renderers play in this folder")
     args = ap.parse_args(argv)
 
     if args.input:
-        from gtzcomposer.io.midi import midi_to_song
-
-        song = midi_to_song(args.input)
+        pieces = [(Path(p).name, (lambda p=p: _load_file(p))) for p in args.input]
     else:
-        song = make_song(args.seconds)
-    duration = TempoMap.of(song).seconds(song.end_tick)
+        pieces = [PIECES[k] for k in (args.piece or PIECES)]
     exe = shutil.which("fluidsynth")
+    if exe is None:
+        print("fluidsynth program not found: cannot compare (install the 'fluidsynth' package)")
+    fonts = [resolve_soundfont(f) for f in (args.soundfont or _default_soundfonts())]
     ok = True
+    summary = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        midi = Path(args.midi) if args.midi else tmp / "bench.mid"
-        write_midi(song, midi)
-        print(f"file: {midi.name} ({len(song.tracks)} tracks, {song.note_count} notes, {duration:.1f} s of music);"
-              f" {args.repeats} runs each, taking turns")
-        if exe is None:
-            print("fluidsynth program not found: cannot compare (install the 'fluidsynth' package)")
-        for font in args.soundfont or _default_soundfonts():
-            sf = resolve_soundfont(font)
-            print(f"\nsoundfont: {sf.path} ({sf.source}); before: {_load()}")
-            runs = bench(song, sf, midi, tmp, exe, args.repeats)
-            for r in runs:
-                print("  " + r.line())
-            if runs[0].critical:
-                crit = min(runs[0].critical)
-                print(f"  {'':<28} critical path {crit:.3f} s = {runs[0].audio / crit:.0f}x: the busiest synth's"
-                      " thread (after the synths before it loaded the soundfont) plus the rest of the process, in"
-                      " CPU time: the wall time with a free core per synth (an estimate, for a busy machine)")
-            ours = runs[0]
-            goal = ours.speed >= 100
-            if exe is not None:
-                cli = runs[-1]
-                ratio = ours.speed / cli.speed
-                med = (ours.audio / statistics.median(ours.wall)) / (cli.audio / statistics.median(cli.wall))
-                cpu_ratio = (ours.audio / min(ours.cpu)) / (cli.audio / min(cli.cpu))
-                print(f"  ratio ours / CLI (real-time factors): {ratio:.2f}x wall (best), {med:.2f}x wall (median),"
-                      f" {cpu_ratio:.2f}x per CPU second")
-                goal = goal and ratio >= 0.8
-            print(f"  goal (>= 100x real time, >= 0.8x the CLI): {'met' if goal else 'NOT met'}; after: {_load()}")
-            ok = ok and goal
+        for index, (title, make) in enumerate(pieces):
+            song = make()
+            duration = TempoMap.of(song).seconds(song.end_tick)
+            folder = Path(args.keep_midi) if args.keep_midi else tmp
+            folder.mkdir(parents=True, exist_ok=True)
+            midi = folder / f"piece{index}.mid"
+            write_midi(song, midi)
+            print(f"\n=== {title}: {len(song.tracks)} tracks, {song.note_count} notes, {duration:.1f} s of music;"
+                  f" {args.repeats} runs each, taking turns")
+            for sf in fonts:
+                print(f"soundfont: {sf.path.name}; before: {_load()}")
+                runs = bench(song, sf, midi, tmp, exe, args.repeats)
+                for r in runs:
+                    print("  " + r.line())
+                cold, warm = runs[0], runs[1]
+                ratio = cold.speed / runs[-1].speed if exe else float("nan")
+                goal = cold.speed >= 100 and warm.speed >= 100 and (ratio >= 0.8 or not exe)
+                if exe:
+                    med = cold.median_speed / runs[-1].median_speed
+                    print(f"  ratio cold render / CLI (real-time factors): {ratio:.2f}x best, {med:.2f}x median")
+                print(f"  goal (>= 100x real time, >= 0.8x the CLI): {'met' if goal else 'NOT met'}; after: {_load()}")
+                ok = ok and goal
+                summary.append((title, duration, sf.path.name, cold, warm, runs[2], runs[-1] if exe else None, ratio))
+    print("\n| piece | audio | soundfont | ours, cold | ours, soundfont kept | ours, 1 thread | fluidsynth CLI"
+          " | ours cold / CLI |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for title, duration, font, cold, warm, single, cli, ratio in summary:
+        print(f"| {title} | {duration:.0f} s | {font} | {cold.speed:.0f}x | {warm.speed:.0f}x | {single.speed:.0f}x"
+              f" | {f'{cli.speed:.0f}x' if cli else '-'} | {ratio:.2f} |")
     return 0 if ok else 1
 
 

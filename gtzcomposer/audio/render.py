@@ -6,11 +6,10 @@ between two event times the synth renders the whole span in one call, straight i
 buffer (FluidSynth itself works in 64-frame blocks, so an event takes effect within 64 frames,
 1.5 ms at 44.1 kHz, as in the ``fluidsynth`` program).
 
-A song with enough to play is rendered by several synths at once, one thread each, every synth
-playing whole tracks (see :func:`plan_groups` and :func:`_render_parallel`); their output is
-summed. It is the one-synth render up to float rounding, except in the first 64-frame block of
-a note, where FluidSynth lets a voice carry over state from the note that used its voice slot
-before (docs/sound.md has the measurements).
+A song with enough to play is rendered with FluidSynth's own helper threads (its
+``synth.cpu-cores`` setting: the voices are shared out between threads for every stretch of
+audio, and the threads meet again before the effects run). The output is the one-thread render
+exactly (see :func:`choose_threads`; docs/sound.md has the measurements).
 
 After the last note ends a release tail of up to ``tail`` seconds is rendered and cut where the
 sound (note releases and reverb) has died away. Audio that would clip is scaled down as a whole
@@ -19,10 +18,9 @@ so that its peak is just below full scale; quieter audio is written exactly as F
 
 from __future__ import annotations
 
+import atexit
 import os
-import queue
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,8 +40,6 @@ _SUBTYPES = {("WAV", 16): "PCM_16", ("WAV", 24): "PCM_24", ("WAV", 32): "FLOAT",
              ("FLAC", 16): "PCM_16", ("FLAC", 24): "PCM_24"}
 
 SILENCE = 10 ** (-80 / 20)  # -80 dBFS: below this the tail counts as silent
-_CHUNK = 1 << 16  # frames a worker renders before handing them over (1.5 s at 44.1 kHz)
-_QUEUE_CHUNKS = 8  # chunks a worker may render ahead of the slowest one
 _TAIL_BLOCK = 2048
 _PEAK_CEILING = 0.989  # -0.1 dBFS
 
@@ -62,8 +58,7 @@ class RenderResult:
     sample_rate: int
     soundfont: Soundfont
     scaled: float  # the factor the audio was scaled by to avoid clipping (1.0 = untouched)
-    workers: int = 1  # how many synths rendered it at once
-    worker_cpu: tuple[float, ...] = ()  # CPU seconds each synth's thread used (load, render)
+    threads: int = 1  # how many threads FluidSynth rendered with
 
     @property
     def seconds(self) -> float:
@@ -101,13 +96,13 @@ def render_song(
     tail: float = 2.0,
     progress: Callable[[float, str], None] | None = None,
     is_cancelled: Callable[[], bool] | None = None,
-    workers: int | None = None,
+    threads: int | None = None,
 ) -> RenderResult:
     """Render the song's audible tracks; write ``path`` (.wav/.flac) when given.
 
-    ``workers``: how many synths render at once (each plays some of the tracks, in a thread of
-    its own); ``None`` chooses from the CPUs this process may use and the amount of work (small
-    songs use one synth), 1 forces the single-synth render.
+    ``threads``: how many threads FluidSynth renders with; ``None`` chooses from the CPUs this
+    process may use and the amount of work (small songs use one), 1 forces one thread. The
+    audio is the same either way.
 
     Raises :class:`RenderCancelled` when ``is_cancelled()`` turns true (no file is written),
     :class:`~gtzcomposer.audio.soundfont.SoundfontError` for a bad soundfont and
@@ -126,10 +121,9 @@ def render_song(
     tail_frames = max(0, int(round(tail * sample_rate)))
     total = end_frame + tail_frames
     channels = max((s.channel for s in setups), default=0) + 1
-    groups = plan_groups(setups, events, frames_at, sample_rate,
-                         default_workers() if workers is None else workers, auto=workers is None)
-    parts = [_Part(setups_of, [(int(frames_at[i]),) + tuple(events[i][2:6]) for i in indices])
-             for setups_of, indices in ((_setups_for(setups, events, g), g) for g in groups)]
+    spec = _Spec(sf, sample_rate, channels, choose_threads(events, frames_at, sample_rate, threads),
+                 end_frame, total)
+    timed = [(int(frames_at[i]),) + tuple(e[2:6]) for i, e in enumerate(events)]
     buffer = np.zeros((total, 2), dtype=np.float32)
 
     def report(done: int, message: str) -> None:
@@ -139,12 +133,13 @@ def render_song(
             raise RenderCancelled("render cancelled")
 
     report(0, "loading soundfont")
-    spec = _Spec(sf, sample_rate, channels, end_frame, total)
-    cpu: list[float] = [0.0] * len(parts)
-    if len(parts) == 1:
-        pos = _render_single(spec, parts[0], buffer, report, cpu)
-    else:
-        pos = _render_parallel(spec, parts, buffer, report, cpu)
+    every = sample_rate  # report (and check for cancel) about once per second of audio
+    with _new_synth(spec) as synth:
+        timeline = _Timeline(synth, setups, timed, spec)
+        while not timeline.finished:
+            timeline.render(buffer, timeline.pos + every)
+            report(timeline.pos, "rendering" if timeline.pos < end_frame else "release tail")
+    pos = timeline.pos
     audio = buffer[:pos]
     # Cut trailing silence after the last note-off (never inside the written music).
     tail_part = audio[end_frame:]
@@ -161,113 +156,86 @@ def render_song(
         write_audio(path, audio, sample_rate, bit_depth)
     if progress is not None:
         progress(1.0, "done")
-    return RenderResult(audio, sample_rate, sf, scale, len(parts), tuple(cpu))
+    return RenderResult(audio, sample_rate, sf, scale, spec.threads)
 
 
-# --- splitting the work between synths ----------------------------------------------------------
+# --- how many threads --------------------------------------------------------------------------
 
-MAX_WORKERS = 4
+MAX_THREADS = 4
 _RELEASE_GUESS = 0.3  # seconds a note sounds after its note-off, for the load estimate only
-# Below this many estimated voice-seconds (about 0.2 s of one core's work: the benchmark song's
-# 1,635 took 1.7 s) one synth renders: a second synth costs a soundfont load, a thread and its
-# own reverb and chorus (0.15 s of CPU per 100 s of audio).
-_PARALLEL_MIN_VOICE_SECONDS = 200.0
+# Below this many estimated voice-seconds (a few hundredths of a second of one core's work: the
+# benchmark song's 1,635 took 1.4 s) one thread renders: a helper thread then costs more in
+# start-up and hand-overs than it saves.
+_THREADED_MIN_VOICE_SECONDS = 30.0
 
 
-def default_workers() -> int:
-    """The CPUs this process may run on (its affinity where the OS tells), at most MAX_WORKERS."""
+def default_threads() -> int:
+    """The CPUs this process may run on (its affinity where the OS tells), at most MAX_THREADS."""
     try:
         cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cpus = os.cpu_count() or 1
-    return max(1, min(MAX_WORKERS, cpus))
+    return max(1, min(MAX_THREADS, cpus))
 
 
-def plan_groups(setups, events, frames_at: np.ndarray, sample_rate: int, workers: int,
-                auto: bool = True) -> list[list[int]]:
-    """Split the events into at most ``workers`` groups of whole tracks with about equal voice
-    load, heaviest first; each group is the sorted list of its event indices.
-
-    A track is never split: FluidSynth's notes interact only within a channel (a repeated key,
-    exclusive classes such as open/closed hi-hat), so synths that each play whole channels and
-    start alike sum to what one synth makes. The load of a track is its voice-seconds (note
-    lengths plus a release guess). With ``auto``, a song too small to gain from a second synth
-    stays on one.
-    """
-    all_events = list(range(len(events)))
-    if workers <= 1 or len(setups) <= 1:
-        return [all_events]
+def voice_seconds(events, frames_at: np.ndarray, sample_rate: int) -> float:
+    """An estimate of the song's synthesis work: the sum of its note lengths, each plus a
+    release guess (a note-on adds -start, its note-off adds +end)."""
     seconds = frames_at / float(sample_rate)
-    load: dict[int, float] = {}
-    for i, e in enumerate(events):  # note-on adds -start, note-off adds +end: the sum is the length
-        if e.kind == NOTE_ON:
-            load[e.track] = load.get(e.track, 0.0) - seconds[i] + _RELEASE_GUESS
-        elif e.kind == NOTE_OFF:
-            load[e.track] = load.get(e.track, 0.0) + seconds[i]
-    tracks = sorted(load, key=lambda t: (-load[t], t))
-    total = sum(load.values())
-    n = min(workers, len(tracks))
-    if n <= 1 or (auto and total < _PARALLEL_MIN_VOICE_SECONDS):
-        return [all_events]
-    # Longest-processing-time first: each track, heaviest first, to the lightest group so far.
-    group_load = [0.0] * n
-    owner: dict[int, int] = {}
-    for t in tracks:
-        g = min(range(n), key=lambda k: (group_load[k], k))
-        owner[t] = g
-        group_load[g] += load[t]
-    groups: list[list[int]] = [[] for _ in range(n)]
+    total = 0.0
     for i, e in enumerate(events):
-        groups[owner[e.track]].append(i)
-    # Heaviest first: the first synth starts rendering first (the others wait for its soundfont load).
-    order = sorted(range(n), key=lambda k: (-group_load[k], k))
-    return [groups[k] for k in order if groups[k]]
+        if e.kind == NOTE_ON:
+            total += _RELEASE_GUESS - seconds[i]
+        elif e.kind == NOTE_OFF:
+            total += seconds[i]
+    return total
 
 
-def _setups_for(setups, events, indices: list[int]):
-    tracks = {events[i].track for i in indices}
-    return [s for s in setups if s.track in tracks] if len(indices) < len(events) else list(setups)
+def choose_threads(events, frames_at: np.ndarray, sample_rate: int, threads: int | None) -> int:
+    """``threads`` when given (at least 1); otherwise :func:`default_threads`, or 1 for a song
+    too small to gain from more."""
+    if threads is not None:
+        return max(1, min(256, int(threads)))  # 256: FluidSynth's own limit
+    n = default_threads()
+    if n > 1 and voice_seconds(events, frames_at, sample_rate) < _THREADED_MIN_VOICE_SECONDS:
+        return 1
+    return n
 
 
-# --- rendering one synth's share -----------------------------------------------------------------
+# --- rendering -----------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
 class _Spec:
     soundfont: Soundfont
     sample_rate: int
     channels: int
-    end_frame: int  # the frame of the song's last event: every synth renders at least this far
+    threads: int  # FluidSynth's synth.cpu-cores
+    end_frame: int  # the frame of the song's last event
     total: int  # end_frame plus the longest release tail
 
 
-@dataclass(slots=True)
-class _Part:
-    setups: list
-    events: list  # (frame, kind, channel, data1, data2), time-ordered
-
-
 class _Timeline:
-    """One synth playing its part of the song, rendered window by window in time order.
+    """The synth playing the song, rendered window by window in time order.
 
-    :meth:`render` renders up to a frame into any float32 (n, 2) buffer; the events due are
-    played at their frames. After ``end_frame`` comes the release tail, in small blocks, until
-    the synth is silent (``finished``) or ``total`` is reached.
+    :meth:`render` renders up to a frame into the output buffer; the events due are played at
+    their frames. After ``end_frame`` comes the release tail, in small blocks, until the synth
+    is silent (``finished``) or ``total`` is reached.
     """
 
-    def __init__(self, synth, part: _Part, spec: _Spec) -> None:
+    def __init__(self, synth, setups, events: list, spec: _Spec) -> None:
         self.synth = synth
-        self.events = part.events
+        self.events = events  # (frame, kind, channel, data1, data2), time-ordered
         self.end_frame = spec.end_frame
         self.total = spec.total
         self.pos = 0
         self.i = 0
         self.quiet_run = 0
         self.finished = spec.total == 0
-        for s in part.setups:
+        for s in setups:
             synth.setup_channel(s.channel, s.bank, s.program, s.volume, s.pan)
 
-    def render(self, buf: np.ndarray, offset: int, stop: int) -> None:
-        """Render frames ``pos .. stop`` into ``buf`` (whose row 0 is frame ``offset``)."""
+    def render(self, buf: np.ndarray, stop: int) -> None:
+        """Render frames ``pos .. stop`` into ``buf`` (row = frame)."""
         synth = self.synth
         handle = synth._synth  # the pyfluidsynth object: skip one Python call per event
         noteon, noteoff, cc = handle.noteon, handle.noteoff, handle.cc
@@ -287,7 +255,7 @@ class _Timeline:
                     cc(ch, d1, d2)
                 i += 1
             upto = min(stop, self.end_frame, events[i][0] if i < n else self.end_frame)
-            synth.write_into(buf, pos - offset, upto - pos)
+            synth.write_into(buf, pos, upto - pos)
             pos = upto
         while i < n and pos >= self.end_frame and events[i][0] <= pos:  # the last frame's events
             synth.handle(*events[i][1:])
@@ -295,8 +263,8 @@ class _Timeline:
         # Release tail: small blocks until the sound (note releases and reverb) has died away.
         while pos < stop and not self.finished:
             step = min(_TAIL_BLOCK, stop - pos)
-            synth.write_into(buf, pos - offset, step)
-            peak = float(np.abs(buf[pos - offset:pos - offset + step]).max())
+            synth.write_into(buf, pos, step)
+            peak = float(np.abs(buf[pos:pos + step]).max())
             pos += step
             self.quiet_run = self.quiet_run + 1 if peak < SILENCE and synth.active_voices == 0 else 0
             if self.quiet_run >= 2:
@@ -309,101 +277,62 @@ class _Timeline:
 def _new_synth(spec: _Spec):
     from .synth import Synth
 
-    return Synth(spec.soundfont, sample_rate=spec.sample_rate, channels=spec.channels)
+    with _resident_lock:  # a soundfont being kept (loading in another thread) is waited for
+        # synth.lock-memory off: pinning the samples in RAM is for live playback, not for a file.
+        return Synth(spec.soundfont, sample_rate=spec.sample_rate, channels=spec.channels,
+                     settings={"synth.cpu-cores": spec.threads, "synth.lock-memory": 0})
 
 
-def _render_single(spec: _Spec, part: _Part, buffer: np.ndarray, report, cpu: list[float]) -> int:
-    """One synth renders straight into the output buffer; returns the frames rendered."""
-    every = spec.sample_rate  # report (and check for cancel) about once per second of audio
-    started = time.thread_time()
-    try:
-        with _new_synth(spec) as synth:
-            timeline = _Timeline(synth, part, spec)
-            while not timeline.finished:
-                timeline.render(buffer, 0, timeline.pos + every)
-                report(timeline.pos, "rendering" if timeline.pos < spec.end_frame else "release tail")
-    finally:
-        cpu[0] = time.thread_time() - started
-    return timeline.pos
+# --- keeping a soundfont's samples in memory between renders -----------------------------------------
+#
+# Every render starts a fresh synth (so that the same song always renders the same), and a fresh
+# synth reads its soundfont's samples from the file: 0.1-0.2 s for FluidR3_GM's 141 MB, a tenth of a
+# 100-s song's render. FluidSynth shares the samples of a file that another synth in the process
+# has loaded (its sample cache), so a silent idle synth holding the soundfont makes the next
+# render's load a matter of reading the presets (0.04 s). The app keeps the soundfont it exports
+# with; the render command starts loading it while it reads the song.
+
+_resident_lock = threading.Lock()
+_resident = None  # (soundfont path, the idle synth holding it)
+_atexit_registered = False
 
 
-def _render_parallel(spec: _Spec, parts: list[_Part], buffer: np.ndarray, report, cpu: list[float]) -> int:
-    """One synth per part, each in a thread of its own, rendering chunk by chunk.
+def keep_soundfont(soundfont: Soundfont | str | os.PathLike | None = None) -> Soundfont:
+    """Keep ``soundfont``'s samples in memory in this process until :func:`release_soundfont`
+    (or until another soundfont is kept: one at a time). Safe to call from any thread; a render
+    that starts meanwhile waits for the load instead of reading the file a second time."""
+    global _resident
+    from .synth import Synth
 
-    FluidSynth renders with the GIL released (pyfluidsynth and ours call it through ctypes), so
-    the threads run at once. Each worker hands its finished chunks to this thread through a
-    bounded queue (a worker may run ahead by ``_QUEUE_CHUNKS`` chunks, which evens out
-    passages where one part is busier); this thread adds them into the output, reports
-    progress and checks for cancel between chunks, and tells the workers to stop on cancel or
-    on an error in any of them. Memory beyond the output: ``_QUEUE_CHUNKS + 2`` chunks per worker.
+    sf = soundfont if isinstance(soundfont, Soundfont) else resolve_soundfont(soundfont)
+    with _resident_lock:
+        if _resident is not None and _resident[0] == sf.path:
+            return sf
+        old, _resident = _resident, None
+        if old is not None:
+            old[1].close()
+        holder = Synth(sf, reverb=False, chorus=False, polyphony=1, settings={"synth.lock-memory": 0})
+        _resident = (sf.path, holder)
+        global _atexit_registered
+        if not _atexit_registered:
+            atexit.register(release_soundfont)  # close it while FluidSynth is still there
+            _atexit_registered = True
+    return sf
 
-    The synths load the soundfont one after the other: FluidSynth then shares the sample data
-    of a file that is already loaded (its sample cache), where loads at the same moment would
-    each read their own copy (150 MB more per synth for FluidR3_GM). The first synth renders
-    while the next one loads.
-    """
-    stop = threading.Event()
-    queues: list[queue.Queue] = [queue.Queue(maxsize=_QUEUE_CHUNKS) for _ in parts]
-    loaded = [threading.Event() for _ in parts]
 
-    def put(q: queue.Queue, item) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
+def release_soundfont() -> None:
+    """Free the samples :func:`keep_soundfont` holds (renders going on keep their own copy)."""
+    global _resident
+    with _resident_lock:
+        old, _resident = _resident, None
+    if old is not None:
+        old[1].close()
 
-    def work(k: int, part: _Part, q: queue.Queue) -> None:
-        started = time.thread_time()
-        try:
-            while k and not loaded[k - 1].wait(0.05):
-                if stop.is_set():
-                    return
-            try:
-                synth = _new_synth(spec)
-            finally:
-                loaded[k].set()
-            with synth:
-                timeline = _Timeline(synth, part, spec)
-                start = 0
-                while not timeline.finished and not stop.is_set():
-                    chunk = np.empty((_CHUNK, 2), dtype=np.float32)
-                    timeline.render(chunk, start, start + _CHUNK)
-                    if not put(q, (start, timeline.pos, chunk)):
-                        return
-                    start = timeline.pos
-            put(q, None)
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
-            put(q, exc)
-        finally:
-            cpu[k] = time.thread_time() - started
 
-    threads = [threading.Thread(target=work, args=(k, p, q), name=f"gtz-render-{k}", daemon=True)
-               for k, (p, q) in enumerate(zip(parts, queues))]
-    for t in threads:
-        t.start()
-    try:
-        live = list(range(len(parts)))
-        end = 0
-        while live:  # one round: the next chunk (the same frames) from every worker still rendering
-            for k in list(live):
-                item = queues[k].get()
-                if item is None:
-                    live.remove(k)
-                    continue
-                if isinstance(item, BaseException):
-                    raise item
-                a, b, chunk = item
-                buffer[a:b] += chunk[: b - a]
-                end = max(end, b)
-            report(end, "rendering" if end < spec.end_frame else "release tail")
-        return end
-    finally:
-        stop.set()
-        for t in threads:
-            t.join()
+def kept_soundfont() -> Path | None:
+    """The path of the soundfont kept in memory, if any."""
+    held = _resident
+    return held[0] if held is not None else None
 
 
 def _ticks_to_frames(tempo: TempoMap, ticks: np.ndarray, sample_rate: int) -> np.ndarray:

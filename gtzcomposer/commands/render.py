@@ -24,15 +24,30 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..audio.render import check_options, render_song
+    import threading
+
+    from ..audio.render import check_options, keep_soundfont, render_song
     from ..audio.soundfont import resolve_soundfont
+    from ..core.errors import GtzError
     from ..core.timing import TempoMap
     from ..io.formats import load_song
 
     # Refuse bad options and a bad soundfont before reading (and rendering) anything.
     check_options(args.output, args.sample_rate, args.bit_depth)
     soundfont = resolve_soundfont(args.soundfont)
-    song = load_song(args.input)
+
+    def preload() -> None:  # the soundfont's samples load while the song is read
+        try:
+            keep_soundfont(soundfont)
+        except GtzError:
+            pass  # the render itself reports a soundfont FluidSynth refuses
+
+    loader = threading.Thread(target=preload, name="gtz-soundfont", daemon=True)
+    loader.start()
+    try:
+        song = load_song(args.input)
+    finally:
+        loader.join()
     progress, close = terminal_progress("render", enabled=not args.quiet)
     try:
         result = render_song(song, args.output, soundfont=soundfont, sample_rate=args.sample_rate,
