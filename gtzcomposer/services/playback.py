@@ -58,6 +58,35 @@ class PlaybackService(QObject):
     def available(self) -> tuple[bool, str]:
         return self.player().available()
 
+    def soundfont(self):
+        """The soundfont the built-in synth plays with (None: the default one)."""
+        return self._soundfont
+
+    def setSoundfont(self, soundfont) -> None:
+        """Play with ``soundfont`` (None: the default one) from now on. Playback stops; the
+        built-in synth is rebuilt with the new soundfont the next time it is needed (check
+        :meth:`available` then), and an external MIDI output in use gives way to it."""
+        if self._recording is not None:
+            raise RuntimeError("cannot change the soundfont while recording")
+        self.stop()
+        if self._player is not None:
+            self._player.close()
+            self._player = None
+        if self._synth_sink is not None:
+            self._synth_sink.close()
+            self._synth_sink = None
+        self._soundfont = soundfont
+
+    def outputName(self) -> str | None:
+        """The external MIDI output playback goes to, or None for the built-in synth."""
+        if self._player is None:
+            return None
+        sink = self._player.sink
+        return getattr(sink, "name", None) if sink is not None and getattr(sink, "layout", "") == "midi" else None
+
+    def isRecording(self) -> bool:
+        return self._recording is not None
+
     def midiPorts(self):
         """:class:`gtzcomposer.audio.ports.PortsState` (never raises)."""
         from ..audio.ports import midi_ports
@@ -76,6 +105,10 @@ class PlaybackService(QObject):
                 self._synth_sink = None
                 if old is not None:
                     old.close()
+            elif self.outputName() is not None:  # no built-in synth was open: start it afresh
+                player.close()
+                self._player = None
+                player = self.player()
         else:
             try:
                 sink = MidiOutputSink(port_name)

@@ -58,6 +58,7 @@ from . import transport as transport_mod
 from .autosave import Autosaver, discard_recovery, find_recoveries, load_recovery
 from .document import SongDocument
 from .settings import Settings, data_dir
+from .sound_menu import SoundMenu
 from .track_list import TrackList, build_instrument_menu
 
 APP_NAME = "gtzcomposer"
@@ -528,6 +529,9 @@ class MainWindow(QMainWindow):
             m.addAction(a)
         self.transport_menu = m
 
+        self.sound_menu = SoundMenu(self)
+        mb.addMenu(self.sound_menu)
+
         m = mb.addMenu("&Help")
         m.addAction(self.about_action)
         m.addAction(self.about_qt_action)
@@ -538,6 +542,11 @@ class MainWindow(QMainWindow):
         self.position_label = QLabel("", self)
         self.position_label.setMinimumWidth(120)
         self.selection_label.setMinimumWidth(110)
+        self.recording_label = QLabel("● REC", self)
+        self.recording_label.setStyleSheet("color: #d32f2f; font-weight: bold;")
+        self.recording_label.setToolTip("Recording from a MIDI input: Stop ends it")
+        self.recording_label.hide()
+        sb.addPermanentWidget(self.recording_label)
         sb.addPermanentWidget(self.selection_label)
         sb.addPermanentWidget(self.position_label)
         self._show_cursor(0)
@@ -610,11 +619,13 @@ class MainWindow(QMainWindow):
         """Create the playback service and check the audio output (opening FluidSynth's driver
         takes a few hundred ms: on a worker thread when ``background``)."""
         if self.playback is None:
-            self.playback, reason = transport_mod.create_playback(self)
+            self.playback, reason = transport_mod.create_playback(self, self.settings.get("audio/soundfont"))
             if self.playback is not None:
                 self.playback.positionChanged.connect(self._on_position)
                 self.playback.stateChanged.connect(lambda s: self._set_playing(s == "playing"))
                 self.playback.finished.connect(lambda: self._set_playing(False))
+                if hasattr(self.playback, "recordingFinished"):
+                    self.playback.recordingFinished.connect(self._on_recorded)
         if background and self.playback is not None:
             self.audio_probe.start(_probe_audio, self.playback, label="Checking the audio output")
             return
@@ -845,7 +856,8 @@ class MainWindow(QMainWindow):
         dialog.canceled.connect(self.exporter.cancel)
         self._export_dialog = dialog
         self._exporting = path
-        self.exporter.start(transport_mod.render_wav, self.document.song, path, label=f"Rendering {path.name}")
+        self.exporter.start(transport_mod.render_wav, self.document.song, path,
+                            self.settings.get("audio/soundfont"), label=f"Rendering {path.name}")
 
     def _on_export_progress(self, fraction: float, message: str) -> None:
         dialog = self._export_dialog
@@ -1062,6 +1074,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Cannot play: {why}", 5000)
 
     def stop(self) -> None:
+        if self.is_recording():
+            self.stop_recording()
         if self.playback is not None:
             self.playback.stop()
         self._set_playing(False)
@@ -1192,6 +1206,81 @@ class MainWindow(QMainWindow):
         if self.playback.play(bar.start):
             self._set_playing(True)
 
+    # ------------------------------------------------------------------------ sound setup
+    def apply_soundfont(self) -> None:
+        """Play with the soundfont the settings name (exports read the setting themselves);
+        the audio output is checked again in the background."""
+        if self.playback is None or not hasattr(self.playback, "setSoundfont"):
+            return
+        self._set_playing(False)
+        self.playback.setSoundfont(self.settings.get("audio/soundfont") or None)
+        self._playback_reason = "checking the audio output…"
+        self.transport.set_available(False, self._playback_reason)
+        self.audio_probe.start(_probe_audio, self.playback, label="Checking the audio output")
+
+    def set_midi_output(self, name: str | None) -> bool:
+        """Send playback to the MIDI output ``name``, or to the built-in synth with None."""
+        if self.playback is None:
+            return False
+        self.stop()
+        ok, why = self.playback.setOutput(name)
+        if name is not None and self.playback.outputName() != name:
+            self.show_error("MIDI Output", f"Playback cannot go to {name}: {why}")
+            return False
+        self._playback_checked((ok, why))
+        if ok:
+            self.statusBar().showMessage(f"Playback goes to {why}", 5000)
+        return ok
+
+    def is_recording(self) -> bool:
+        return self.playback is not None and hasattr(self.playback, "isRecording") and self.playback.isRecording()
+
+    def start_recording(self, port_name: str) -> bool:
+        """Record from the MIDI input ``port_name`` into the current track from the cursor (the
+        song plays along when playback works); Stop ends it and adds the notes as one undo step."""
+        if self.playback is None or self.is_recording():
+            return False
+        if not self.document.song.tracks:
+            self.show_error("Record", "Add a track to record into first.")
+            return False
+        self.stop()
+        cursor = max(0, int(self.editor.cursor_tick()))
+        grid = grid_ticks(*self.grid()) if self.sound_menu.quantize_record_action.isChecked() else None
+        self.playback.setSong(self.document.song)
+        self.playback.seek(cursor)
+        ok, why = self.playback.startRecording(port_name, self.document.current_track, grid)
+        if not ok:
+            self.show_error("Record", f"Cannot record from {port_name}: {why}")
+            return False
+        self.recording_label.show()
+        self.sound_menu.set_recording(True)
+        track = self.document.song.tracks[self.document.current_track]
+        self.statusBar().showMessage(f"Recording from {why} into {track.name or 'the current track'}: Stop ends it")
+        if not self._playback_reason and self.playback.play(cursor):
+            self._set_playing(True)
+        return True
+
+    def stop_recording(self) -> None:
+        if not self.is_recording():
+            return
+        self.playback.stopRecording()  # recordingFinished -> _on_recorded
+
+    def _on_recorded(self, track_index: int, notes) -> None:
+        self.recording_label.hide()
+        self.sound_menu.set_recording(False)
+        notes = tuple(notes)
+        if not notes:
+            self.statusBar().showMessage("Nothing was recorded", 5000)
+            return
+        tracks = self.document.song.tracks
+        if not tracks:
+            self.show_error("Record", "The track recorded into is gone; the recorded notes could not be kept.")
+            return
+        if not 0 <= track_index < len(tracks):
+            track_index = self.document.current_track
+        self.document.push(AddNotes(track_index, notes, "Record from MIDI input"))
+        self.statusBar().showMessage(f"Recorded {len(notes)} note{'s' if len(notes) != 1 else ''}", 5000)
+
     # ------------------------------------------------------------------------ misc
     def set_theme(self, name: str) -> None:
         from .app import apply_theme
@@ -1226,6 +1315,7 @@ class MainWindow(QMainWindow):
         self.setWindowModified(self.document.modified)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        self.stop_recording()  # the recorded notes join the song before the unsaved-changes question
         if not self.maybe_save():
             event.ignore()
             return
@@ -1244,6 +1334,7 @@ class MainWindow(QMainWindow):
                 pass
         self.loader.cancel()
         self.exporter.cancel()
+        self.sound_menu.loader.cancel()
         self.audio_probe.cancel()
         self.autosaver.stop()
         self.autosaver.discard()

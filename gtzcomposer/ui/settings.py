@@ -37,6 +37,8 @@ DEFAULTS: dict[str, Any] = {
     "transport/metronome": False,
     "appearance/theme": "light",
     "models/preload": True,
+    "audio/soundfont": "",
+    "audio/record_quantize": True,
 }
 
 

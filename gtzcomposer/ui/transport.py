@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import replace
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QIcon, QKeySequence, QPainter, QPixmap
@@ -40,13 +41,14 @@ from .document import SongDocument
 # --- the adapter to the sound branch -----------------------------------------------------------
 
 
-def create_playback(parent: QObject | None = None):
-    """(service, reason): the playback service, or None and why there is none."""
+def create_playback(parent: QObject | None = None, soundfont: str | None = None):
+    """(service, reason): the playback service (playing with ``soundfont``, or the default one
+    when None), or None and why there is none."""
     try:
         from ..services.playback import PlaybackService
     except ImportError as exc:
         return None, f"playback is not available in this build ({exc.name or exc})"
-    return PlaybackService(parent), ""
+    return PlaybackService(parent, soundfont=soundfont or None), ""
 
 
 def playback_available(service) -> tuple[bool, str]:
@@ -59,18 +61,42 @@ def playback_available(service) -> tuple[bool, str]:
     return bool(ok), str(why or "")
 
 
-def render_wav(song: Song, path, progress=None, is_cancelled=None):
-    """Render ``song`` to a WAV file (runs on a worker thread through TaskRunner)."""
+def render_wav(song: Song, path, soundfont: str | None = None, progress=None, is_cancelled=None):
+    """Render ``song`` to a WAV file with ``soundfont`` (the default one when None); runs on a
+    worker thread through TaskRunner."""
     try:
-        from ..audio.render import render_song
-    except ImportError:
-        try:
-            from ..audio import render_song  # type: ignore[attr-defined]
-        except ImportError as exc:
-            from ..core import GtzError
+        from ..audio.render import keep_soundfont, render_song
+    except ImportError as exc:
+        from ..core import GtzError
 
-            raise GtzError("WAV export is not available in this build (the sound engine is missing)") from exc
-    return render_song(song, path, progress=progress, is_cancelled=is_cancelled)
+        raise GtzError("WAV export is not available in this build (the sound engine is missing)") from exc
+    # The soundfont stays in memory after the first export: later exports skip reading it.
+    kept = keep_soundfont(soundfont or None)
+    return render_song(song, path, soundfont=kept, progress=progress, is_cancelled=is_cancelled)
+
+
+def load_soundfont(path: str, progress=None, is_cancelled=None):
+    """Check that FluidSynth accepts ``path`` by loading it (and keep it loaded for the next
+    export); returns the :class:`~gtzcomposer.audio.soundfont.Soundfont`. Raises
+    :class:`~gtzcomposer.audio.soundfont.SoundfontError` with the reason."""
+    from ..audio.render import keep_soundfont
+
+    return keep_soundfont(path)
+
+
+def describe_soundfont(path: str | None) -> tuple[str, str]:
+    """(short text, tooltip) for the soundfont that ``path`` (or the default, when empty) gives;
+    never raises: a chosen file that went missing says so."""
+    try:
+        from ..audio.soundfont import resolve_soundfont
+    except ImportError:
+        return "no sound engine", "the sound engine is not in this build"
+    try:
+        sf = resolve_soundfont(path or None)
+    except Exception as exc:  # noqa: BLE001 - shown to the user, never raised in a menu
+        return f"{Path(path).name if path else 'none'} (unusable)", str(exc)
+    origin = {"user": "your choice", "system": "system default", "bundled": "built-in default"}.get(sf.source, sf.source)
+    return f"{sf.path.name} ({origin})", str(sf.path)
 
 
 # --- key names ---------------------------------------------------------------------------------

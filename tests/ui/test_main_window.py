@@ -21,7 +21,7 @@ def menu_titles(window):
 
 def test_window_has_menus_toolbars_docks_and_status(qtbot):
     w = make_window(qtbot)
-    assert menu_titles(w) == ["File", "Edit", "View", "Track", "Transport", "Help"]
+    assert menu_titles(w) == ["File", "Edit", "View", "Track", "Transport", "Sound", "Help"]
     file_items = [a.text().replace("&", "") for a in w.file_menu.actions() if a.text()]
     for item in ("New", "Open…", "Open Recent", "Save", "Save As…", "Import", "Export", "Quit"):
         assert item in file_items
@@ -160,7 +160,7 @@ class FakePlayback(QObject):
 
 def test_playback_controls_disabled_with_the_reason_when_no_audio(qtbot, monkeypatch):
     fake = FakePlayback(ok=False, reason="no audio device found")
-    monkeypatch.setattr(transport_mod, "create_playback", lambda parent=None: (fake, ""))
+    monkeypatch.setattr(transport_mod, "create_playback", lambda parent=None, soundfont=None: (fake, ""))
     w = make_window(qtbot)
     w.init_playback()
     t = w.transport
@@ -173,7 +173,7 @@ def test_playback_controls_disabled_with_the_reason_when_no_audio(qtbot, monkeyp
 
 def test_audio_check_runs_in_the_background(qtbot, monkeypatch):
     fake = FakePlayback(ok=True)
-    monkeypatch.setattr(transport_mod, "create_playback", lambda parent=None: (fake, ""))
+    monkeypatch.setattr(transport_mod, "create_playback", lambda parent=None, soundfont=None: (fake, ""))
     w = make_window(qtbot)
     assert not w.transport.play_action.isEnabled()  # until the check is done
     assert "checking" in w.transport.play_action.toolTip()
@@ -183,7 +183,7 @@ def test_audio_check_runs_in_the_background(qtbot, monkeypatch):
 
 
 def test_playback_not_in_build_disables_with_reason(qtbot, monkeypatch):
-    monkeypatch.setattr(transport_mod, "create_playback", lambda parent=None: (None, "gone"))
+    monkeypatch.setattr(transport_mod, "create_playback", lambda parent=None, soundfont=None: (None, "gone"))
     w = make_window(qtbot)
     w.init_playback()
     assert not w.transport.play_action.isEnabled()
@@ -192,7 +192,7 @@ def test_playback_not_in_build_disables_with_reason(qtbot, monkeypatch):
 
 def test_space_plays_and_stops_loop_and_preview(qtbot, monkeypatch):
     fake = FakePlayback()
-    monkeypatch.setattr(transport_mod, "create_playback", lambda parent=None: (fake, ""))
+    monkeypatch.setattr(transport_mod, "create_playback", lambda parent=None, soundfont=None: (fake, ""))
     w = make_window(qtbot, two_track_song())
     w.show()
     qtbot.waitExposed(w)

@@ -331,7 +331,7 @@ def test_cancelled_wav_export_writes_nothing(qtbot, tmp_path, monkeypatch):
 
     started = threading.Event()
 
-    def slow_render(song, path, progress=None, is_cancelled=None):
+    def slow_render(song, path, soundfont=None, progress=None, is_cancelled=None):
         started.set()
         while not is_cancelled():
             progress(0.5, "rendering")
