@@ -224,6 +224,37 @@ class QuantizeDialog(QDialog):
         return grid_ticks(division, triplet), self.strength.value() / 100, self.lengths.isChecked()
 
 
+class AudioExportDialog(QDialog):
+    """Sample rate and bit depth of an audio export (the format follows the file's extension)."""
+
+    def __init__(self, path: Path, rate: int, bits: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export Audio")
+        kind = "FLAC" if path.suffix.lower() == ".flac" else "WAV"
+        self.rate_combo = QComboBox(self)
+        for r in transport_mod.EXPORT_RATES:
+            self.rate_combo.addItem(f"{r / 1000:g} kHz", r)
+        self.rate_combo.setCurrentIndex(max(0, self.rate_combo.findData(rate)))
+        self.bits_combo = QComboBox(self)
+        for b in transport_mod.EXPORT_BITS:
+            self.bits_combo.addItem(f"{b}-bit", b)
+        self.bits_combo.setCurrentIndex(max(0, self.bits_combo.findData(bits)))
+        form = QFormLayout()
+        form.addRow("File", QLabel(f"{path.name} ({kind})", self))
+        form.addRow("Sample rate", self.rate_combo)
+        form.addRow("Bit depth", self.bits_combo)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+
+    def values(self) -> tuple[int, int]:
+        return int(self.rate_combo.currentData()), int(self.bits_combo.currentData())
+
+
 class NotesDragHandle(QToolButton):
     """Drag from here to another program (a DAW, a file manager) to drop the selected notes as
     a .mid file."""
@@ -370,7 +401,8 @@ class MainWindow(QMainWindow):
                                               lambda: self.open_dialog("MusicXML (*.musicxml *.xml *.mxl)"))
         self.export_midi_action = self._action("MIDI File…", lambda: self.export_dialog("mid"), "Ctrl+E")
         self.export_xml_action = self._action("MusicXML File…", lambda: self.export_dialog("musicxml"))
-        self.export_wav_action = self._action("WAV Audio…", lambda: self.export_dialog("wav"), "Ctrl+Shift+E")
+        self.export_wav_action = self._action("Audio (WAV, FLAC)…", lambda: self.export_dialog("wav"), "Ctrl+Shift+E",
+                                              "Render the song to a WAV or FLAC file with the soundfont in use")
         self.quit_action = self._action("&Quit", self.close, K.Quit)
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
 
@@ -813,19 +845,29 @@ class MainWindow(QMainWindow):
 
     def export_dialog(self, kind: str) -> None:
         titles = {"mid": ("Export MIDI", "MIDI files (*.mid)"), "musicxml": ("Export MusicXML", "MusicXML (*.musicxml)"),
-                  "wav": ("Export WAV", "WAV audio (*.wav)")}
+                  "wav": ("Export Audio", "WAV audio (*.wav);;FLAC audio (*.flac)")}
         title, flt = titles[kind]
         base = Path(self.settings.get("files/last_dir") or Path.home()) / f"{self._name()}.{kind}"
-        path, _ = QFileDialog.getSaveFileName(self, title, str(base), flt)
+        path, chosen = QFileDialog.getSaveFileName(self, title, str(base), flt)
         if not path:
             return
-        if not path.lower().endswith(f".{kind}"):
+        if kind == "wav":
+            if Path(path).suffix.lower() not in (".wav", ".flac"):
+                path += ".flac" if "flac" in (chosen or "").lower() else ".wav"
+            dialog = AudioExportDialog(Path(path), self.settings.get("audio/export_rate"),
+                                       self.settings.get("audio/export_bits"), self)
+            if dialog.exec() != QDialog.DialogCode.Accepted:
+                return
+            rate, bits = dialog.values()
+            self.settings.set("audio/export_rate", rate)
+            self.settings.set("audio/export_bits", bits)
+        elif not path.lower().endswith(f".{kind}"):
             path += f".{kind}"
         self.export_to(path)
 
     def export_to(self, path: str | Path) -> bool:
         path = Path(path)
-        if path.suffix.lower() == ".wav":
+        if path.suffix.lower() in (".wav", ".flac"):
             self._export_wav(path)
             return True
         from ..io.formats import save_song
@@ -848,7 +890,7 @@ class MainWindow(QMainWindow):
 
     def _export_wav(self, path: Path) -> None:
         dialog = QProgressDialog(f"Rendering {path.name}…", "Cancel", 0, 1000, self)
-        dialog.setWindowTitle("Export WAV")
+        dialog.setWindowTitle("Export Audio")
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
         dialog.setMinimumDuration(300)
         dialog.setAutoClose(False)
@@ -856,8 +898,13 @@ class MainWindow(QMainWindow):
         dialog.canceled.connect(self.exporter.cancel)
         self._export_dialog = dialog
         self._exporting = path
-        self.exporter.start(transport_mod.render_wav, self.document.song, path,
-                            self.settings.get("audio/soundfont"), label=f"Rendering {path.name}")
+        rate, bits = self.settings.get("audio/export_rate"), self.settings.get("audio/export_bits")
+        if rate not in transport_mod.EXPORT_RATES:
+            rate = 44100
+        if bits not in transport_mod.EXPORT_BITS:
+            bits = 16
+        self.exporter.start(transport_mod.render_wav, self.document.song, path, self.settings.get("audio/soundfont"),
+                            rate, bits, label=f"Rendering {path.name}")
 
     def _on_export_progress(self, fraction: float, message: str) -> None:
         dialog = self._export_dialog

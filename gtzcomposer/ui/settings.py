@@ -39,6 +39,8 @@ DEFAULTS: dict[str, Any] = {
     "models/preload": True,
     "audio/soundfont": "",
     "audio/record_quantize": True,
+    "audio/export_rate": 44100,
+    "audio/export_bits": 16,
 }
 
 

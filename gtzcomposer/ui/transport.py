@@ -61,9 +61,14 @@ def playback_available(service) -> tuple[bool, str]:
     return bool(ok), str(why or "")
 
 
-def render_wav(song: Song, path, soundfont: str | None = None, progress=None, is_cancelled=None):
-    """Render ``song`` to a WAV file with ``soundfont`` (the default one when None); runs on a
-    worker thread through TaskRunner."""
+EXPORT_RATES = (44100, 48000)
+EXPORT_BITS = (16, 24)
+
+
+def render_wav(song: Song, path, soundfont: str | None = None, sample_rate: int = 44100, bit_depth: int = 16,
+               progress=None, is_cancelled=None):
+    """Render ``song`` to a .wav or .flac file (by its extension) with ``soundfont`` (the
+    default one when None); runs on a worker thread through TaskRunner."""
     try:
         from ..audio.render import keep_soundfont, render_song
     except ImportError as exc:
@@ -72,7 +77,8 @@ def render_wav(song: Song, path, soundfont: str | None = None, progress=None, is
         raise GtzError("WAV export is not available in this build (the sound engine is missing)") from exc
     # The soundfont stays in memory after the first export: later exports skip reading it.
     kept = keep_soundfont(soundfont or None)
-    return render_song(song, path, soundfont=kept, progress=progress, is_cancelled=is_cancelled)
+    return render_song(song, path, soundfont=kept, sample_rate=sample_rate, bit_depth=bit_depth,
+                       progress=progress, is_cancelled=is_cancelled)
 
 
 def load_soundfont(path: str, progress=None, is_cancelled=None):

@@ -331,7 +331,7 @@ def test_cancelled_wav_export_writes_nothing(qtbot, tmp_path, monkeypatch):
 
     started = threading.Event()
 
-    def slow_render(song, path, soundfont=None, progress=None, is_cancelled=None):
+    def slow_render(song, path, soundfont=None, sample_rate=44100, bit_depth=16, progress=None, is_cancelled=None):
         started.set()
         while not is_cancelled():
             progress(0.5, "rendering")
@@ -347,3 +347,43 @@ def test_cancelled_wav_export_writes_nothing(qtbot, tmp_path, monkeypatch):
     assert w._export_dialog is None and not w.exporter.busy
     w.exporter.wait(5000)
     assert not out.exists()
+
+
+@pytest.mark.slow
+def test_audio_export_asks_rate_and_depth_writes_flac_and_remembers(qtbot, tmp_path, monkeypatch):
+    import soundfile
+    from PySide6.QtWidgets import QDialog, QFileDialog
+
+    from gtzcomposer.ui import main_window as mw
+
+    needs("gtzcomposer.audio.render")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "song"), "FLAC audio (*.flac)"))
+    shown = []
+
+    def choose_48k_24bit(dialog):
+        shown.append(dialog.windowTitle())
+        dialog.rate_combo.setCurrentIndex(dialog.rate_combo.findData(48000))
+        dialog.bits_combo.setCurrentIndex(dialog.bits_combo.findData(24))
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(mw.AudioExportDialog, "exec", choose_48k_24bit)
+    w = make_window(qtbot, two_track_song())
+    with qtbot.waitSignal(w.exportFinished, timeout=30000) as sig:
+        w.export_wav_action.trigger()
+    out = tmp_path / "song.flac"
+    assert shown == ["Export Audio"] and sig.args[0] == out
+    info = soundfile.info(str(out))
+    assert (info.format, info.subtype, info.samplerate) == ("FLAC", "PCM_24", 48000)
+    assert (w.settings.get("audio/export_rate"), w.settings.get("audio/export_bits")) == (48000, 24)
+
+    # The next export offers the remembered choice; Cancel there exports nothing.
+    offered = []
+
+    def cancel(dialog):
+        offered.append(dialog.values())
+        return QDialog.DialogCode.Rejected
+
+    monkeypatch.setattr(mw.AudioExportDialog, "exec", cancel)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "again.wav"), ""))
+    w.export_wav_action.trigger()
+    assert offered == [(48000, 24)] and not (tmp_path / "again.wav").exists() and not w.exporter.busy
