@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from gtzcomposer.audio import render as R
 from gtzcomposer.audio.soundfont import bundled_soundfont
-from gtzcomposer.core import PPQ
+from gtzcomposer.core import PPQ, TempoMap
 from gtzcomposer.ui.settings import Settings
 from tests.audio.fakes import FakePort
 from tests.helpers import two_track_song
@@ -219,7 +219,7 @@ def test_recording_from_a_midi_input_adds_the_notes_as_one_undo_step(qtbot, fake
     port.callback(mido.Message("note_on", note=62, velocity=100))
     clock["t"] = 0.4
     port.callback(mido.Message("note_off", note=62))
-    clock["t"] = 0.55  # 120 bpm: tick 528, quantised to the quarter at 480
+    clock["t"] = 0.55  # 100 bpm here: tick 440, quantised to the quarter at 480
     port.callback(mido.Message("note_on", note=65, velocity=90))
     clock["t"] = 1.0
     w.stop()  # Stop ends the recording (a held note ends there)
@@ -230,6 +230,30 @@ def test_recording_from_a_midi_input_adds_the_notes_as_one_undo_step(qtbot, fake
     assert w.document.undo_stack.undoText() == "Record from MIDI input"
     w.document.undo_stack.undo()
     assert w.document.song.tracks[1].notes == before
+
+
+def test_recording_starts_at_the_cursor(qtbot, fake_ports):
+    w = make_window(qtbot, two_track_song())
+    w.init_playback()
+    w.sound_menu.quantize_record_action.setChecked(False)
+    w.editor.set_cursor(4 * PPQ)  # bar 2
+    assert w.start_recording("Fake Keys")
+    recorder = w.playback.recorder()
+    clock = {"t": 0.0}
+    recorder.clock = lambda: clock["t"]
+    recorder.recorder.start_time = 0.0
+    port = fake_ports["inputs"][0]
+    clock["t"] = 0.25  # 120 bpm: half a beat after the cursor
+    port.callback(mido.Message("note_on", note=70, velocity=80))
+    clock["t"] = 0.75
+    port.callback(mido.Message("note_off", note=70))
+    w.stop_recording()
+    added = set(w.document.song.tracks[0].notes) - set(two_track_song().tracks[0].notes)
+    tempo = TempoMap.of(w.document.song)  # the note sounds 0.25-0.75 s after the cursor's time
+    at = tempo.seconds(4 * PPQ)
+    start, end = round(tempo.tick(at + 0.25)), round(tempo.tick(at + 0.75))
+    assert start > 4 * PPQ
+    assert [(n.start, n.pitch, n.duration, n.velocity) for n in added] == [(start, 70, end - start, 80)]
 
 
 def test_recording_that_catches_nothing_changes_nothing(qtbot, fake_ports):
