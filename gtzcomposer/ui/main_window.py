@@ -230,6 +230,7 @@ class AudioExportDialog(QDialog):
     def __init__(self, path: Path, rate: int, bits: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export Audio")
+        self.setMinimumWidth(340)
         kind = "FLAC" if path.suffix.lower() == ".flac" else "WAV"
         self.rate_combo = QComboBox(self)
         for r in transport_mod.EXPORT_RATES:

@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 
 from gtzcomposer.audio.render import RenderCancelled, RenderError, render_song
-from gtzcomposer.audio.soundfont import bundled_soundfont
 from gtzcomposer.core import PPQ, Note, Song, TempoChange, TempoMap, new_track
 
 SR = 22050
@@ -45,14 +44,6 @@ def _song(mute_strings: bool = True) -> Song:
         ),
         tempos=(TempoChange.from_bpm(0, 120), TempoChange.from_bpm(TEMPO_TICK, 60)),
     )
-
-
-@pytest.fixture(scope="module")
-def soundfont():
-    sf = bundled_soundfont()
-    if sf is None:
-        pytest.skip("pretty_midi's TimGM6mb.sf2 is not installed")
-    return sf
 
 
 @pytest.fixture(scope="module")

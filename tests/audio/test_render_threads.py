@@ -19,18 +19,9 @@ import pytest
 from gtzcomposer.audio import render as R
 from gtzcomposer.audio.events import compile_events
 from gtzcomposer.audio.render import RenderCancelled, choose_threads, default_threads, render_song
-from gtzcomposer.audio.soundfont import bundled_soundfont
 from gtzcomposer.core import PPQ, Note, Song, TempoChange, TempoMap, new_track
 
 SR = 22050
-
-
-@pytest.fixture(scope="module")
-def soundfont():
-    sf = bundled_soundfont()
-    if sf is None:
-        pytest.skip("pretty_midi's TimGM6mb.sf2 is not installed")
-    return sf
 
 
 def _band(bars: int = 8, seed: int = 3) -> Song:
