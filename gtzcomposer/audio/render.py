@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ import numpy as np
 
 from ..core.errors import Cancelled, GtzError
 from ..core.song import Song
-from ..core.timing import TempoMap
+from ..core.timing import TempoMap, format_position
 from .events import NOTE_OFF, NOTE_ON, PRESET, compile_events
 from .soundfont import Soundfont, resolve_soundfont
 
@@ -39,6 +40,8 @@ AUDIO_FORMATS = {".wav": "WAV", ".flac": "FLAC"}
 _SUBTYPES = {("WAV", 16): "PCM_16", ("WAV", 24): "PCM_24", ("WAV", 32): "FLOAT",
              ("FLAC", 16): "PCM_16", ("FLAC", 24): "PCM_24"}
 
+MAX_SECONDS = 3 * 3600  # longer songs are refused (most likely a stray note far out)
+IN_MEMORY_SECONDS = 10 * 60  # longer renders are held in a temporary file, not in RAM
 SILENCE = 10 ** (-80 / 20)  # -80 dBFS: below this the tail counts as silent
 _TAIL_BLOCK = 2048
 _PEAK_CEILING = 0.989  # -0.1 dBFS
@@ -118,13 +121,20 @@ def render_song(
     else:
         frames_at = np.zeros(0, dtype=np.int64)
     end_frame = int(frames_at[-1]) if len(frames_at) else 0
+    if end_frame > MAX_SECONDS * sample_rate:
+        last = max((n.end for t in song.tracks for n in t.notes), default=0)
+        raise RenderError(
+            f"the song lasts {end_frame / sample_rate / 3600:.1f} hours (its last note ends at "
+            f"{format_position(song, int(last))}); renders are limited to {MAX_SECONDS // 3600} hours: "
+            "delete or move the notes far out, or render a part of the song"
+        )
     tail_frames = max(0, int(round(tail * sample_rate)))
     total = end_frame + tail_frames
     channels = max((s.channel for s in setups), default=0) + 1
     spec = _Spec(sf, sample_rate, channels, choose_threads(events, frames_at, sample_rate, threads),
                  end_frame, total)
     timed = [(int(frames_at[i]),) + tuple(e[2:6]) for i, e in enumerate(events)]
-    buffer = np.zeros((total, 2), dtype=np.float32)
+    buffer = _output_buffer(total, sample_rate)
 
     def report(done: int, message: str) -> None:
         if progress is not None:
@@ -333,6 +343,29 @@ def kept_soundfont() -> Path | None:
     """The path of the soundfont kept in memory, if any."""
     held = _resident
     return held[0] if held is not None else None
+
+
+def _output_buffer(frames: int, sample_rate: int) -> np.ndarray:
+    """A zeroed float32 (frames, 2) array: in memory up to IN_MEMORY_SECONDS, beyond that mapped
+    on an anonymous temporary file (21 MB a minute at 44.1 kHz), with its disk space reserved at
+    once so that a full disk is an error now, not a crash in the middle of the render."""
+    if frames <= IN_MEMORY_SECONDS * sample_rate:
+        return np.zeros((frames, 2), dtype=np.float32)
+    size = frames * 8
+    handle = tempfile.TemporaryFile(prefix="gtzcomposer-render-")  # removed when closed
+    try:
+        if hasattr(os, "posix_fallocate"):
+            os.posix_fallocate(handle.fileno(), 0, size)
+        else:  # pragma: no cover - Windows, macOS
+            handle.truncate(size)
+        return np.memmap(handle, dtype=np.float32, mode="r+", shape=(frames, 2))
+    except OSError as exc:
+        raise RenderError(
+            f"not enough space in {tempfile.gettempdir()} for a {frames / sample_rate / 60:.0f}-minute render "
+            f"({size / 1e9:.1f} GB): {exc.strerror or exc}"
+        ) from None
+    finally:
+        handle.close()  # the mapping keeps the file's pages; the file goes with it
 
 
 def _ticks_to_frames(tempo: TempoMap, ticks: np.ndarray, sample_rate: int) -> np.ndarray:

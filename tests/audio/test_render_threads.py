@@ -184,3 +184,35 @@ def test_keeping_a_bad_soundfont_raises_and_keeps_nothing(tmp_path):
     with pytest.raises(SoundfontError):
         R.keep_soundfont(bad)
     assert R.kept_soundfont() is None
+
+
+def test_a_song_hours_long_is_refused_at_once_with_where_its_last_note_is(soundfont):
+    stray = Song(tracks=(new_track(0, notes=(Note(0, 60, PPQ), Note(4 * 3600 * 2 * PPQ, 62, PPQ))),))  # 4 h at 120 bpm
+    with pytest.raises(R.RenderError, match=r"lasts 4\.0 hours \(its last note ends at 7201\.2\.000\)"):
+        render_song(stray, soundfont=soundfont, sample_rate=SR)
+
+
+def test_a_long_render_is_held_in_a_temporary_file_not_in_memory(soundfont, tmp_path, monkeypatch):
+    import soundfile
+
+    song = _band(bars=2)
+    in_memory = render_song(song, soundfont=soundfont, sample_rate=SR, threads=1)
+    monkeypatch.setattr(R, "IN_MEMORY_SECONDS", 1)
+    mapped = render_song(song, tmp_path / "long.wav", soundfont=soundfont, sample_rate=SR, threads=1)
+    assert isinstance(mapped.audio, np.memmap)
+    assert np.array_equal(np.asarray(mapped.audio), in_memory.audio)
+    back, _ = soundfile.read(str(tmp_path / "long.wav"), dtype="float32")
+    assert back.shape == in_memory.audio.shape
+
+
+def test_a_full_disk_for_a_long_render_is_a_clear_error(soundfont, tmp_path, monkeypatch):
+    import errno
+
+    def full(*_a):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(R, "IN_MEMORY_SECONDS", 1)
+    monkeypatch.setattr(R.os, "posix_fallocate", full, raising=False)
+    with pytest.raises(R.RenderError, match="not enough space .* No space left on device"):
+        render_song(_band(bars=2), tmp_path / "x.wav", soundfont=soundfont, sample_rate=SR)
+    assert not (tmp_path / "x.wav").exists()
