@@ -20,9 +20,11 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QSpinBox,
     QStyle,
     QToolBar,
+    QToolButton,
     QWidget,
 )
 
@@ -34,6 +36,7 @@ from ..core import (
     Song,
     TempoChange,
     TimeSignature,
+    bar_at,
     format_position,
 )
 from .document import SongDocument
@@ -244,7 +247,13 @@ class TransportBar(QToolBar):
 
 
 class SongPanel(QWidget):
-    """Tempo (bpm), time signature and key at the cursor; each change is one undoable edit."""
+    """Tempo (bpm), time signature and key at the cursor; each change is one undoable edit.
+
+    The "Changes" button adds a tempo change at the cursor, or a meter or key change at the start
+    of the cursor's bar (each starting as what is in effect there, so nothing sounds different
+    until it is edited), and removes the one in effect at the cursor (not the song's first tempo
+    and meter). The editors above always edit what is in effect at the cursor.
+    """
 
     def __init__(self, document: SongDocument, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -284,6 +293,22 @@ class SongPanel(QWidget):
         layout.addSpacing(8)
         layout.addWidget(QLabel("Key", self))
         layout.addWidget(self.key_combo)
+        layout.addSpacing(4)
+        self.changes_menu = QMenu(self)
+        self.add_tempo_action = self.changes_menu.addAction("Add a Tempo Change at the Cursor", self.add_tempo_change)
+        self.add_meter_action = self.changes_menu.addAction("Add a Meter Change at This Bar", self.add_meter_change)
+        self.add_key_action = self.changes_menu.addAction("Add a Key Change at This Bar", self.add_key_change)
+        self.changes_menu.addSeparator()
+        self.remove_tempo_action = self.changes_menu.addAction("Remove the Tempo Change", lambda: self.remove_change("tempo"))
+        self.remove_meter_action = self.changes_menu.addAction("Remove the Meter Change", lambda: self.remove_change("meter"))
+        self.remove_key_action = self.changes_menu.addAction("Remove the Key Change", lambda: self.remove_change("key"))
+        self.changes_menu.aboutToShow.connect(self.update_change_actions)
+        self.changes_button = QToolButton(self)
+        self.changes_button.setText("Changes")
+        self.changes_button.setToolTip("Add or remove tempo, meter and key changes in the middle of the song")
+        self.changes_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.changes_button.setMenu(self.changes_menu)
+        layout.addWidget(self.changes_button)
 
         self.tempo_spin.valueChanged.connect(self.set_tempo)
         self.numerator_spin.valueChanged.connect(lambda n: self.set_time_signature(n, None))
@@ -332,6 +357,75 @@ class SongPanel(QWidget):
             keys = tuple(k for k in song.key_signatures if k.tick != tick) + (key,)
             label = f"Key {key.name}"
         self._doc.push(SetKeySignatures(keys, label))
+
+    # --- changes in the middle of the song -------------------------------------------------------
+    def _bar_start(self) -> int:
+        return bar_at(self._doc.song, self._cursor).start
+
+    def add_tempo_change(self) -> bool:
+        song, tick = self._doc.song, self._cursor
+        if any(t.tick == tick for t in song.tempos):
+            return False
+        new = replace(song.tempo_at(tick), tick=tick)
+        tempos = tuple(sorted(song.tempos + (new,), key=lambda t: t.tick))
+        self._doc.push(SetTempos(tempos, f"Add tempo change at {format_position(song, tick)}"))
+        return True
+
+    def add_meter_change(self) -> bool:
+        song, tick = self._doc.song, self._bar_start()
+        if any(s.tick == tick for s in song.time_signatures):
+            return False
+        new = replace(song.time_signature_at(tick), tick=tick)
+        sigs = tuple(sorted(song.time_signatures + (new,), key=lambda s: s.tick))
+        self._doc.push(SetTimeSignatures(sigs, f"Add meter change at bar {format_position(song, tick).split('.')[0]}"))
+        return True
+
+    def add_key_change(self) -> bool:
+        song, tick = self._doc.song, self._bar_start()
+        if any(k.tick == tick for k in song.key_signatures):
+            return False
+        current = song.key_at(tick)
+        new = replace(current, tick=tick) if current is not None else KeySignature.from_sharps(tick, 0, False)
+        keys = tuple(sorted(song.key_signatures + (new,), key=lambda k: k.tick))
+        self._doc.push(SetKeySignatures(keys, f"Add key change at bar {format_position(song, tick).split('.')[0]}"))
+        return True
+
+    def removable(self, kind: str):
+        """The change of ``kind`` ('tempo', 'meter', 'key') in effect at the cursor, if it may be
+        removed (the song's first tempo and meter may not; "No key" removes the first key)."""
+        song = self._doc.song
+        current = {"tempo": song.tempo_at, "meter": song.time_signature_at, "key": song.key_at}[kind](self._cursor)
+        return current if current is not None and current.tick > 0 else None
+
+    def remove_change(self, kind: str) -> bool:
+        current = self.removable(kind)
+        if current is None:
+            return False
+        song = self._doc.song
+        where = format_position(song, current.tick)
+        if kind == "tempo":
+            self._doc.push(SetTempos(tuple(t for t in song.tempos if t.tick != current.tick),
+                                     f"Remove tempo change at {where}"))
+        elif kind == "meter":
+            self._doc.push(SetTimeSignatures(tuple(s for s in song.time_signatures if s.tick != current.tick),
+                                             f"Remove meter change at {where}"))
+        else:
+            self._doc.push(SetKeySignatures(tuple(k for k in song.key_signatures if k.tick != current.tick),
+                                            f"Remove key change at {where}"))
+        return True
+
+    def update_change_actions(self) -> None:
+        song, tick, bar = self._doc.song, self._cursor, self._bar_start()
+        self.add_tempo_action.setEnabled(all(t.tick != tick for t in song.tempos))
+        self.add_meter_action.setEnabled(all(s.tick != bar for s in song.time_signatures))
+        self.add_key_action.setEnabled(all(k.tick != bar for k in song.key_signatures))
+        for kind, action in (("tempo", self.remove_tempo_action), ("meter", self.remove_meter_action),
+                             ("key", self.remove_key_action)):
+            current = self.removable(kind)
+            action.setEnabled(current is not None)
+            noun = {"tempo": "Tempo", "meter": "Meter", "key": "Key"}[kind]
+            action.setText(f"Remove the {noun} Change at {format_position(song, current.tick)}" if current is not None
+                           else f"Remove the {noun} Change")
 
     def _on_key_chosen(self) -> None:
         data = self.key_combo.currentData()

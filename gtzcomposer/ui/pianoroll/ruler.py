@@ -1,4 +1,5 @@
-"""Bar/beat ruler above the grid: bar numbers, meter changes, the loop region and the cursor.
+"""Bar/beat ruler above the grid: bar numbers, meter and tempo changes, the loop region and the
+cursor.
 
 A click sets the cursor (``cursorMoved``); a drag marks the loop (``loopChanged``); a
 double-click or right-click clears the loop.
@@ -64,6 +65,8 @@ class Ruler(QWidget):
         beat_lines, bar_lines = [], []
         last_sig = None
         text = mix(c.ruler_bg, c.text, 0.85)
+        song = ctl.document.song
+        tempo_at = {t.tick: t for t in song.tempos if t.tick > 0 and t0 <= t.tick <= t1}
         for index, start, end, sig in bars:
             x = int(round(start * ppt - sx))
             if index % every == 0:
@@ -73,6 +76,9 @@ class Ruler(QWidget):
                 if sig != last_sig and (last_sig is None or sig.numerator != last_sig.numerator
                                         or sig.denominator != last_sig.denominator) and start == sig.tick:
                     label += f"  {sig.numerator}/{sig.denominator}"
+                tempo = tempo_at.pop(start, None)
+                if tempo is not None:
+                    label += f"  ♩={round(tempo.bpm, 1):g}"
                 p.drawText(x + 3, fm.ascent() + 1, label)
             last_sig = sig
             beat = sig.beat_ticks
@@ -82,6 +88,11 @@ class Ruler(QWidget):
                     bx = int(round(t * ppt - sx))
                     beat_lines.append(QLine(bx, h - h // 4, bx, h))
                     t += beat
+        p.setPen(text)
+        for tick, tempo in tempo_at.items():  # tempo changes inside a bar (or on an unlabelled one)
+            x = int(round(tick * ppt - sx))
+            p.drawLine(x, h // 3, x, h)
+            p.drawText(x + 3, fm.ascent() + 1, f"♩={round(tempo.bpm, 1):g}")
         p.setPen(mix(c.ruler_bg, c.text, 0.35))
         if beat_lines:
             p.drawLines(beat_lines)
