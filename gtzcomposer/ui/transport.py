@@ -362,33 +362,29 @@ class SongPanel(QWidget):
     def _bar_start(self) -> int:
         return bar_at(self._doc.song, self._cursor).start
 
+    def _insert(self, events: tuple, new, edit, label: str) -> bool:
+        """Push ``edit`` with ``new`` added to ``events``, unless one is at its tick already."""
+        if any(e.tick == new.tick for e in events):
+            return False
+        self._doc.push(edit(tuple(sorted(events + (new,), key=lambda e: e.tick)), label))
+        return True
+
     def add_tempo_change(self) -> bool:
         song, tick = self._doc.song, self._cursor
-        if any(t.tick == tick for t in song.tempos):
-            return False
-        new = replace(song.tempo_at(tick), tick=tick)
-        tempos = tuple(sorted(song.tempos + (new,), key=lambda t: t.tick))
-        self._doc.push(SetTempos(tempos, f"Add tempo change at {format_position(song, tick)}"))
-        return True
+        return self._insert(song.tempos, replace(song.tempo_at(tick), tick=tick), SetTempos,
+                            f"Add tempo change at {format_position(song, tick)}")
 
     def add_meter_change(self) -> bool:
         song, tick = self._doc.song, self._bar_start()
-        if any(s.tick == tick for s in song.time_signatures):
-            return False
-        new = replace(song.time_signature_at(tick), tick=tick)
-        sigs = tuple(sorted(song.time_signatures + (new,), key=lambda s: s.tick))
-        self._doc.push(SetTimeSignatures(sigs, f"Add meter change at bar {format_position(song, tick).split('.')[0]}"))
-        return True
+        return self._insert(song.time_signatures, replace(song.time_signature_at(tick), tick=tick), SetTimeSignatures,
+                            f"Add meter change at bar {format_position(song, tick).split('.')[0]}")
 
     def add_key_change(self) -> bool:
         song, tick = self._doc.song, self._bar_start()
-        if any(k.tick == tick for k in song.key_signatures):
-            return False
         current = song.key_at(tick)
         new = replace(current, tick=tick) if current is not None else KeySignature.from_sharps(tick, 0, False)
-        keys = tuple(sorted(song.key_signatures + (new,), key=lambda k: k.tick))
-        self._doc.push(SetKeySignatures(keys, f"Add key change at bar {format_position(song, tick).split('.')[0]}"))
-        return True
+        return self._insert(song.key_signatures, new, SetKeySignatures,
+                            f"Add key change at bar {format_position(song, tick).split('.')[0]}")
 
     def removable(self, kind: str):
         """The change of ``kind`` ('tempo', 'meter', 'key') in effect at the cursor, if it may be
