@@ -603,12 +603,12 @@ def safe_extract(archive: Path, dest: Path) -> list[Path]:
                    for m in container.getmembers()]
     written = []
     with container:
-        for name, _is_dir, regular, _open in members:  # check everything before writing anything
-            _safe_target(dest, name)
+        planned = []
+        for name, is_dir, regular, open_member in members:  # check everything before writing anything
             if not regular:
                 raise DownloadError(f"archive member {name!r} is not a regular file or folder")
-        for name, is_dir, _regular, open_member in members:
-            target = _safe_target(dest, name)
+            planned.append((_safe_target(dest, name), is_dir, open_member))
+        for target, is_dir, open_member in planned:
             if is_dir:
                 target.mkdir(parents=True, exist_ok=True)
                 continue

@@ -122,10 +122,9 @@ def render_song(
         frames_at = np.zeros(0, dtype=np.int64)
     end_frame = int(frames_at[-1]) if len(frames_at) else 0
     if end_frame > MAX_SECONDS * sample_rate:
-        last = max((n.end for t in song.tracks for n in t.notes), default=0)
         raise RenderError(
             f"the song lasts {end_frame / sample_rate / 3600:.1f} hours (its last note ends at "
-            f"{format_position(song, int(last))}); renders are limited to {MAX_SECONDS // 3600} hours: "
+            f"{format_position(song, events[-1].tick)}); renders are limited to {MAX_SECONDS // 3600} hours: "
             "delete or move the notes far out, or render a part of the song"
         )
     tail_frames = max(0, int(round(tail * sample_rate)))
@@ -303,8 +302,19 @@ def _new_synth(spec: _Spec):
 # with; the render command starts loading it while it reads the song.
 
 _resident_lock = threading.Lock()
-_resident = None  # (soundfont path, the idle synth holding it)
-_atexit_registered = False
+_resident = None  # the idle synth holding the kept soundfont
+
+
+def release_soundfont() -> None:
+    """Free the samples :func:`keep_soundfont` holds (renders going on keep their own copy)."""
+    global _resident
+    with _resident_lock:
+        old, _resident = _resident, None
+    if old is not None:
+        old.close()
+
+
+atexit.register(release_soundfont)  # closed while FluidSynth is still there
 
 
 def keep_soundfont(soundfont: Soundfont | str | os.PathLike | None = None) -> Soundfont:
@@ -316,33 +326,19 @@ def keep_soundfont(soundfont: Soundfont | str | os.PathLike | None = None) -> So
 
     sf = soundfont if isinstance(soundfont, Soundfont) else resolve_soundfont(soundfont)
     with _resident_lock:
-        if _resident is not None and _resident[0] == sf.path:
+        if _resident is not None and _resident.soundfont == sf.path:
             return sf
         old, _resident = _resident, None
         if old is not None:
-            old[1].close()
-        holder = Synth(sf, reverb=False, chorus=False, polyphony=1, settings={"synth.lock-memory": 0})
-        _resident = (sf.path, holder)
-        global _atexit_registered
-        if not _atexit_registered:
-            atexit.register(release_soundfont)  # close it while FluidSynth is still there
-            _atexit_registered = True
+            old.close()
+        _resident = Synth(sf, reverb=False, chorus=False, polyphony=1, settings={"synth.lock-memory": 0})
     return sf
-
-
-def release_soundfont() -> None:
-    """Free the samples :func:`keep_soundfont` holds (renders going on keep their own copy)."""
-    global _resident
-    with _resident_lock:
-        old, _resident = _resident, None
-    if old is not None:
-        old[1].close()
 
 
 def kept_soundfont() -> Path | None:
     """The path of the soundfont kept in memory, if any."""
     held = _resident
-    return held[0] if held is not None else None
+    return held.soundfont if held is not None else None
 
 
 def _output_buffer(frames: int, sample_rate: int) -> np.ndarray:

@@ -69,13 +69,17 @@ class PlaybackService(QObject):
         if self._recording is not None:
             raise RuntimeError("cannot change the soundfont while recording")
         self.stop()
+        self._close_player()
+        self._soundfont = soundfont
+
+    def _close_player(self) -> None:
+        """Close the player and its outputs; :meth:`player` builds a fresh one when next needed."""
         if self._player is not None:
             self._player.close()
             self._player = None
         if self._synth_sink is not None:
             self._synth_sink.close()
             self._synth_sink = None
-        self._soundfont = soundfont
 
     def outputName(self) -> str | None:
         """The external MIDI output playback goes to, or None for the built-in synth."""
@@ -106,8 +110,7 @@ class PlaybackService(QObject):
                 if old is not None:
                     old.close()
             elif self.outputName() is not None:  # no built-in synth was open: start it afresh
-                player.close()
-                self._player = None
+                self._close_player()
                 player = self.player()
         else:
             try:

@@ -1272,7 +1272,7 @@ class MainWindow(QMainWindow):
             return False
         self.stop()
         ok, why = self.playback.setOutput(name)
-        if name is not None and self.playback.outputName() != name:
+        if name is not None and not ok:  # (the built-in synth may be unavailable: no audio device)
             self.show_error("MIDI Output", f"Playback cannot go to {name}: {why}")
             return False
         self._playback_checked((ok, why))

@@ -60,8 +60,7 @@ class SoundMenu(QMenu):
         self.stop_record_action.setEnabled(False)
         self.addAction(self.quantize_record_action)
         self.addAction(self.stop_record_action)
-        self.aboutToShow.connect(self.update_soundfont_info)
-        self.update_soundfont_info()
+        self.aboutToShow.connect(self.update_soundfont_info)  # (not at start-up: it reads soundfont files)
 
     # --- soundfont ------------------------------------------------------------------------------
     def soundfont_setting(self) -> str:

@@ -295,9 +295,9 @@ class SongPanel(QWidget):
         layout.addWidget(self.key_combo)
         layout.addSpacing(4)
         self.changes_menu = QMenu(self)
-        self.add_tempo_action = self.changes_menu.addAction("Add a Tempo Change at the Cursor", self.add_tempo_change)
-        self.add_meter_action = self.changes_menu.addAction("Add a Meter Change at This Bar", self.add_meter_change)
-        self.add_key_action = self.changes_menu.addAction("Add a Key Change at This Bar", self.add_key_change)
+        self.add_tempo_action = self.changes_menu.addAction("Add a Tempo Change at the Cursor", lambda: self.add_change("tempo"))
+        self.add_meter_action = self.changes_menu.addAction("Add a Meter Change at This Bar", lambda: self.add_change("meter"))
+        self.add_key_action = self.changes_menu.addAction("Add a Key Change at This Bar", lambda: self.add_change("key"))
         self.changes_menu.addSeparator()
         self.remove_tempo_action = self.changes_menu.addAction("Remove the Tempo Change", lambda: self.remove_change("tempo"))
         self.remove_meter_action = self.changes_menu.addAction("Remove the Meter Change", lambda: self.remove_change("meter"))
@@ -359,69 +359,63 @@ class SongPanel(QWidget):
         self._doc.push(SetKeySignatures(keys, label))
 
     # --- changes in the middle of the song -------------------------------------------------------
-    def _bar_start(self) -> int:
-        return bar_at(self._doc.song, self._cursor).start
+    # kind -> (the song's events, the one in effect at a tick, the edit that replaces them, noun)
+    _KINDS = {
+        "tempo": (lambda s: s.tempos, lambda s, t: s.tempo_at(t), SetTempos, "tempo"),
+        "meter": (lambda s: s.time_signatures, lambda s, t: s.time_signature_at(t), SetTimeSignatures, "meter"),
+        "key": (lambda s: s.key_signatures, lambda s, t: s.key_at(t), SetKeySignatures, "key"),
+    }
 
-    def _insert(self, events: tuple, new, edit, label: str) -> bool:
-        """Push ``edit`` with ``new`` added to ``events``, unless one is at its tick already."""
-        if any(e.tick == new.tick for e in events):
+    def _change_tick(self, kind: str) -> int:
+        """Where a new change of ``kind`` goes: tempo at the cursor, meter and key at its bar."""
+        return self._cursor if kind == "tempo" else bar_at(self._doc.song, self._cursor).start
+
+    def can_add(self, kind: str) -> bool:
+        events = self._KINDS[kind][0](self._doc.song)
+        tick = self._change_tick(kind)
+        return all(e.tick != tick for e in events)
+
+    def add_change(self, kind: str) -> bool:
+        """Add a change of ``kind`` that starts as what is in effect there (C major for a key
+        where the song has none)."""
+        if not self.can_add(kind):
             return False
-        self._doc.push(edit(tuple(sorted(events + (new,), key=lambda e: e.tick)), label))
-        return True
-
-    def add_tempo_change(self) -> bool:
-        song, tick = self._doc.song, self._cursor
-        return self._insert(song.tempos, replace(song.tempo_at(tick), tick=tick), SetTempos,
-                            f"Add tempo change at {format_position(song, tick)}")
-
-    def add_meter_change(self) -> bool:
-        song, tick = self._doc.song, self._bar_start()
-        return self._insert(song.time_signatures, replace(song.time_signature_at(tick), tick=tick), SetTimeSignatures,
-                            f"Add meter change at bar {format_position(song, tick).split('.')[0]}")
-
-    def add_key_change(self) -> bool:
-        song, tick = self._doc.song, self._bar_start()
-        current = song.key_at(tick)
+        events_of, at, edit, noun = self._KINDS[kind]
+        song, tick = self._doc.song, self._change_tick(kind)
+        current = at(song, tick)
         new = replace(current, tick=tick) if current is not None else KeySignature.from_sharps(tick, 0, False)
-        return self._insert(song.key_signatures, new, SetKeySignatures,
-                            f"Add key change at bar {format_position(song, tick).split('.')[0]}")
+        where = format_position(song, tick) if kind == "tempo" else f"bar {format_position(song, tick).split('.')[0]}"
+        self._doc.push(edit(tuple(sorted(events_of(song) + (new,), key=lambda e: e.tick)),
+                            f"Add {noun} change at {where}"))
+        return True
 
     def removable(self, kind: str):
         """The change of ``kind`` ('tempo', 'meter', 'key') in effect at the cursor, if it may be
         removed (the song's first tempo and meter may not; "No key" removes the first key)."""
-        song = self._doc.song
-        current = {"tempo": song.tempo_at, "meter": song.time_signature_at, "key": song.key_at}[kind](self._cursor)
+        current = self._KINDS[kind][1](self._doc.song, self._cursor)
         return current if current is not None and current.tick > 0 else None
 
     def remove_change(self, kind: str) -> bool:
         current = self.removable(kind)
         if current is None:
             return False
+        events_of, _at, edit, noun = self._KINDS[kind]
         song = self._doc.song
-        where = format_position(song, current.tick)
-        if kind == "tempo":
-            self._doc.push(SetTempos(tuple(t for t in song.tempos if t.tick != current.tick),
-                                     f"Remove tempo change at {where}"))
-        elif kind == "meter":
-            self._doc.push(SetTimeSignatures(tuple(s for s in song.time_signatures if s.tick != current.tick),
-                                             f"Remove meter change at {where}"))
-        else:
-            self._doc.push(SetKeySignatures(tuple(k for k in song.key_signatures if k.tick != current.tick),
-                                            f"Remove key change at {where}"))
+        self._doc.push(edit(tuple(e for e in events_of(song) if e.tick != current.tick),
+                            f"Remove {noun} change at {format_position(song, current.tick)}"))
         return True
 
     def update_change_actions(self) -> None:
-        song, tick, bar = self._doc.song, self._cursor, self._bar_start()
-        self.add_tempo_action.setEnabled(all(t.tick != tick for t in song.tempos))
-        self.add_meter_action.setEnabled(all(s.tick != bar for s in song.time_signatures))
-        self.add_key_action.setEnabled(all(k.tick != bar for k in song.key_signatures))
-        for kind, action in (("tempo", self.remove_tempo_action), ("meter", self.remove_meter_action),
-                             ("key", self.remove_key_action)):
+        song = self._doc.song
+        for kind, add, remove in (("tempo", self.add_tempo_action, self.remove_tempo_action),
+                                  ("meter", self.add_meter_action, self.remove_meter_action),
+                                  ("key", self.add_key_action, self.remove_key_action)):
+            add.setEnabled(self.can_add(kind))
             current = self.removable(kind)
-            action.setEnabled(current is not None)
-            noun = {"tempo": "Tempo", "meter": "Meter", "key": "Key"}[kind]
-            action.setText(f"Remove the {noun} Change at {format_position(song, current.tick)}" if current is not None
-                           else f"Remove the {noun} Change")
+            remove.setEnabled(current is not None)
+            noun = self._KINDS[kind][3].capitalize()
+            remove.setText(f"Remove the {noun} Change" + (f" at {format_position(song, current.tick)}"
+                                                           if current is not None else ""))
 
     def _on_key_chosen(self) -> None:
         data = self.key_combo.currentData()

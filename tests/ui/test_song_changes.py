@@ -26,6 +26,9 @@ def test_a_tempo_change_at_the_cursor_then_edited_then_undone(qtbot):
     w, panel = _window(qtbot)
     original = w.document.song.tempos
     _cursor(w, 2 * BAR + PPQ)  # bar 3, beat 2
+    w.resize(1280, 800)
+    ruler = w.editor.ruler
+    plain = ruler.grab().toImage()
     panel.update_change_actions()
     assert panel.add_tempo_action.isEnabled() and not panel.remove_tempo_action.isEnabled()
     panel.add_tempo_action.trigger()
@@ -36,6 +39,7 @@ def test_a_tempo_change_at_the_cursor_then_edited_then_undone(qtbot):
     panel.update_change_actions()
     assert not panel.add_tempo_action.isEnabled()  # there is one here already
     assert panel.remove_tempo_action.isEnabled() and "3.2.000" in panel.remove_tempo_action.text()
+    assert ruler.grab().toImage() != plain  # the ruler shows the change (♩=90)
     _cursor(w, PPQ)  # before the change: the first tempo, which stays
     assert panel.tempo_spin.value() == 120
     panel.update_change_actions()
@@ -46,13 +50,14 @@ def test_a_tempo_change_at_the_cursor_then_edited_then_undone(qtbot):
     assert stack.undoText() == "Add tempo change at 3.2.000"
     stack.undo()
     assert w.document.song.tempos == original
-    w.editor.ruler.grab()  # paints with a tempo change in view
+    _cursor(w, 2 * BAR + PPQ)  # (the cursor is drawn in the ruler too)
+    assert ruler.grab().toImage() == plain  # and no longer once it is undone
 
 
 def test_removing_a_tempo_change_at_the_cursor(qtbot):
     w, panel = _window(qtbot)
     _cursor(w, BAR)
-    panel.add_tempo_change()
+    panel.add_change("tempo")
     panel.tempo_spin.setValue(150)
     _cursor(w, BAR + 3 * PPQ)  # later in the bar: the change at bar 2 is in effect
     assert panel.remove_change("tempo")
@@ -83,7 +88,7 @@ def test_a_key_change_at_a_bar_then_a_new_key_there(qtbot):
     first = w.document.song.key_signatures
     assert [(k.tick, k.name) for k in first] == [(0, "C major")]
     _cursor(w, 3 * BAR + PPQ)
-    panel.add_key_change()  # starts as the key in effect
+    panel.add_change("key")  # starts as the key in effect
     assert [(k.tick, k.name) for k in w.document.song.key_signatures] == [(0, "C major"), (3 * BAR, "C major")]
     panel.key_combo.setCurrentIndex(panel.key_combo.findText("D major"))
     assert [(k.tick, k.name) for k in w.document.song.key_signatures] == [(0, "C major"), (3 * BAR, "D major")]

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import QFileDialog
 from gtzcomposer.audio import render as R
 from gtzcomposer.audio.soundfont import bundled_soundfont
 from gtzcomposer.core import PPQ, TempoMap
-from gtzcomposer.ui.settings import Settings
 from tests.audio.fakes import FakePort
 from tests.helpers import two_track_song
 from tests.ui.mw_helpers import Dialogs, make_window
@@ -75,8 +74,7 @@ def test_a_chosen_soundfont_is_remembered_and_used_for_playback_and_export(qtbot
 
     # A new session reads the choice back.
     w.settings.sync()
-    again = make_window(qtbot)
-    again.settings = Settings()
+    again = make_window(qtbot)  # reads the same settings file
     again.init_playback()
     assert again.playback.soundfont() == str(own_soundfont)
 
