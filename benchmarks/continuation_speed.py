@@ -40,15 +40,15 @@ def main() -> int:
                                                                      74, 72, 71, 69)))
     song = Song(tracks=(new_track(0, notes=notes),), tempos=(TempoChange.from_bpm(0, 110),),
                 time_signatures=(TimeSignature(0, 4, 4),), key_signatures=(KeySignature(0, 7, "major"),))
-    from gtzcomposer.ml.melody.generator import DEFAULT_STYLE_STRENGTH
+    from gtzcomposer.core.generation import DEFAULT_STYLE_STRENGTH, GenerationSettings
 
     for strength in (DEFAULT_STYLE_STRENGTH, 0.0):
-        gen.continue_melody(notes, song, gen.styles[0], bars=8, variations=4, seed=0, style_strength=strength)
+        gen.continue_melody(notes, song, GenerationSettings(gen.styles[0], bars=8, variations=4, seed=0, strength=strength))
         times = []
         for i in range(args.repeat):
             style = gen.styles[i % len(gen.styles)]
             t = time.perf_counter()
-            gen.continue_melody(notes, song, style, bars=8, variations=4, seed=i, style_strength=strength)
+            gen.continue_melody(notes, song, GenerationSettings(style, bars=8, variations=4, seed=i, strength=strength))
             times.append(time.perf_counter() - t)
         label = "default style guidance" if strength else "no style guidance"
         print(f"continuation 8 bars x 4 variations, warm, {label} (strength {strength:g}): "

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from gtzcomposer.core.generation import GenerationSettings
+
 from . import melody_data
 from .melody import REPO, critic_examples, load_data, resolve_names, sequences
 
@@ -137,8 +139,9 @@ def style_fidelity(data: dict, styles: list[str], models: Path, name: str, per_s
         song = Song(tracks=(new_track(0, notes=tuple(seed_notes)),), time_signatures=(TimeSignature(0, num, den),),
                     key_signatures=(KeySignature(0, p["key"][0], p["key"][1]),))
         for target in styles:
-            c = gen.continue_melody(seed_notes, song, target, bars=4, variations=1, temperature=1.0, top_p=0.95,
-                                    seed=seed * 1000 + k, style_strength=strength)
+            c = gen.continue_melody(seed_notes, song, GenerationSettings(
+                target, bars=4, variations=1, temperature=1.0, top_p=0.95, seed=seed * 1000 + k,
+                strength=strength))
             v = c.variations[0]
             sh = key_shift(c.key.tonic)
             gen_lists[target].append([n.pitch + sh for n in v.notes])

@@ -55,8 +55,9 @@ def run(args) -> int:
     import random
     from pathlib import Path
 
+    from ..core.generation import DEFAULT_STYLE_STRENGTH, GenerationSettings
     from ..io.formats import load_song, save_song
-    from ..ml.melody.generator import DEFAULT_STYLE_STRENGTH, MelodyGenerator
+    from ..ml.melody.generator import MelodyGenerator
 
     gen = MelodyGenerator.load(args.model)
     song = load_song(args.seed_file)
@@ -65,10 +66,12 @@ def run(args) -> int:
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
     strength = DEFAULT_STYLE_STRENGTH if args.style_strength is None else args.style_strength
 
+    settings = GenerationSettings(style=args.style, bars=args.bars, variations=args.variations,
+                                  temperature=args.temperature, top_p=args.top_p, seed=seed,
+                                  key_lock=bool(args.key_lock), strength=strength)
     progress, close = terminal_progress("continuing")
     try:
-        result = gen.continue_melody(track.notes, song, args.style, args.bars, args.variations, args.temperature,
-                                     args.top_p, seed, args.key_lock, progress=progress, style_strength=strength)
+        result = gen.continue_melody(track.notes, song, settings, progress=progress)
     finally:
         close()
     out = Path(args.out)

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.generation import GenerationSettings
 from ..core.transforms import top_line
 from ..services.tasks import TaskRunner
 
@@ -62,15 +63,13 @@ def _load_generator(progress=None, is_cancelled=None):
     return MelodyGenerator.load()
 
 
-def _generate(seed_notes, song, style, bars, variations, temperature, top_p, seed, key_lock, style_strength,
-              progress=None, is_cancelled=None):
+def _generate(seed_notes, song, settings, progress=None, is_cancelled=None):
     from ..ml.melody.generator import MelodyGenerator
 
     if progress:
         progress(0.0, "loading the melody model")
     gen = MelodyGenerator.load()
-    return gen.continue_melody(seed_notes, song, style, bars, variations, temperature, top_p, seed, key_lock,
-                               progress=progress, is_cancelled=is_cancelled, style_strength=style_strength)
+    return gen.continue_melody(seed_notes, song, settings, progress=progress, is_cancelled=is_cancelled)
 
 
 class ContinuePanel(QWidget):
@@ -120,7 +119,7 @@ class ContinuePanel(QWidget):
 
         self.generate_button = QPushButton("Generate")
         self.cancel_button = QPushButton("Cancel")
-        self.generate_button.clicked.connect(self.generate)
+        self.generate_button.clicked.connect(lambda: self.generate())  # clicked(bool) is no seed
         self.cancel_button.clicked.connect(self.cancel)
         row1 = QHBoxLayout()
         row1.addWidget(self.generate_button)
@@ -210,9 +209,11 @@ class ContinuePanel(QWidget):
         self._last_seed = seed
         self.progress_bar.setValue(0)
         self.status.setText("Generating…")
-        self.runner.start(_generate, self._seed, self._song, self.style_box.currentText(), self.bars.value(),
-                          self.variations.value(), self.temperature.value(), self.top_p.value(), seed,
-                          self.key_lock.isChecked(), self.style_strength.value(), label="continuing the melody")
+        settings = GenerationSettings(
+            style=self.style_box.currentText(), bars=self.bars.value(), variations=self.variations.value(),
+            temperature=self.temperature.value(), top_p=self.top_p.value(), seed=seed,
+            key_lock=self.key_lock.isChecked(), strength=self.style_strength.value())
+        self.runner.start(_generate, self._seed, self._song, settings, label="continuing the melody")
 
     def regenerate(self) -> None:
         self.generate(seed=random.randrange(2**31))

@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from gtzcomposer.core.generation import GenerationSettings
+
 pretty_midi = pytest.importorskip("pretty_midi")
 
 from training import melody_data  # noqa: E402
@@ -100,5 +102,5 @@ def test_training_command_on_a_midi_folder(midi_dir, tmp_path, monkeypatch):
     gen = MelodyGenerator.load("melody_midi", out)
     assert gen.critic is not None and gen.critic.styles == ["jazz", "rock"]
     song = melody_song()
-    c = gen.continue_melody(song.tracks[0].notes, song, "jazz", bars=1, variations=2, seed=0)
+    c = gen.continue_melody(song.tracks[0].notes, song, GenerationSettings("jazz", bars=1, variations=2, seed=0))
     assert len(c.variations) == 2

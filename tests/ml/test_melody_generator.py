@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gtzcomposer.core import GtzError, KeySignature, Note, Song, TimeSignature, new_track
+from gtzcomposer.core.generation import GenerationSettings, GenerationSettingsError
 from gtzcomposer.ml.melody import generator as G
 from gtzcomposer.ml.melody.encoding import STEP
 from gtzcomposer.resources import model_path
@@ -18,6 +19,10 @@ def gen():
     return G.MelodyGenerator.load()
 
 
+def cont(gen, notes, song, style, progress=None, is_cancelled=None, **settings):
+    return gen.continue_melody(notes, song, GenerationSettings(style, **settings), progress, is_cancelled)
+
+
 @pytest.mark.parametrize("meter", [(3, 4), (4, 4), (6, 8)])
 @pytest.mark.parametrize("bars", [1, 3])
 def test_starts_at_seed_end_and_lasts_n_bars(gen, meter, bars):
@@ -25,7 +30,7 @@ def test_starts_at_seed_end_and_lasts_n_bars(gen, meter, bars):
     seed = song.tracks[0].notes
     bar_ticks = song.time_signatures[0].bar_ticks
     for style in gen.styles:
-        c = gen.continue_melody(seed, song, style, bars=bars, variations=3, seed=7)
+        c = cont(gen, seed, song, style, bars=bars, variations=3, seed=7)
         assert c.start == seed[-1].end
         assert c.end - c.start == bars * bar_ticks
         assert len(c.variations) == 3
@@ -39,7 +44,7 @@ def test_starts_at_seed_end_and_lasts_n_bars(gen, meter, bars):
 def test_off_grid_seed_end_snaps_up(gen):
     song = melody_song()
     seed = list(song.tracks[0].notes[:-1]) + [Note(3360, 72, 490)]  # ends at 3850
-    c = gen.continue_melody(seed, song, "folk", bars=2, variations=2, seed=3)
+    c = cont(gen, seed, song, "folk", bars=2, variations=2, seed=3)
     assert c.start == 3960 and c.start % STEP == 0
     assert all(v.notes[0].start == 3960 for v in c.variations)
 
@@ -47,9 +52,9 @@ def test_off_grid_seed_end_snaps_up(gen):
 def test_same_seed_same_result_and_other_seed_differs(gen):
     song = melody_song()
     seed = song.tracks[0].notes
-    a = gen.continue_melody(seed, song, "irish", bars=4, variations=4, seed=42, temperature=1.0)
-    b = gen.continue_melody(seed, song, "irish", bars=4, variations=4, seed=42, temperature=1.0)
-    c = gen.continue_melody(seed, song, "irish", bars=4, variations=4, seed=43, temperature=1.0)
+    a = cont(gen, seed, song, "irish", bars=4, variations=4, seed=42, temperature=1.0)
+    b = cont(gen, seed, song, "irish", bars=4, variations=4, seed=42, temperature=1.0)
+    c = cont(gen, seed, song, "irish", bars=4, variations=4, seed=43, temperature=1.0)
     assert [v.notes for v in a.variations] == [v.notes for v in b.variations]
     assert [v.score for v in a.variations] == [v.score for v in b.variations]
     assert [v.notes for v in a.variations] != [v.notes for v in c.variations]
@@ -57,7 +62,7 @@ def test_same_seed_same_result_and_other_seed_differs(gen):
 
 def test_ranked_best_first(gen):
     song = melody_song()
-    c = gen.continue_melody(song.tracks[0].notes, song, "chinese", bars=4, variations=6, seed=1)
+    c = cont(gen, song.tracks[0].notes, song, "chinese", bars=4, variations=6, seed=1)
     scores = [v.score for v in c.variations]
     assert scores == sorted(scores, reverse=True)
     assert [v.rank for v in c.variations] == list(range(1, 7))
@@ -70,10 +75,10 @@ def test_key_lock(gen, key):
     scale = song.key.scale
     seen_outside = False
     for s in range(4):
-        free = gen.continue_melody(song.tracks[0].notes, song, "folk", bars=4, variations=4, seed=s,
+        free = cont(gen, song.tracks[0].notes, song, "folk", bars=4, variations=4, seed=s,
                                    temperature=1.6, top_p=1.0)
         seen_outside |= any(n.pitch % 12 not in scale for v in free.variations for n in v.notes)
-        locked = gen.continue_melody(song.tracks[0].notes, song, "folk", bars=4, variations=4, seed=s,
+        locked = cont(gen, song.tracks[0].notes, song, "folk", bars=4, variations=4, seed=s,
                                      temperature=1.6, top_p=1.0, key_lock=True)
         assert all(n.pitch % 12 in scale for v in locked.variations for n in v.notes)
     assert seen_outside, "without the lock, hot sampling leaves the key (else the test proves nothing)"
@@ -82,7 +87,7 @@ def test_key_lock(gen, key):
 def test_song_without_key_uses_estimated_key(gen):
     song = Song(tracks=(new_track(0, notes=melody_song().tracks[0].notes),), key_signatures=())
     assert song.key is None
-    c = gen.continue_melody(song.tracks[0].notes, song, "classical", bars=2, variations=2, seed=0, key_lock=True)
+    c = cont(gen, song.tracks[0].notes, song, "classical", bars=2, variations=2, seed=0, key_lock=True)
     assert c.key.tonic == 0 and c.key.mode == "major"
     assert all(n.pitch % 12 in c.key.scale for v in c.variations for n in v.notes)
 
@@ -91,10 +96,10 @@ def test_polyphonic_seed_reduced_to_top_line(gen):
     song = melody_song()
     mel = song.tracks[0].notes
     chords = tuple(mel) + tuple(Note(n.start, n.pitch - 12, n.duration) for n in mel)
-    c = gen.continue_melody(chords, song, "folk", bars=1, variations=1, seed=0)
+    c = cont(gen, chords, song, "folk", bars=1, variations=1, seed=0)
     assert c.reduced_to_top_line
     assert c.seed_notes == tuple(mel)
-    plain = gen.continue_melody(mel, song, "folk", bars=1, variations=1, seed=0)
+    plain = cont(gen, mel, song, "folk", bars=1, variations=1, seed=0)
     assert not plain.reduced_to_top_line
     assert plain.variations[0].notes == c.variations[0].notes
 
@@ -102,13 +107,13 @@ def test_polyphonic_seed_reduced_to_top_line(gen):
 def test_bad_seeds_and_settings_raise_clear_errors(gen):
     song = melody_song()
     with pytest.raises(G.EmptySeedError, match="empty"):
-        gen.continue_melody([], song, "folk")
+        cont(gen, [], song, "folk")
     with pytest.raises(G.SeedTooShortError, match="beat"):
-        gen.continue_melody([Note(0, 60, 240)], song, "folk")
+        cont(gen, [Note(0, 60, 240)], song, "folk")
     with pytest.raises(G.UnknownStyleError, match="folk"):
-        gen.continue_melody(song.tracks[0].notes, song, "disco")
-    with pytest.raises(G.ContinuationError, match="bars"):
-        gen.continue_melody(song.tracks[0].notes, song, "folk", bars=0)
+        cont(gen, song.tracks[0].notes, song, "disco")
+    with pytest.raises(GenerationSettingsError, match="bars"):
+        cont(gen, song.tracks[0].notes, song, "folk", bars=0)
     for cls in (G.EmptySeedError, G.SeedTooShortError, G.UnknownStyleError):
         assert issubclass(cls, GtzError)
 
@@ -116,18 +121,18 @@ def test_bad_seeds_and_settings_raise_clear_errors(gen):
 def test_cancel_and_progress(gen):
     song = melody_song()
     seen = []
-    gen.continue_melody(song.tracks[0].notes, song, "folk", bars=2, variations=2, seed=0,
+    cont(gen, song.tracks[0].notes, song, "folk", bars=2, variations=2, seed=0,
                         progress=lambda f, m: seen.append(f))
     assert seen and seen[-1] == 1.0 and seen == sorted(seen)
     with pytest.raises(G.Cancelled):
-        gen.continue_melody(song.tracks[0].notes, song, "folk", bars=2, seed=0, is_cancelled=lambda: True)
+        cont(gen, song.tracks[0].notes, song, "folk", bars=2, seed=0, is_cancelled=lambda: True)
 
 
 def test_meter_change_uses_meter_at_the_continuation(gen):
     song = Song(tracks=(new_track(0, notes=melody_song().tracks[0].notes),),
                 time_signatures=(TimeSignature(0, 4, 4), TimeSignature(1920, 3, 4)),
                 key_signatures=(KeySignature(0, 0, "major"),))
-    c = gen.continue_melody(song.tracks[0].notes, song, "folk", bars=2, variations=1, seed=0)
+    c = cont(gen, song.tracks[0].notes, song, "folk", bars=2, variations=1, seed=0)
     assert c.end - c.start == 2 * 1440
 
 
@@ -140,17 +145,17 @@ def test_style_guidance_raises_the_critics_score_and_keeps_the_rules(gen):
     song = melody_song(key="G")
     seed = song.tracks[0].notes
     for style in ("irish", "scottish"):
-        plain = gen.continue_melody(seed, song, style, bars=8, variations=6, seed=5, style_strength=0.0)
-        pushed = gen.continue_melody(seed, song, style, bars=8, variations=6, seed=5, style_strength=2.0)
-        again = gen.continue_melody(seed, song, style, bars=8, variations=6, seed=5, style_strength=2.0)
+        plain = cont(gen, seed, song, style, bars=8, variations=6, seed=5, strength=0.0)
+        pushed = cont(gen, seed, song, style, bars=8, variations=6, seed=5, strength=2.0)
+        again = cont(gen, seed, song, style, bars=8, variations=6, seed=5, strength=2.0)
         assert [v.notes for v in pushed.variations] == [v.notes for v in again.variations]
         assert [v.notes for v in pushed.variations] != [v.notes for v in plain.variations]
         mean = lambda c: sum(v.score for v in c.variations) / len(c.variations)  # noqa: E731
         assert mean(pushed) > mean(plain), style
         for v in pushed.variations:
             assert v.notes[0].start == pushed.start and max(n.end for n in v.notes) <= pushed.end
-    locked = gen.continue_melody(seed, song, "chinese", bars=4, variations=4, seed=1, style_strength=1.0,
+    locked = cont(gen, seed, song, "chinese", bars=4, variations=4, seed=1, strength=1.0,
                                  key_lock=True)
     assert all(n.pitch % 12 in song.key.scale for v in locked.variations for n in v.notes)
-    with pytest.raises(G.ContinuationError, match="style strength"):
-        gen.continue_melody(seed, song, "folk", style_strength=-1)
+    with pytest.raises(GenerationSettingsError, match="style strength"):
+        cont(gen, seed, song, "folk", strength=-1)

@@ -114,3 +114,22 @@ def test_cancel(panel, qtbot):
     panel.runner.wait(10000)
     qtbot.wait(50)
     assert got == [] and panel.status.text() == "Cancelled." and panel.generate_button.isEnabled()
+
+
+def test_generate_button_with_a_random_seed_reports_the_seed_it_drew(panel, qtbot):
+    """The button's clicked(bool) once reached generate() as the seed: every click used seed 0 and
+    the status said "(seed False)"."""
+    import re
+
+    song = melody_song(meter=(4, 4), key="G")
+    panel.set_seed(song.tracks[0].notes, song)
+    panel.seed_box.setValue(-1)  # random
+    seeds, results = [], []
+    for _ in range(2):
+        with qtbot.waitSignal(panel.variationsReady, timeout=20000) as ready:
+            panel.generate_button.click()
+        m = re.search(r"\(seed (\d+)\)", panel.status.text())
+        assert m, panel.status.text()
+        seeds.append(int(m.group(1)))
+        results.append([v.notes for v in ready.args[0]])
+    assert seeds[0] != seeds[1] and results[0] != results[1]

@@ -28,6 +28,7 @@ import numpy as np
 
 from ...core import GtzError, KeySignature, Note, Song
 from ...core.errors import Cancelled as _Cancelled
+from ...core.generation import GenerationSettings
 from ...core.timing import bar_at
 from ...core.transforms import top_line
 from .encoding import (
@@ -50,9 +51,6 @@ from .encoding import (
 from .model import StepModel
 
 MAX_CONTEXT_STEPS = 256
-DEFAULT_STYLE_STRENGTH = 0.5
-MAX_BARS = 32
-MAX_VARIATIONS = 16
 
 
 class ContinuationError(GtzError):
@@ -95,6 +93,7 @@ class Continuation:
     key: KeySignature  # the key used for normalisation and key lock
     reduced_to_top_line: bool  # the seed was polyphonic and only its top line was used
     seed_notes: tuple[Note, ...]  # the (monophonic) seed that was used
+    settings: GenerationSettings | None = None  # the settings that made it
 
 
 class MelodyGenerator:
@@ -141,24 +140,14 @@ class MelodyGenerator:
         with _one_blas_thread():
             return self._continue(*args, **kwargs)
 
-    def _continue(self, seed_notes: Sequence[Note], song: Song, style: str, bars: int = 4,
-                        variations: int = 4, temperature: float = 1.0, top_p: float = 0.95,
-                        seed: int | None = None, key_lock: bool = False,
-                        progress: Callable[[float, str], None] | None = None,
-                        is_cancelled: Callable[[], bool] | None = None,
-                        style_strength: float = DEFAULT_STYLE_STRENGTH) -> Continuation:
+    def _continue(self, seed_notes: Sequence[Note], song: Song, settings: GenerationSettings,
+                  progress: Callable[[float, str], None] | None = None,
+                  is_cancelled: Callable[[], bool] | None = None) -> Continuation:
+        style, bars, variations = settings.style, settings.bars, settings.variations
+        temperature, top_p, seed, key_lock = settings.temperature, settings.top_p, settings.seed, settings.key_lock
+        style_strength = settings.strength
         if style not in self.styles:
             raise UnknownStyleError(f"unknown style {style!r}; this model knows {', '.join(self.styles)}")
-        if not 1 <= bars <= MAX_BARS:
-            raise ContinuationError(f"bars must be 1..{MAX_BARS}, got {bars}")
-        if not 1 <= variations <= MAX_VARIATIONS:
-            raise ContinuationError(f"variations must be 1..{MAX_VARIATIONS}, got {variations}")
-        if not temperature > 0:
-            raise ContinuationError(f"temperature must be above 0, got {temperature}")
-        if not 0 <= style_strength <= 5:
-            raise ContinuationError(f"style strength must be 0..5, got {style_strength}")
-        if not 0 < top_p <= 1:
-            raise ContinuationError(f"top-p must be in (0, 1], got {top_p}")
         notes = [n for n in seed_notes if n.duration > 0]
         if not notes:
             raise EmptySeedError("the seed is empty: select some notes to continue")
@@ -247,7 +236,7 @@ class MelodyGenerator:
         order = sorted(range(k), key=lambda j: (-float(scores[j]), j))
         result = [Variation(decode_tokens(out[j], start, shift=shift, velocity=velocity), float(scores[j]), r + 1)
                   for r, j in enumerate(order)]
-        return Continuation(result, start, end, style, key, bool(reduced), tuple(mono))
+        return Continuation(result, start, end, style, key, bool(reduced), tuple(mono), settings)
 
 
 def _one_blas_thread():
@@ -295,19 +284,14 @@ def _sample(logits: np.ndarray, mask: np.ndarray, temperature: float, top_p: flo
     return np.minimum(idx, p.shape[1] - 1).astype(np.int32)
 
 
-def continue_melody(seed_notes: Sequence[Note], song: Song, style: str, bars: int = 4, variations: int = 4,
-                    temperature: float = 1.0, top_p: float = 0.95, seed: int | None = None,
-                    key_lock: bool = False, progress=None, is_cancelled=None, style_strength: float = DEFAULT_STYLE_STRENGTH,
-                    generator: MelodyGenerator | None = None) -> Continuation:
+def continue_melody(seed_notes: Sequence[Note], song: Song, settings: GenerationSettings, progress=None,
+                    is_cancelled=None, generator: MelodyGenerator | None = None) -> Continuation:
     """Continue ``seed_notes`` (notes of one track, any polyphony) of ``song`` (tempo, meter and
-    key come from it) in ``style``.
-
-    ``bars`` (1..32) of the meter at the seed end; ``variations`` (1..16) sampled as one batch;
-    ``temperature`` > 0 and nucleus ``top_p`` in (0, 1]; ``seed`` makes it reproducible;
-    ``key_lock`` keeps to the song's key; ``style_strength`` (0..5, 0 = plain sampling) pushes
-    each step away from what the other styles would play (contrastive style guidance);
+    key come from it) as ``settings`` say (:class:`~gtzcomposer.core.generation.GenerationSettings`:
+    style, bars of the meter at the seed end, variations sampled as one batch, temperature, nucleus
+    top-p, seed for reproducibility, key lock to the song's key, and style strength, which pushes
+    each step away from what the other styles would play: contrastive style guidance).
     ``progress(fraction, message)`` and ``is_cancelled()`` as for every long task.
     """
     gen = generator or MelodyGenerator.load()
-    return gen.continue_melody(seed_notes, song, style, bars, variations, temperature, top_p, seed, key_lock,
-                               progress, is_cancelled, style_strength)
+    return gen.continue_melody(seed_notes, song, settings, progress, is_cancelled)
