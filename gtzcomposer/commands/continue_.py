@@ -55,10 +55,14 @@ def run(args) -> int:
     import random
     from pathlib import Path
 
+    from ..core import GtzError
     from ..core.generation import DEFAULT_STYLE_STRENGTH, GenerationSettings
     from ..io.formats import load_song, save_song
     from ..ml.melody.generator import MelodyGenerator
 
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise GtzError(f"-o {out}: that is a file, not a folder; give a folder for the MIDI files and the summary")
     gen = MelodyGenerator.load(args.model)
     song = load_song(args.seed_file)
     ti = _pick_track(song, args.track)
@@ -74,8 +78,10 @@ def run(args) -> int:
         result = gen.continue_melody(track.notes, song, settings, progress=progress)
     finally:
         close()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GtzError(f"-o {out}: cannot make the folder ({exc.strerror or exc})") from None
     stem = Path(args.seed_file).stem
     entries = []
     for v in result.variations:

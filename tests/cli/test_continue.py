@@ -89,3 +89,12 @@ def test_too_short_seed_exits_2(tmp_path, capsys):
     save_song(melody_song(pitches=(60,), step=120), path)
     assert main(["continue", str(path), "--style", "folk", "-o", str(tmp_path / "x")]) == 2
     assert "beat" in capsys.readouterr().err
+
+
+def test_out_that_is_a_file_exits_2_and_leaves_the_file(seed_file, tmp_path, capsys):
+    existing = tmp_path / "notes.txt"
+    existing.write_text("keep me")
+    assert main(["continue", str(seed_file), "--style", "folk", "--variations", "1", "-o", str(existing)]) == 2
+    err = capsys.readouterr().err
+    assert "is a file, not a folder" in err and "Traceback" not in err
+    assert existing.read_text() == "keep me"
