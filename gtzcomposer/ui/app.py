@@ -132,7 +132,11 @@ def run_gui(file: str | None = None, screenshot: str | None = None, theme: str |
     if screenshot:
         window.resize(*size)
         if file:
-            window.open_file(file, ask=False, background=False)
+            # Read it here, not through the window: a file that cannot be read is one sentence
+            # on stderr and exit 2 (an error dialog would wait forever for a click offscreen).
+            from ..io.project import load_any
+
+            window.show_loaded(Path(file), load_any(Path(file)))
         window.show()
         for _ in range(5):
             app.processEvents()
