@@ -65,6 +65,23 @@ class Part:
 
 
 @dataclass(frozen=True)
+class Offer:
+    """A continuation on offer: its parts, the ticks they cover and where Accept writes them."""
+
+    parts: tuple[Part, ...]
+    start: int
+    end: int
+    mode: WriteMode = WriteMode.REPLACE
+
+    def place(self, song: Song, label: str = "Accept continuation") -> Placement:
+        return place(song, self.parts, self.start, self.end, self.mode, label)
+
+    @property
+    def notes(self) -> tuple[Note, ...]:
+        return tuple(n for p in self.parts for n in p.notes)
+
+
+@dataclass(frozen=True)
 class Placement:
     """The edit Accept pushes, and per track index (of the song after the edit) the notes it
     adds and, per track index of the song before it, the notes it removes or moves away."""

@@ -1,20 +1,23 @@
 """The Continue panel: style-conditioned melody continuation of the current selection.
 
-A plain QWidget meant for a dock. The main window calls :meth:`ContinuePanel.set_seed` with the
-selected notes and the song whenever the selection changes, and listens to:
+A plain QWidget meant for a dock; ``ui/continuation.py`` wires it to the window. The wiring
+calls :meth:`ContinuePanel.set_seed` with the selected notes, the song and their track whenever
+the selection changes, and listens to:
 
 * ``variationsReady(list)``: a list of ``generator.Variation`` (best first) after Generate or
-  Regenerate; show them as ghost notes after the selection;
+  Regenerate;
 * ``currentVariationChanged(int, object)``: index and ``Variation`` now shown (also sent right
   after ``variationsReady`` with index 0, and with ``(-1, None)`` when the variations are cleared);
-* ``auditionRequested(object)``: a tuple of Notes, the seed followed by the current variation,
-  to play from the seed;
-* ``acceptRequested(object)``: a tuple of Notes, the current variation; the main window inserts
-  them into the seed's track as one undoable ``core.edits.AddNotes`` edit;
+* ``writeModeChanged(str)``: the user chose another :class:`~gtzcomposer.core.continuation.WriteMode`;
+* ``auditionRequested(object)`` and ``acceptRequested(object)``: the current
+  :class:`~gtzcomposer.core.continuation.Offer`: its parts carry the track they were made for
+  (the seed's track when Generate was pressed), whatever track is current now;
 * ``errorOccurred(str)``: a message to show (the panel also shows it in its status line).
 
-Generation runs on a worker (services.TaskRunner) with progress and Cancel; the model is loaded
-lazily on the worker the first time (or by :meth:`preload` at start-up).
+Its settings are one :class:`~gtzcomposer.core.generation.GenerationSettings`
+(:meth:`settings`, :meth:`set_settings`), kept in the project. Generation runs on a worker
+(services.TaskRunner) with progress and Cancel; the model is loaded lazily on the worker the
+first time (or by :meth:`preload` at start-up).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.continuation import Offer, Part, WriteMode
 from ..core.generation import GenerationSettings
 from ..core.transforms import top_line
 from ..services.tasks import TaskRunner
@@ -77,6 +81,7 @@ class ContinuePanel(QWidget):
     currentVariationChanged = Signal(int, object)
     acceptRequested = Signal(object)
     auditionRequested = Signal(object)
+    writeModeChanged = Signal(str)
     errorOccurred = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -84,9 +89,13 @@ class ContinuePanel(QWidget):
         self.setObjectName("ContinuePanel")
         self._seed: tuple = ()
         self._song = None
+        self._track = 0  # the seed's track
+        self._job_track = 0  # the seed's track when Generate was pressed
+        self._result_track = 0  # ... for the variations shown
         self._result = None
         self._index = -1
         self._last_seed: int | None = None
+        self._generating = False  # the runner's task is a generation (not the preload)
         self.runner = TaskRunner(self)
         self.runner.progress.connect(self._on_progress)
         self.runner.finished.connect(self._on_finished)
@@ -106,6 +115,11 @@ class ContinuePanel(QWidget):
         self.seed_box.setSpecialValueText("random")
         self.seed_box.setToolTip("random seed; the same seed and settings give the same variations")
         self.key_lock = QCheckBox("Only notes of the song's key")
+        self.write_box = QComboBox()
+        for mode in WriteMode:
+            self.write_box.addItem(mode.label, mode.value)
+        self.write_box.setToolTip("Where Accept writes the continuation; the ghost notes show the result")
+        self.write_box.currentIndexChanged.connect(lambda _i: self.writeModeChanged.emit(self.write_mode().value))
 
         form = QFormLayout()
         form.addRow("Style", self.style_box)
@@ -116,6 +130,7 @@ class ContinuePanel(QWidget):
         form.addRow("Style strength", self.style_strength)
         form.addRow("Seed", self.seed_box)
         form.addRow("Key lock", self.key_lock)
+        form.addRow("Accept", self.write_box)
 
         self.generate_button = QPushButton("Generate")
         self.cancel_button = QPushButton("Cancel")
@@ -170,10 +185,11 @@ class ContinuePanel(QWidget):
         self._update_enabled()
 
     # --- public API ------------------------------------------------------------------------------
-    def set_seed(self, notes, song) -> None:
-        """The current selection (notes of one track) and the song it belongs to."""
+    def set_seed(self, notes, song, track: int = 0) -> None:
+        """The current selection (notes of track ``track``) and the song it belongs to."""
         self._seed = tuple(notes)
         self._song = song
+        self._track = track
         mono = top_line(self._seed) if self._seed else ()
         if self._seed and len(mono) < len(set(self._seed)):
             self.notice.setText("The selection is polyphonic: only its top line will be continued.")
@@ -204,16 +220,54 @@ class ContinuePanel(QWidget):
         if not self._seed or self._song is None:
             self._show_error("Select some notes of one track to continue them.")
             return
+        settings = self.settings()
         if seed is None:
-            seed = self.seed_box.value() if self.seed_box.value() >= 0 else random.randrange(2**31)
+            seed = settings.seed if settings.seed is not None else random.randrange(2**31)
         self._last_seed = seed
+        self._job_track = self._track
         self.progress_bar.setValue(0)
         self.status.setText("Generating…")
-        settings = GenerationSettings(
+        self._generating = True
+        self.runner.start(_generate, self._seed, self._song, settings.replace(seed=seed), label="continuing the melody")
+
+    def settings(self) -> GenerationSettings:
+        """What the panel's controls say (``seed`` None: a new random one each time)."""
+        return GenerationSettings(
             style=self.style_box.currentText(), bars=self.bars.value(), variations=self.variations.value(),
-            temperature=self.temperature.value(), top_p=self.top_p.value(), seed=seed,
+            temperature=self.temperature.value(), top_p=self.top_p.value(),
+            seed=self.seed_box.value() if self.seed_box.value() >= 0 else None,
             key_lock=self.key_lock.isChecked(), strength=self.style_strength.value())
-        self.runner.start(_generate, self._seed, self._song, settings, label="continuing the melody")
+
+    def set_settings(self, settings: GenerationSettings) -> None:
+        """Show ``settings`` (from a project); a style the model does not know is reported and
+        the style choice stays."""
+        index = self.style_box.findText(settings.style)
+        if index >= 0:
+            self.style_box.setCurrentIndex(index)
+        else:
+            self.notice.setText(f"The melody model has no style {settings.style!r}; "
+                                f"{self.style_box.currentText()} is used.")
+        self.bars.setValue(settings.bars)
+        self.variations.setValue(settings.variations)
+        self.temperature.setValue(settings.temperature)
+        self.top_p.setValue(settings.top_p)
+        self.style_strength.setValue(settings.strength)
+        self.seed_box.setValue(-1 if settings.seed is None else min(settings.seed, self.seed_box.maximum()))
+        self.key_lock.setChecked(settings.key_lock)
+
+    def write_mode(self) -> WriteMode:
+        return WriteMode(self.write_box.currentData())
+
+    def set_write_mode(self, mode: WriteMode | str) -> None:
+        self.write_box.setCurrentIndex(max(0, self.write_box.findData(WriteMode(mode).value)))
+
+    def current_offer(self) -> Offer | None:
+        """The variation shown, as what Accept would write, with the track it was made for."""
+        v = self.current_variation
+        if v is None:
+            return None
+        r = self._result
+        return Offer((Part(self._result_track, tuple(v.notes)),), r.start, r.end, self.write_mode())
 
     def regenerate(self) -> None:
         self.generate(seed=random.randrange(2**31))
@@ -221,6 +275,7 @@ class ContinuePanel(QWidget):
     def cancel(self) -> None:
         if self.runner.busy:
             self.runner.cancel()
+            self._generating = False
             self.status.setText("Cancelled.")
             self.progress_bar.setValue(0)
 
@@ -231,15 +286,15 @@ class ContinuePanel(QWidget):
         self._select(self._index - 1)
 
     def audition(self) -> None:
-        v = self.current_variation
-        if v is not None:
-            self.auditionRequested.emit(tuple(self._result.seed_notes) + tuple(v.notes))
+        offer = self.current_offer()
+        if offer is not None:
+            self.auditionRequested.emit(offer)
 
     def accept(self) -> None:
-        v = self.current_variation
-        if v is None:
+        offer = self.current_offer()
+        if offer is None:
             return
-        self.acceptRequested.emit(tuple(v.notes))
+        self.acceptRequested.emit(offer)
         self.clear_variations()
         self.status.setText("Accepted.")
 
@@ -265,10 +320,12 @@ class ContinuePanel(QWidget):
         self.progress_bar.setValue(round(100 * fraction))
 
     def _on_finished(self, result) -> None:
-        if result is None or not hasattr(result, "variations"):  # a preload finished
+        if not self._generating:  # a preload finished
             self._update_enabled()
             return
+        self._generating = False
         self._result = result
+        self._result_track = self._job_track
         self.progress_bar.setValue(100)
         self.status.setText(f"{len(result.variations)} variations in {result.style} (seed {self._last_seed}).")
         if result.reduced_to_top_line:
@@ -277,6 +334,7 @@ class ContinuePanel(QWidget):
         self._select(0)
 
     def _on_failed(self, exc) -> None:
+        self._generating = False
         self.progress_bar.setValue(0)
         self._show_error(str(exc) or type(exc).__name__)
 

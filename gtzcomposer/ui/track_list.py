@@ -254,6 +254,11 @@ class TrackList(QWidget):
     def row_widget(self, index: int) -> TrackRow:
         return self.list.itemWidget(self.list.item(index))
 
+    def refresh(self) -> None:
+        """Redraw every header (after a theme change)."""
+        self._headers = ()
+        self._refresh(self._doc.song)
+
     def _refresh(self, song: Song) -> None:
         headers = tuple(_header(t) for t in song.tracks)
         if headers == self._headers:

@@ -1,0 +1,146 @@
+"""The continuation workflow in the window: the Continue panel, the piano roll's ghost notes,
+the document and playback, wired together.
+
+* The seed is the selection (or the current track) and carries its track; a continuation keeps
+  the track it was made for, so Accept after switching tracks still writes there.
+* What Accept will do is one :class:`~gtzcomposer.core.continuation.Placement` (replace the bars
+  after the selection, insert bars, or a new track, as the panel's choice says); the ghost
+  notes show its result (the notes it adds in the target track's colour, the notes it replaces
+  or moves hidden), Audition plays it, and Accept pushes its edit as one undo step.
+* The panel's settings (a :class:`~gtzcomposer.core.generation.GenerationSettings`) and the
+  write mode are kept in the project.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtCore import QObject, Signal
+
+from ..core import EditError, bar_at
+from ..core.continuation import Offer, WriteMode
+from ..core.generation import GenerationSettings, GenerationSettingsError
+from ..io.project import Project
+from .docks import LazyDock
+from .document import SongDocument
+from .playback_control import PlaybackControl
+
+
+class ContinuationWiring(QObject):
+    message = Signal(str, int)
+
+    def __init__(self, dock: LazyDock, document: SongDocument, editor, playback: PlaybackControl) -> None:
+        super().__init__(dock)
+        self.dock, self.document, self.editor, self.playback = dock, document, editor, playback
+        self.panel = None
+        self._saved: tuple[GenerationSettings | None, str | None] = (None, None)  # until the panel exists
+        dock.created.connect(self._wire)
+
+    def _wire(self, panel) -> None:
+        self.panel = panel
+        panel.currentVariationChanged.connect(lambda _i, _v: self.show_offer())
+        panel.writeModeChanged.connect(lambda _m: self.show_offer())
+        panel.acceptRequested.connect(self.accept)
+        panel.auditionRequested.connect(self.audition)
+        panel.errorOccurred.connect(lambda m: self.message.emit(m, 8000))
+        self.editor.selectionChanged.connect(self.update_seed)
+        self.document.currentTrackChanged.connect(lambda _i: self.update_seed())
+        self.document.songChanged.connect(lambda _s: self.update_seed())
+        self.document.pathChanged.connect(lambda _p: panel.clear_variations())  # New / Open: a new song
+        settings, mode = self._saved
+        if settings is not None:
+            panel.set_settings(settings)
+        if mode is not None:
+            panel.set_write_mode(mode)
+        self.update_seed()
+
+    def update_seed(self) -> None:
+        song = self.document.song
+        if self.panel is None or not song.tracks:
+            return
+        track = self.document.current_track
+        notes = tuple(self.editor.selected_notes()) or song.tracks[track].notes
+        self.panel.set_seed(notes, song, track)
+        self.show_offer()
+
+    # --- the offer: ghost notes, audition, accept ------------------------------------------
+    def show_offer(self) -> None:
+        """Show the current variation as what Accept would make of the song."""
+        offer = self.panel.current_offer() if self.panel is not None else None
+        if offer is None:
+            self.editor.set_ghost_variation(None)
+            return
+        try:
+            placement = offer.place(self.document.song)
+        except EditError as exc:
+            self.editor.set_ghost_variation(None)
+            self.message.emit(str(exc), 6000)
+            return
+        added = [n for notes in placement.added.values() for n in notes]
+        target = next(iter(placement.added), offer.parts[0].track)
+        tracks = self.document.song.tracks
+        color = tracks[target].color if target < len(tracks) else _new_track_color(self.document, offer)
+        self.editor.set_ghost_variation(added, color, placement.removed)
+        start = offer.start
+        controller = self.editor.controller
+        first, last = controller.geometry.visible_ticks(controller.viewport[0])
+        if not first <= start < last:
+            self.editor.scroll_to_tick(bar_at(self.document.song, max(0, start - 1)).start)
+
+    def accept(self, offer: Offer) -> bool:
+        try:
+            placement = offer.place(self.document.song)
+        except EditError as exc:
+            self.message.emit(f"Cannot accept the continuation: {exc}", 8000)
+            self.editor.set_ghost_variation(None)
+            return False
+        self.editor.set_ghost_variation(None)
+        self.document.push(placement.edit)
+        if offer.mode is WriteMode.NEW_TRACK:
+            self.document.current_track = len(self.document.song.tracks) - 1
+        return True
+
+    def audition(self, offer: Offer) -> None:
+        """Play the song as Accept would leave it, from the bar before the continuation."""
+        try:
+            trial, _ = _applied(self.document.song, offer)
+        except EditError as exc:
+            self.message.emit(str(exc), 6000)
+            return
+        start = bar_at(self.document.song, max(0, offer.start - 1)).start
+        self.playback.play(song=trial, start=start)
+
+    # --- what the project keeps -----------------------------------------------------------------
+    def restore(self, project: Project) -> None:
+        try:
+            settings = GenerationSettings.from_dict({**project.generation,
+                                                     **({"style": project.style} if project.style else {})})
+        except GenerationSettingsError as exc:
+            self.message.emit(f"The project's generation settings are not used: {exc}", 8000)
+            settings = None
+        mode = project.generation.get("write_mode")
+        mode = mode if mode in {m.value for m in WriteMode} else None
+        self._saved = (settings, mode)
+        if self.panel is not None:
+            if settings is not None:
+                self.panel.set_settings(settings)
+            if mode is not None:
+                self.panel.set_write_mode(mode)
+
+    def collect(self, project: Project) -> Project:
+        if self.panel is None:  # never shown: keep what the project had
+            return project
+        settings = self.panel.settings()
+        generation = {**project.generation, **settings.to_dict(), "write_mode": self.panel.write_mode().value}
+        return replace(project, style=settings.style, generation=generation)
+
+
+def _applied(song, offer: Offer):
+    from ..core import apply
+
+    return apply(song, offer.place(song).edit)
+
+
+def _new_track_color(document: SongDocument, offer: Offer) -> str:
+    song, _ = _applied(document.song, offer)
+    return song.tracks[-1].color
