@@ -49,6 +49,7 @@ PATCH_SECONDS = PATCH_FRAMES * HOP_LENGTH / SAMPLE_RATE  # 2.992
 WINDOW_PATCHES = 60  # patches per feature window (about a minute of audio)
 DEFAULT_SEGMENT_SECONDS = 10.0
 MIN_SECONDS = 0.5  # shorter audio is refused; up to one patch it is padded with silence
+SHORT_SECONDS = 10.0  # less audio than this gets a warning with its result (a few patches only)
 ENVELOPE_RATE = 50  # envelope points per second (peak of |x| over 20 ms), for waveform pictures
 
 Progress = Callable[[float, str], None]
@@ -131,6 +132,17 @@ class GenreResult:
         return sorted_genres(self.probabilities)
 
     @property
+    def warning(self) -> str | None:
+        """A sentence for a result that rests on too little audio to trust (None otherwise)."""
+        if self.duration < SHORT_SECONDS:
+            n = max(1, len(self.patch_times))
+            padded = " padded with silence" if self.duration < PATCH_SECONDS else ""
+            return (f"Only {self.duration:.1f} s of audio: the model hears 3 s at a time, so this guess rests on "
+                    f"{n} excerpt{'s' if n > 1 else ''}{padded}; give it {SHORT_SECONDS:g} s or more for a "
+                    "steadier answer.")
+        return None
+
+    @property
     def segments(self) -> list[Segment]:
         return make_segments(self.patch_times, self.patch_probabilities, self.duration, self.segment_seconds)
 
@@ -141,6 +153,8 @@ class GenreResult:
             "genres": [{"genre": g, "probability": round(p, 6)} for g, p in self.sorted()],
             "patches": int(len(self.patch_times)),
         }
+        if self.warning:
+            d["warning"] = self.warning
         if segments:
             d["segments"] = [
                 {

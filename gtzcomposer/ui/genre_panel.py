@@ -353,6 +353,8 @@ class GenrePanel(QWidget):
         self.waveform.set_envelope(result.envelope)
         top, p = result.sorted()[0]
         self.top_label.setText(f"Sounds most like <b>{top}</b> ({p:.0%}), {result.duration:.1f} s analysed")
+        if result.warning:
+            self.status.setText(result.warning)
         self._update_style_button()
         self.resultReady.emit(result)
 
