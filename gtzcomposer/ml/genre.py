@@ -13,7 +13,8 @@ Pipeline (see docs/genre.md):
    (softmax). A clip's / a file's probabilities aggregate all its patches; a *segment* aggregates
    the patches whose start time falls in a ``segment_seconds`` (default 10 s) span.
 
-Cancellation: ``detect`` raises :class:`Cancelled` (a ``concurrent.futures.CancelledError``) when
+Cancellation: ``detect`` raises :class:`gtzcomposer.core.errors.Cancelled` (the one cancellation of
+every long task; a ``concurrent.futures.CancelledError`` too) when
 ``is_cancelled()`` turns true (checked between blocks and windows, and passed on to the reader and
 the backbone). Audio shorter than one patch (2.99 s) is padded with silence to 3 s; under
 ``MIN_SECONDS`` it is refused.
@@ -32,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.errors import GtzError
+from ..core.errors import Cancelled, GtzError
 
 GENRES: tuple[str, ...] = (
     "blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock",
@@ -58,13 +59,6 @@ IsCancelled = Callable[[], bool]
 
 class GenreError(GtzError):
     """The file cannot be analysed (too short, unreadable, no model), with a sentence saying why."""
-
-
-class Cancelled(CancelledError):  # noqa: N818 - the name says what happened
-    """Raised by :meth:`GenreDetector.detect` when ``is_cancelled()`` returned true.
-
-    A ``concurrent.futures.CancelledError`` (what the audio reader and the backbone raise), so
-    ``except CancelledError`` catches every cancellation."""
 
 
 # ----------------------------------------------------------------------------- aggregation
