@@ -7,8 +7,8 @@ the document and playback, wired together.
   after the selection, insert bars, or a new track, as the panel's choice says); the ghost
   notes show its result (the notes it adds in the target track's colour, the notes it replaces
   or moves hidden), Audition plays it, and Accept pushes its edit as one undo step.
-* The panel's settings (a :class:`~gtzcomposer.core.generation.GenerationSettings`) and the
-  write mode are kept in the project.
+* The panel's settings (the project's :class:`~gtzcomposer.core.generation.GenerationSettings`)
+  and the write mode (``view["continue_write"]``) are kept in the project.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Signal
 
 from ..core import EditError, bar_at
 from ..core.continuation import Offer, WriteMode
-from ..core.generation import GenerationSettings, GenerationSettingsError
+from ..core.generation import GenerationSettings
 from ..io.project import Project
 from .docks import LazyDock
 from .document import SongDocument
@@ -112,27 +112,19 @@ class ContinuationWiring(QObject):
 
     # --- what the project keeps -----------------------------------------------------------------
     def restore(self, project: Project) -> None:
-        try:
-            settings = GenerationSettings.from_dict({**project.generation,
-                                                     **({"style": project.style} if project.style else {})})
-        except GenerationSettingsError as exc:
-            self.message.emit(f"The project's generation settings are not used: {exc}", 8000)
-            settings = None
-        mode = project.generation.get("write_mode")
-        mode = mode if mode in {m.value for m in WriteMode} else None
-        self._saved = (settings, mode)
+        mode = project.view.get("continue_write")
+        self._saved = (project.generation, mode if mode in {m.value for m in WriteMode} else None)
         if self.panel is not None:
-            if settings is not None:
-                self.panel.set_settings(settings)
-            if mode is not None:
-                self.panel.set_write_mode(mode)
+            self.panel.set_settings(project.generation)
+            if self._saved[1] is not None:
+                self.panel.set_write_mode(self._saved[1])
 
     def collect(self, project: Project) -> Project:
         if self.panel is None:  # never shown: keep what the project had
             return project
         settings = self.panel.settings()
-        generation = {**project.generation, **settings.to_dict(), "write_mode": self.panel.write_mode().value}
-        return replace(project, style=settings.style, generation=generation)
+        view = {**project.view, "continue_write": self.panel.write_mode().value}
+        return replace(project, style=settings.style, generation=settings, view=view)
 
 
 def _applied(song, offer: Offer):
