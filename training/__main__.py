@@ -17,13 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training", description="Reproduce the bundled models.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in MODULES:
-        try:
-            module = importlib.import_module(f"training.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"training.{name}":
-                raise
-            continue
-        module.register(sub)
+        importlib.import_module(f"training.{name}").register(sub)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

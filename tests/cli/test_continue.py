@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pytest
@@ -11,11 +10,7 @@ from gtzcomposer.cli import main
 from gtzcomposer.resources import model_path
 from tests.helpers import melody_song, two_track_song
 
-pytestmark = [
-    pytest.mark.skipif(importlib.util.find_spec("gtzcomposer.io.midi") is None,
-                       reason="gtzcomposer.io.midi (MIDI reading/writing) is not on this branch yet"),
-    pytest.mark.skipif(not model_path("melody").exists(), reason="bundled melody model not built"),
-]
+pytestmark = pytest.mark.skipif(not model_path("melody").exists(), reason="bundled melody model not built")
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from gtzcomposer.ui.document import SongDocument
@@ -43,12 +42,6 @@ class Dialogs:
     def _question(self, _parent, _title, text, *a, **k):
         self.questions.append(text)
         return self.question_answer
-
-
-def needs(module: str):
-    """Skip where a module from another branch is not merged yet (the lead removes this once
-    the branches are together)."""
-    return pytest.importorskip(module, reason=f"{module} is not part of this branch yet")
 
 
 class Speaker:

@@ -13,7 +13,7 @@ from gtzcomposer.ui.dialogs import QuantizeDialog
 from gtzcomposer.ui.docks import LazyDock
 from gtzcomposer.ui.settings import Settings
 from tests.helpers import melody_song, two_track_song
-from tests.ui.mw_helpers import Dialogs, Speaker, make_window, needs
+from tests.ui.mw_helpers import Dialogs, Speaker, make_window
 
 
 def menu_titles(window):
@@ -251,7 +251,6 @@ def test_quantize_dialog_values(qtbot):
 
 
 def test_edit_menu_drives_the_piano_roll(qtbot):
-    needs("gtzcomposer.ui.pianoroll")
     w = make_window(qtbot, two_track_song())
     w.show()
     doc = w.document

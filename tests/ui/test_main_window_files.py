@@ -16,7 +16,7 @@ from gtzcomposer.ui.autosave import Autosaver, find_recoveries
 from gtzcomposer.ui.dialogs import AudioExportDialog
 from gtzcomposer.ui.settings import Settings, data_dir
 from tests.helpers import melody_song, two_track_song
-from tests.ui.mw_helpers import Dialogs, make_window, needs
+from tests.ui.mw_helpers import Dialogs, make_window
 
 
 def write_midi(path, pitches=(60, 64, 67, 72)):
@@ -90,7 +90,6 @@ def test_missing_file_shows_an_error(qtbot, monkeypatch, tmp_path):
 
 
 def test_save_then_reopen_gives_the_same_song(qtbot, monkeypatch, tmp_path):
-    needs("gtzcomposer.io.project")
     Dialogs(monkeypatch)
     w = make_window(qtbot, two_track_song())
     w.document.push(AddNotes(1, [Note(100, 50, 200, 77)]))
@@ -131,7 +130,6 @@ def test_a_save_the_disk_refuses_is_reported_and_keeps_the_song(qtbot, monkeypat
 
 
 def test_import_midi_keeps_no_path_and_save_asks_for_a_project_name(qtbot, monkeypatch, tmp_path):
-    needs("gtzcomposer.io.midi")
     w = make_window(qtbot)
     with qtbot.waitSignal(w.files.fileLoaded, timeout=10000):
         w.files.open_file(write_midi(tmp_path / "tune.mid"), ask=False)
@@ -147,7 +145,6 @@ def test_import_midi_keeps_no_path_and_save_asks_for_a_project_name(qtbot, monke
 
 
 def test_dropping_a_midi_file_opens_it(qtbot, monkeypatch, tmp_path):
-    needs("gtzcomposer.io.midi")
     Dialogs(monkeypatch)
     w = make_window(qtbot, melody_song())
     w.show()
@@ -181,7 +178,6 @@ def test_dropping_with_unsaved_changes_asks_first(qtbot, monkeypatch, tmp_path):
 
 
 def test_drag_out_selected_notes_as_a_midi_file(qtbot, monkeypatch):
-    needs("gtzcomposer.io.midi")
     song = two_track_song()
     w = make_window(qtbot, song)
     chosen = song.tracks[0].notes[:2]
@@ -270,7 +266,6 @@ def test_declining_recovery_discards_it(qtbot, monkeypatch):
 
 
 def test_clean_save_removes_the_recovery_file(qtbot, monkeypatch, tmp_path):
-    needs("gtzcomposer.io.project")
     w = make_window(qtbot, melody_song())
     w.document.push(AddNotes(0, [Note(0, 90, 10)]))
     path = w.files.autosaver.save_now()
@@ -301,7 +296,6 @@ def test_autosave_interval_comes_from_settings(qtbot):
 
 
 def test_export_midi(qtbot, tmp_path):
-    needs("gtzcomposer.io.midi")
     w = make_window(qtbot, two_track_song())
     out = tmp_path / "out.mid"
     with qtbot.waitSignal(w.files.exportFinished):
@@ -311,7 +305,6 @@ def test_export_midi(qtbot, tmp_path):
 
 @pytest.mark.slow
 def test_export_wav_off_the_gui_thread_with_progress(qtbot, tmp_path):
-    needs("gtzcomposer.audio.render")
     w = make_window(qtbot, two_track_song())
     out = tmp_path / "out.wav"
     with qtbot.waitSignal(w.files.exportFinished, timeout=30000):
@@ -352,7 +345,6 @@ def test_audio_export_asks_rate_and_depth_writes_flac_and_remembers(qtbot, tmp_p
     from PySide6.QtWidgets import QDialog, QFileDialog
 
 
-    needs("gtzcomposer.audio.render")
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "song"), "FLAC audio (*.flac)"))
     shown = []
 
