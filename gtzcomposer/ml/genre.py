@@ -24,7 +24,6 @@ Heavy imports (keras, librosa, the backbone) happen inside functions, never at i
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import CancelledError
@@ -34,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import Cancelled, GtzError
+from .registry import ModelCard, ModelCardError, read_card
 
 GENRES: tuple[str, ...] = (
     "blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock",
@@ -258,7 +258,7 @@ class GenreDetector:
         self._model_path = Path(model_path) if model_path else None
         self.segment_seconds = float(segment_seconds)
         self._head = None
-        self._card: dict | None = None
+        self._card: ModelCard | None = None
 
     # -- models
     @property
@@ -293,8 +293,8 @@ class GenreDetector:
             if self.end_to_end:  # a fine-tuned backbone + head: needs the backbone's layers registered
                 from . import musicnn_arch  # noqa: F401
             self._head = load_head(path)
-            labels = self.card.get("labels")
-            if labels and tuple(labels) != GENRES:
+            labels = self.card.labels
+            if labels and labels != GENRES:
                 raise GenreError(f"The genre model {path} has labels {labels}, expected {list(GENRES)}.")
         return self._head
 
@@ -305,10 +305,13 @@ class GenreDetector:
         return self.card.get("input_kind", "taggram") == "patches"
 
     @property
-    def card(self) -> dict:
+    def card(self) -> ModelCard:
         if self._card is None:
-            p = self.model_path.with_suffix(".json")
-            self._card = json.loads(p.read_text(encoding="utf-8")) if p.is_file() else {}
+            p = self.model_path
+            try:
+                self._card = read_card(p.stem, p.parent)
+            except ModelCardError:  # a head without a card: the bundled layout is assumed
+                self._card = ModelCard(p.stem, p.with_suffix(".json"), {})
         return self._card
 
     # -- head only

@@ -22,7 +22,6 @@ first time (or by :meth:`preload` at start-up).
 
 from __future__ import annotations
 
-import json
 import random
 
 from PySide6.QtCore import Qt, Signal
@@ -43,22 +42,8 @@ from PySide6.QtWidgets import (
 from ..core.continuation import Offer, Part, WriteMode
 from ..core.generation import GenerationSettings
 from ..core.transforms import top_line
+from ..services.models import melody_styles
 from ..services.tasks import TaskRunner
-
-DEFAULT_STYLES = ("classical", "folk", "chinese", "irish", "scottish")
-
-
-def _styles_from_card() -> tuple[list[str], str]:
-    """(styles, reason when unavailable) from the melody model card, without loading the model."""
-    from ..resources import model_card_path, model_path
-
-    card = model_card_path("melody")
-    if not card.exists() or not model_path("melody").exists():
-        return [], f"no melody model found in {card.parent} (train it with `python -m training melody`)"
-    try:
-        return list(json.loads(card.read_text(encoding="utf-8"))["styles"]), ""
-    except (OSError, ValueError, KeyError) as exc:
-        return [], f"the melody model card {card.name} cannot be read: {exc}"
 
 
 def _load_generator(progress=None, is_cancelled=None):
@@ -102,9 +87,9 @@ class ContinuePanel(QWidget):
         self.runner.failed.connect(self._on_failed)
         self.runner.busyChanged.connect(self._update_enabled)
 
-        styles, self._unavailable = _styles_from_card()
+        styles, self._unavailable = melody_styles()
         self.style_box = QComboBox()
-        self.style_box.addItems(styles or list(DEFAULT_STYLES))
+        self.style_box.addItems(styles)
         self.bars = QSpinBox(minimum=1, maximum=32, value=4)
         self.variations = QSpinBox(minimum=1, maximum=16, value=4)
         self.temperature = QDoubleSpinBox(minimum=0.1, maximum=2.0, singleStep=0.05, value=1.0)

@@ -26,18 +26,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..services.models import genre_labels, melody_styles
 from ..services.tasks import TaskRunner
 
-# Same order as gtzcomposer.ml.genre.GENRES (kept here so the panel does not import ml at start-up;
-# a test checks they agree).
-GENRES = ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock")
+GENRES = genre_labels()  # from the genre model's card (JSON only: nothing heavy loads)
 GENRE_COLORS = {
     "blues": "#1f77b4", "classical": "#c5b0d5", "country": "#8c564b", "disco": "#e377c2", "hiphop": "#7f7f7f",
     "jazz": "#bcbd22", "metal": "#d62728", "pop": "#17becf", "reggae": "#2ca02c", "rock": "#ff7f0e",
 }
 # Detected genre -> melody style of the generator (classical, folk, chinese, irish, scottish).
 STYLE_FOR_GENRE = {"classical": "classical"}
-MELODY_STYLES = ("classical", "folk", "chinese", "irish", "scottish")
 AUDIO_FILTER = "Audio files (*.wav *.au *.flac *.ogg *.mp3 *.m4a *.aac);;All files (*)"
 AUDIO_SUFFIXES = {".wav", ".au", ".snd", ".flac", ".ogg", ".mp3", ".m4a", ".aac", ".aif", ".aiff"}
 
@@ -328,7 +326,7 @@ class GenrePanel(QWidget):
             self.style_button.setToolTip("Analyse an audio file first.")
         elif style is None:
             self.style_button.setToolTip(
-                f"No melody style matches '{self.result.top}': the generator knows {', '.join(MELODY_STYLES)}.")
+                f"No melody style matches '{self.result.top}': the generator knows {', '.join(melody_styles()[0])}.")
         else:
             self.style_button.setToolTip(f"Set the generation style to '{style}'.")
 
