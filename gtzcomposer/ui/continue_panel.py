@@ -42,23 +42,8 @@ from PySide6.QtWidgets import (
 from ..core.continuation import Offer, Part, WriteMode
 from ..core.generation import GenerationSettings
 from ..core.transforms import top_line
-from ..services.models import melody_styles
+from ..services import models
 from ..services.tasks import TaskRunner
-
-
-def _load_generator(progress=None, is_cancelled=None):
-    from ..ml.melody.generator import MelodyGenerator
-
-    return MelodyGenerator.load()
-
-
-def _generate(seed_notes, song, settings, progress=None, is_cancelled=None):
-    from ..ml.melody.generator import MelodyGenerator
-
-    if progress:
-        progress(0.0, "loading the melody model")
-    gen = MelodyGenerator.load()
-    return gen.continue_melody(seed_notes, song, settings, progress=progress, is_cancelled=is_cancelled)
 
 
 class ContinuePanel(QWidget):
@@ -87,7 +72,7 @@ class ContinuePanel(QWidget):
         self.runner.failed.connect(self._on_failed)
         self.runner.busyChanged.connect(self._update_enabled)
 
-        styles, self._unavailable = melody_styles()
+        styles, self._unavailable = models.melody_styles()
         self.style_box = QComboBox()
         self.style_box.addItems(styles)
         self.bars = QSpinBox(minimum=1, maximum=32, value=4)
@@ -189,7 +174,7 @@ class ContinuePanel(QWidget):
     def preload(self) -> None:
         """Load the model in the background (call at start-up)."""
         if not self._unavailable and not self.runner.busy:
-            self.runner.start(_load_generator, label="loading the melody model")
+            self.runner.start(models.load_melody_model, label="loading the melody model")
 
     @property
     def current_variation(self):
@@ -213,7 +198,7 @@ class ContinuePanel(QWidget):
         self.progress_bar.setValue(0)
         self.status.setText("Generating…")
         self._generating = True
-        self.runner.start(_generate, self._seed, self._song, settings.replace(seed=seed), label="continuing the melody")
+        self.runner.start(models.continue_melody, self._seed, self._song, settings.replace(seed=seed), label="continuing the melody")
 
     def settings(self) -> GenerationSettings:
         """What the panel's controls say (``seed`` None: a new random one each time)."""

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..services.models import genre_labels, melody_styles
+from ..services.models import genre_detector, genre_labels, melody_styles
 from ..services.tasks import TaskRunner
 
 GENRES = genre_labels()  # from the genre model's card (JSON only: nothing heavy loads)
@@ -267,9 +267,7 @@ class GenrePanel(QWidget):
     # -- internals
     def _get_detector(self):
         if self._detector is None:
-            from ..ml.genre import GenreDetector
-
-            self._detector = GenreDetector()
+            self._detector = genre_detector()
         return self._detector
 
     def _finish_task(self):
