@@ -103,8 +103,11 @@ class SageMakerEngine:
             d = self.sm.describe_training_job(TrainingJobName=job_name)
         except (ClientError, BotoCoreError) as exc:
             raise self._explain(exc, f"reading the state of the training job {job_name}") from exc
+        billable = d.get("BillableTimeInSeconds")
+        if billable is None and d.get("TrainingStartTime") and d.get("TrainingEndTime"):
+            billable = (d["TrainingEndTime"] - d["TrainingStartTime"]).total_seconds()
         return JobState(status=d.get("TrainingJobStatus", ""), secondary=d.get("SecondaryStatus", ""),
-                        failure_reason=d.get("FailureReason", ""), billable_seconds=d.get("BillableTimeInSeconds"),
+                        failure_reason=d.get("FailureReason", ""), billable_seconds=billable,
                         artifact=(d.get("ModelArtifacts") or {}).get("S3ModelArtifacts", ""))
 
     def new_log_lines(self, job_name: str) -> list[str]:
@@ -190,6 +193,7 @@ class LocalEngine:
             [self.python, str(entry), plan.name, "--no-install"], cwd=REPO, env=env, stdout=log,
             stderr=subprocess.STDOUT, start_new_session=True)
         self.t0[plan.job_name] = time.time()
+        (root / "pid").write_text(f"{self.procs[plan.job_name].pid}\n", encoding="utf-8")
 
     def state(self, job_name: str) -> JobState:
         proc = self.procs[job_name]

@@ -367,7 +367,7 @@ def build_plan(job: dict, *, prices: dict, template: dict, gpus: int | None = No
             parse_s3(where)
             channels.append(Channel(name, spec.get("about", ""), s3_uri=where.rstrip("/") + "/"))
             continue
-        folder = Path(where)
+        folder = Path(where).expanduser()
         if not folder.is_absolute():
             folder = ((repo / folder) if name not in inputs else folder).resolve()
         channels.append(Channel(name, spec.get("about", ""), tree=scan_tree(name, folder, spec.get("include"))))
