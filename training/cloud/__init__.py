@@ -116,7 +116,7 @@ def run(args) -> int:
 
 def launch(args, plans, prices, template) -> int:
     from . import engine as enginemod
-    from . import run as runmod
+    from . import orchestrate
 
     if args.engine == "local":
         session = None
@@ -136,7 +136,7 @@ def launch(args, plans, prices, template) -> int:
         eng = enginemod.SageMakerEngine(session, region)
     for p in plans:
         print(planmod.describe(p, prices))
-        rc = runmod.run_job(p, eng, session, template, prices, fetch_results=args.fetch, models_dir=args.models_dir,
+        rc = orchestrate.run_job(p, eng, session, template, prices, fetch_results=args.fetch, models_dir=args.models_dir,
                             reports_dir=args.reports_dir, poll=args.poll)
         if rc:
             return rc

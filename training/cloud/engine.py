@@ -185,6 +185,7 @@ class LocalEngine:
                 raise CloudError(f"input {ch.name!r} is in S3 ({ch.s3_uri}); the local engine needs a local folder")
             (data / ch.name).symlink_to(ch.tree.root, target_is_directory=True)
         env = {**os.environ, **request.get("Environment", {}), "GTZ_SM_ROOT": str(root), "TRAINING_JOB_NAME": plan.job_name,
+               "GTZ_INSTANCE_TYPE": "local",
                "PYTHONPATH": str(REPO)}
         log = open(root / "log.txt", "w+b")  # noqa: SIM115 - closed when the job ends
         self.logs[plan.job_name] = (log, 0)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tarfile
 import tempfile
 import time
@@ -101,7 +102,8 @@ def _safe_members(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
     return out
 
 
-def fetch(session, plan: JobPlan, state: JobState, models_dir: Path, reports_dir: Path, prices: dict) -> list[Path]:
+def fetch(session, plan: JobPlan, state: JobState, models_dir: Path, reports_dir: Path, prices: dict,
+          engine_name: str = "sagemaker") -> list[Path]:
     """model.tar.gz -> models_dir/<model>.keras|.json and reports_dir/<report>/..., each file
     renamed into place only after the whole archive is unpacked and checked."""
     models_dir, reports_dir = Path(models_dir), Path(reports_dir)
@@ -128,7 +130,7 @@ def fetch(session, plan: JobPlan, state: JobState, models_dir: Path, reports_dir
         for m in plan.job["models"]:
             card_path = unpacked / f"{m}.json"
             card = json.loads(card_path.read_text(encoding="utf-8"))
-            card["cloud"] = finish_cloud_section(card.get("cloud") or {}, plan, state, prices)
+            card["cloud"] = finish_cloud_section(card.get("cloud") or {}, plan, state, prices, engine_name)
             card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
         moves = [(unpacked / f"{m}{ext}", models_dir / f"{m}{ext}") for m in plan.job["models"] for ext in (".keras", ".json")]
         for r in plan.job.get("reports", []):
@@ -146,11 +148,15 @@ def fetch(session, plan: JobPlan, state: JobState, models_dir: Path, reports_dir
     return [dest for _, dest in staged]
 
 
-def finish_cloud_section(cloud: dict, plan: JobPlan, state: JobState, prices: dict) -> dict:
+def finish_cloud_section(cloud: dict, plan: JobPlan, state: JobState, prices: dict, engine_name: str) -> dict:
     """The card's record of the run: what the instance wrote, plus what the engine billed."""
     on_demand = float(prices["instances"][plan.instance_type]["usd_per_hour"])
-    out = {"engine": "sagemaker", "job_name": plan.job_name, "instance_type": plan.instance_type,
-           "gpus": plan.gpus, "gpu": plan.instance.get("gpu"), "region": plan.region, "spot": plan.spot, **cloud}
+    out = {"engine": engine_name, "job_name": plan.job_name, "instance_type": plan.instance_type,
+           "gpus": plan.gpus, "gpu": plan.instance.get("gpu"), "region": plan.region, "spot": plan.spot, **cloud,
+           "launched_with": " ".join(["python -m training cloud", *sys.argv[2:]]) if sys.argv[1:2] == ["cloud"] else ""}
+    if engine_name == "local":
+        out.pop("region", None)
+        return out
     if state.billable_seconds is not None:
         out["billable_seconds"] = round(float(state.billable_seconds), 1)
         # managed spot training bills fewer seconds at the on-demand rate
@@ -180,12 +186,13 @@ def run_job(plan: JobPlan, engine: Engine, session, template: dict, prices: dict
         say(f"{plan.job_name} {state.status.lower()}: {state.failure_reason or 'no reason given'} "
             f"(its instance is released; the log is above)")
         return 1
-    billed = f", billed {state.billable_seconds:.0f} s" if state.billable_seconds is not None else ""
-    cost = (f", about {float(prices['instances'][plan.instance_type]['usd_per_hour']) * state.billable_seconds / 3600:.2f} USD"
-            if state.billable_seconds is not None else "")
+    billed = cost = ""
+    if state.billable_seconds is not None and engine.name != "local":
+        usd = float(prices["instances"][plan.instance_type]["usd_per_hour"]) * state.billable_seconds / 3600
+        billed, cost = f", billed {state.billable_seconds:.0f} s", f", about {usd:.2f} USD"
     say(f"{plan.job_name} completed after {wall / 60:.1f} min{billed}{cost}; results: {state.artifact}")
     if fetch_results:
-        written = fetch(session, plan, state, models_dir, reports_dir, prices)
+        written = fetch(session, plan, state, models_dir, reports_dir, prices, engine.name)
         say(f"fetched {len(written)} files into {models_dir} and {reports_dir}:")
         for p in written:
             say(f"  {p}")
