@@ -104,6 +104,8 @@ def test_back_to_the_default_soundfont(qtbot, monkeypatch, own_soundfont):
     w.sound_menu.default_soundfont_action.trigger()
     assert w.settings.get("audio/soundfont") == ""
     assert w.playback.service.soundfont() is None
+    qtbot.waitUntil(lambda: not w.playback.probe.busy, timeout=10000)  # the output is checked again
+    w.playback.probe.wait(10000)
 
 
 def test_a_chosen_soundfont_that_went_missing_fails_the_export_with_a_clear_message(qtbot, monkeypatch, tmp_path,
