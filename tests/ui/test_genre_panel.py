@@ -1,12 +1,13 @@
 """Genre panel driven by pytest-qt: result -> bars/timeline/style button, cancel, errors.
 
 The panel takes any object with GenreDetector's detect(); most tests use the real head on real
-GTZAN taggram rows behind a stand-in audio front end (no backbone needed); the end-to-end test on a
-generated WAV skips until the musicnn backbone is merged."""
+musicnn taggrams of the repository's reference clips behind a stand-in audio front end (no
+backbone, no shared data needed); one end-to-end test runs the real detector on a generated WAV."""
 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -48,12 +49,15 @@ class FakeAudioDetector(g.GenreDetector):
         return g.GenreResult(r.probabilities, r.duration, r.patch_times, r.patch_probabilities, 10.0, env, str(path_or_samples))
 
 
-@pytest.fixture
-def taggrams(shared_data):
-    with np.load(shared_data / "gtzan-musicnn" / "evaluation_data_GTZAN_MSDmusicnn_taggram.npz") as d:
-        ids, x = d["IDS"].astype(str), d["X"]
-    pick = lambda genre: x[ids == ids[np.char.startswith(ids, genre + "/")][0]]
-    return {"classical": pick("classical"), "metal": pick("metal")}
+REFERENCE = Path(__file__).resolve().parents[1] / "data" / "musicnn_reference" / "reference.npz"
+
+
+@pytest.fixture(scope="module")
+def taggrams():
+    """Real musicnn taggrams of the repository's reference clips (tests/data/musicnn_reference):
+    the organ chorale sounds classical to the real head, the jazz combo like jazz."""
+    with np.load(REFERENCE) as d:
+        return {"classical": d["chorale_organ/taggram"], "jazz": d["jazz_combo/taggram"]}
 
 
 @pytest.fixture
@@ -88,13 +92,13 @@ def test_result_fills_bars_timeline_and_style(qtbot, taggrams, wav):
 
 
 def test_genre_without_style_disables_the_button(qtbot, taggrams, wav):
-    panel = GenrePanel(detector=FakeAudioDetector(taggrams["metal"]))
+    panel = GenrePanel(detector=FakeAudioDetector(taggrams["jazz"]))
     qtbot.addWidget(panel)
     with qtbot.waitSignal(panel.resultReady, timeout=30000):
         panel.open_file(wav)
-    assert panel.result.top == "metal"
+    assert panel.result.top == "jazz"
     assert not panel.style_button.isEnabled()
-    assert "No melody style matches 'metal'" in panel.style_button.toolTip()
+    assert "No melody style matches 'jazz'" in panel.style_button.toolTip()
     panel.grab()
 
 
