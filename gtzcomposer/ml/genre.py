@@ -341,12 +341,14 @@ class GenreDetector:
 
     # -- audio
     def detect(self, path_or_samples, sr: int | None = None, progress: Progress | None = None,
-               is_cancelled: IsCancelled | None = None) -> GenreResult:
+               is_cancelled: IsCancelled | None = None,
+               partial: Callable[[GenreResult], None] | None = None) -> GenreResult:
         """Genre probabilities of an audio file (path) or a mono/multi-channel sample array.
 
         ``sr`` is required for arrays (any rate; resampled to 16 kHz). Raises :class:`GenreError`
         (or the audio loader's error, also a GtzError) for bad input and :class:`Cancelled` when
-        cancelled."""
+        cancelled. ``partial(result so far)`` is called after each window of about a minute
+        of audio but the last (for segments that appear while a long file is analysed)."""
         progress = progress or (lambda f, m: None)
         cancelled = is_cancelled or (lambda: False)
         source = None
@@ -382,13 +384,13 @@ class GenreDetector:
             total = len(x) / SAMPLE_RATE
             blocks = _blocks_from_samples(x)
         try:
-            return self._run(blocks, total, progress, cancelled, is_cancelled, source)
+            return self._run(blocks, total, progress, cancelled, is_cancelled, source, partial)
         except Cancelled:
             raise
         except CancelledError as exc:
             raise Cancelled(str(exc)) from exc
 
-    def _run(self, blocks, total, progress, cancelled, is_cancelled, source) -> GenreResult:
+    def _run(self, blocks, total, progress, cancelled, is_cancelled, source, partial=None) -> GenreResult:
         from . import features, musicnn
 
         env_step = SAMPLE_RATE // ENVELOPE_RATE
@@ -411,7 +413,7 @@ class GenreDetector:
 
         tags, times = [], []  # per window: genre probabilities of its patches, patch start times
         one_patch = (PATCH_FRAMES - 1) * HOP_LENGTH  # fewer samples give no full patch
-        for k, chunk, drop_first, _last in iter_windows(counted(blocks)):
+        for k, chunk, drop_first, last in iter_windows(counted(blocks)):
             if cancelled():
                 raise Cancelled()
             if len(chunk) == 0:
@@ -440,6 +442,11 @@ class GenreDetector:
             done = offset + len(p) * PATCH_HOP_SECONDS
             if total:
                 progress(min(0.99, done / max(total, 1e-9)), f"{done:.0f} s of {total:.0f} s")
+            if partial is not None and not last:
+                so_far = np.concatenate(tags)
+                env = np.concatenate(env_parts) if env_parts else np.zeros(0, np.float32)
+                partial(GenreResult(aggregate(so_far), float(done), np.concatenate(times), so_far,
+                                    self.segment_seconds, env, source))
         duration = n_samples / SAMPLE_RATE
         if not tags:
             raise GenreError(f"{source or 'The audio'} is too short to analyse "

@@ -4,6 +4,10 @@ A task is any callable ``fn(*args, progress=..., is_cancelled=..., **kwargs)`` f
 :class:`TaskRunner` runs one task at a time on a worker thread, throttles its progress reports,
 delivers the result (or the error) on the GUI thread, and cancels the previous task when a new
 one starts. Results of a cancelled or superseded task are dropped.
+
+A task that has something to show before it is done (genre segments of the first minutes) is
+started with ``partial=True``: it then also gets ``partial=callback`` and each
+``callback(value)`` arrives on the GUI thread as ``partialResult(value)``.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ __all__ = ["Cancelled", "TaskRunner"]
 class _Emitter(QObject):
     # Lives in the GUI thread; signals emitted from the worker are queued to it.
     progress = Signal(int, float, str)
+    partial = Signal(int, object)
     done = Signal(int, object)
     error = Signal(int, object)
 
@@ -51,9 +56,15 @@ class _Job(QRunnable):
             self._last = now
             self._emit("progress", float(fraction), str(message))
 
+    def _partial(self, value: object) -> None:
+        self._emit("partial", value)
+
     def run(self) -> None:
+        kwargs = dict(self._kwargs)
+        if kwargs.pop("__partial__", False):
+            kwargs["partial"] = self._partial
         try:
-            result = self._fn(*self._args, progress=self._progress, is_cancelled=self._cancel.is_set, **self._kwargs)
+            result = self._fn(*self._args, progress=self._progress, is_cancelled=self._cancel.is_set, **kwargs)
         except BaseException as exc:  # noqa: BLE001 - delivered to the GUI thread, shown there
             self._emit("error", exc)
         else:
@@ -65,6 +76,7 @@ class TaskRunner(QObject):
 
     started = Signal(str)
     progress = Signal(float, str)  # fraction 0..1, message
+    partialResult = Signal(object)  # what a task started with partial=True has so far
     finished = Signal(object)  # the task's result
     failed = Signal(object)  # the exception it raised (not Cancelled)
     cancelled = Signal()
@@ -78,6 +90,7 @@ class TaskRunner(QObject):
         self._pool = pool or QThreadPool.globalInstance()
         self._emitter = _Emitter()
         self._emitter.progress.connect(self._on_progress)
+        self._emitter.partial.connect(self._on_partial)
         self._emitter.done.connect(self._on_done)
         self._emitter.error.connect(self._on_error)
         self._current: int | None = None
@@ -88,9 +101,12 @@ class TaskRunner(QObject):
     def busy(self) -> bool:
         return self._current is not None
 
-    def start(self, fn: Callable, *args: Any, label: str = "", **kwargs: Any) -> int:
-        """Start ``fn`` on a worker; a task already running is cancelled first."""
+    def start(self, fn: Callable, *args: Any, label: str = "", partial: bool = False, **kwargs: Any) -> int:
+        """Start ``fn`` on a worker; a task already running is cancelled first. With ``partial``
+        the task gets a ``partial`` callback too (see the module docstring)."""
         self.cancel()
+        if partial:
+            kwargs["__partial__"] = True
         task_id = next(self._ids)
         self._current, self._cancel = task_id, threading.Event()
         self._pool.start(_Job(task_id, fn, args, kwargs, self._emitter, self._cancel, self._interval))
@@ -115,6 +131,10 @@ class TaskRunner(QObject):
     def _on_progress(self, task_id: int, fraction: float, message: str) -> None:
         if task_id == self._current:
             self.progress.emit(fraction, message)
+
+    def _on_partial(self, task_id: int, value: object) -> None:
+        if task_id == self._current:
+            self.partialResult.emit(value)
 
     def _on_done(self, task_id: int, result: object) -> None:
         if task_id != self._current:

@@ -40,9 +40,9 @@ AUDIO_FILTER = "Audio files (*.wav *.au *.flac *.ogg *.mp3 *.m4a *.aac);;All fil
 AUDIO_SUFFIXES = {".wav", ".au", ".snd", ".flac", ".ogg", ".mp3", ".m4a", ".aac", ".aif", ".aiff"}
 
 
-def _detect(get_detector, path: str, progress=None, is_cancelled=None):
+def _detect(get_detector, path: str, progress=None, is_cancelled=None, partial=None):
     """The task the panel's runner runs: load the detector (first time) and analyse ``path``."""
-    return get_detector().detect(path, progress=progress, is_cancelled=is_cancelled)
+    return get_detector().detect(path, progress=progress, is_cancelled=is_cancelled, partial=partial)
 
 
 # ----------------------------------------------------------------------------- views
@@ -174,6 +174,7 @@ class SegmentStrip(QWidget):
 class GenrePanel(QWidget):
     useAsStyle = Signal(str)  # noqa: N815 - Qt signal name requested by the main window
     resultReady = Signal(object)  # noqa: N815
+    partialResult = Signal(object)  # noqa: N815 - the result so far, while a long file is analysed
     failed = Signal(str)
     cancelled = Signal()
 
@@ -188,6 +189,7 @@ class GenrePanel(QWidget):
         self.runner.finished.connect(self._on_finished)
         self.runner.failed.connect(self._on_failed)
         self.runner.cancelled.connect(self._on_cancelled)
+        self.runner.partialResult.connect(self._on_partial)
         self.result = None
         self.path: str | None = None
 
@@ -255,7 +257,7 @@ class GenrePanel(QWidget):
         self.progress.setVisible(True)
         self.cancel_button.setEnabled(True)
         self.status.setText("Analysing… (the first run loads the models)")
-        self.runner.start(_detect, self._get_detector, path, label=f"Analysing {Path(path).name}")
+        self.runner.start(_detect, self._get_detector, path, label=f"Analysing {Path(path).name}", partial=True)
 
     def cancel(self) -> None:
         self.runner.cancel()  # -> _on_cancelled
@@ -277,6 +279,15 @@ class GenrePanel(QWidget):
     def _on_progress(self, fraction, message):
         self.progress.setValue(int(1000 * max(0.0, min(1.0, fraction))))
         self.progress.setFormat(f"%p%  {message}")
+
+    def _on_partial(self, result):
+        """What the first minutes of a long file sound like, while the rest is analysed."""
+        self.bars.set_values(result.probabilities)
+        self.timeline.set_segments(result.segments, result.duration)
+        self.waveform.set_envelope(result.envelope)
+        top, p = result.sorted()[0]
+        self.top_label.setText(f"So far most like <b>{top}</b> ({p:.0%}), {result.duration:.0f} s analysed…")
+        self.partialResult.emit(result)
 
     def _on_finished(self, result):
         self._finish_task()

@@ -294,8 +294,8 @@ def test_windowed_detection_equals_whole_file(backbone, tmp_path, detector, monk
     wav = tmp_path / "m.wav"
     sf.write(wav, np.stack([x, x], 1), sr)
     monkeypatch.setattr(g, "WINDOW_PATCHES", 4)  # several windows in 21 s
-    seen = []
-    r = detector.detect(wav, progress=lambda f, m: seen.append(f))
+    seen, partials = [], []
+    r = detector.detect(wav, progress=lambda f, m: seen.append(f), partial=partials.append)
     from gtzcomposer.io.audio import load_audio
 
     p, t = features.audio_to_patches(load_audio(wav, sr=16000))
@@ -306,6 +306,13 @@ def test_windowed_detection_equals_whole_file(backbone, tmp_path, detector, monk
     assert r.duration == pytest.approx(21.0, abs=1e-3)
     assert seen == sorted(seen) and seen[-1] == 1.0
     assert len(r.envelope) == pytest.approx(21.0 * g.ENVELOPE_RATE, abs=1)
+    # the result so far after each window but the last: the first patches of the whole, growing
+    assert len(partials) >= 2 and [len(q.patch_times) for q in partials] == sorted(len(q.patch_times) for q in partials)
+    for q in partials:
+        n = len(q.patch_times)
+        assert 0 < n < len(r.patch_times)
+        np.testing.assert_allclose(q.patch_probabilities, r.patch_probabilities[:n], atol=1e-6)
+        assert q.segments and q.duration < r.duration
     # samples in memory at another rate give the same answer as the file
     r2 = detector.detect(x, sr=sr)
     np.testing.assert_allclose(r2.probabilities, r.probabilities, atol=2e-2)

@@ -115,3 +115,25 @@ def test_a_task_outliving_its_runner_stops_quietly(qtbot):
     assert finished.wait(5)
     runner.wait(5000)
     assert seen == [True]
+
+
+def running_totals(n, progress, is_cancelled, partial):
+    total = 0
+    for i in range(n):
+        total += i
+        partial(total)
+    return total
+
+
+def test_partial_results_arrive_in_order_on_the_gui_thread_and_only_when_asked_for(qtbot):
+    runner = TaskRunner()
+    got, threads = [], []
+    runner.partialResult.connect(lambda v: (got.append(v), threads.append(threading.current_thread())))
+    with qtbot.waitSignal(runner.finished, timeout=5000) as done:
+        runner.start(running_totals, 5, partial=True)
+    assert got == [0, 1, 3, 6, 10] and done.args == [10]
+    assert set(threads) == {threading.main_thread()}
+    with qtbot.waitSignal(runner.failed, timeout=5000) as failed:
+        runner.start(running_totals, 5)  # a task that wants a callback it was not given
+    assert isinstance(failed.args[0], TypeError)
+    runner.wait(5000)

@@ -25,9 +25,7 @@ class FakeAudioDetector(g.GenreDetector):
         self.gate = gate
         self.started = threading.Event()
 
-    def detect(self, path_or_samples, sr=None, progress=None, is_cancelled=None):
-        from pathlib import Path
-
+    def detect(self, path_or_samples, sr=None, progress=None, is_cancelled=None, partial=None):
         if not Path(path_or_samples).is_file():
             return super().detect(path_or_samples, sr, progress, is_cancelled)
         if Path(path_or_samples).read_bytes()[:4] != b"RIFF":
@@ -182,7 +180,7 @@ def test_end_to_end_real_detector(qtbot, tmp_path):
 class ShortClipDetector:
     """The real result type for 1.5 s of audio (one padded patch) from the real head."""
 
-    def detect(self, path, sr=None, progress=None, is_cancelled=None):
+    def detect(self, path, sr=None, progress=None, is_cancelled=None, partial=None):
         det = g.GenreDetector()
         taggram = np.full((1, 50), 0.1, np.float32)
         r = det.detect_taggram(taggram, np.zeros(1), duration=1.5)
@@ -197,3 +195,43 @@ def test_a_clip_too_short_to_trust_gets_a_warning(qtbot, wav):
     assert got.args[0].warning and "Only 1.5 s of audio" in panel.status.text()
     assert "padded with silence" in panel.status.text()
     assert "warning" in got.args[0].to_dict()
+
+
+class MinuteByMinuteDetector:
+    """The real head on three "minutes" of reference taggrams, reporting each as the real
+    detector does for a long file (partial results, then the whole)."""
+
+    def __init__(self, taggrams):
+        self.minutes = [taggrams["classical"], taggrams["jazz"], taggrams["jazz"]]
+        self.release = threading.Event()
+
+    def detect(self, path, sr=None, progress=None, is_cancelled=None, partial=None):
+        det = g.GenreDetector()
+        for n in range(1, len(self.minutes)):
+            tg = np.concatenate(self.minutes[:n])
+            so_far = det.detect_taggram(tg, np.arange(len(tg)) * 10.0, duration=10.0 * len(tg))
+            partial(so_far)
+            self.release.wait(5)
+            self.release.clear()
+        tg = np.concatenate(self.minutes)
+        return det.detect_taggram(tg, np.arange(len(tg)) * 10.0, duration=10.0 * len(tg))
+
+
+def test_segments_appear_while_a_long_file_is_analysed(qtbot, taggrams, wav):
+    det = MinuteByMinuteDetector(taggrams)
+    panel = GenrePanel(detector=det)
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.partialResult, timeout=30000) as first:
+        panel.open_file(wav)
+    assert panel.running and panel.timeline.segments  # something to look at already
+    assert [s[2] for s in panel.timeline.segments] == [s.top for s in first.args[0].segments]
+    assert panel.timeline.segments[0][2] == "classical" and "So far" in panel.top_label.text()
+    n_first = len(panel.timeline.segments)
+    with qtbot.waitSignal(panel.partialResult, timeout=30000):
+        det.release.set()
+    assert len(panel.timeline.segments) > n_first
+    with qtbot.waitSignal(panel.resultReady, timeout=30000) as done:
+        det.release.set()
+    assert not panel.running and panel.timeline.segments[-1][1] == pytest.approx(done.args[0].duration)
+    assert "Sounds most like" in panel.top_label.text()
+    panel.wait()
