@@ -101,25 +101,20 @@ def test_window_state_and_editor_choices_are_remembered(qtbot):
     assert w2.track_dock.isHidden()
 
 
-def test_editor_receives_tool_snap_grid(qtbot):
-    w = make_window(qtbot)
-    calls = []
-    for name in ("set_tool", "set_snap", "set_grid", "quantize_selection"):
-        monkeypatch_method(w.editor, name, calls)
+def test_tool_snap_grid_and_quantize_reach_the_piano_roll(qtbot):
+    song = melody_song(pitches=[60, 62, 64], step=400)  # off the quarter grid
+    w = make_window(qtbot, song)
+    ctl = w.editor.controller
     w.tool_actions["select"].trigger()
-    w.snap_action.setChecked(not w.snap_action.isChecked())
+    assert ctl.tool == "select"
+    snap = w.snap_action.isChecked()
+    w.snap_action.setChecked(not snap)
+    assert ctl.snap is (not snap)
     w.grid_combo.setCurrentIndex(w.grid_combo.findData(4))
+    assert (ctl.division, ctl.triplet) == (4, False)
+    w.actions_by_name["select_all"].trigger()
     w.actions_by_name["quick_quantize"].trigger()
-    assert ("set_tool", ("select",)) in calls
-    assert any(c[0] == "set_snap" for c in calls)
-    assert ("set_grid", (4, False)) in calls
-    assert ("quantize_selection", (480, 1.0, False)) in calls
-
-
-def monkeypatch_method(obj, name, calls):
-    def record(*args):
-        calls.append((name, args))
-    setattr(obj, name, record)
+    assert [n.start for n in w.document.song.tracks[0].notes] == [0, 480, 960]  # 0, 400, 800 -> quarters
 
 
 def activate(qtbot, w):
@@ -212,16 +207,16 @@ def test_first_start_shows_the_genre_and_continue_docks_and_builds_them_after_sh
     qtbot.waitUntil(lambda: w.genre_dock.panel is not None, timeout=5000)
 
 
-def test_notes_for_drag_starts_at_the_bar_of_the_first_note(qtbot, monkeypatch):
+def test_notes_for_drag_starts_at_the_bar_of_the_first_note(qtbot):
     song = two_track_song()
     w = make_window(qtbot, song)
     track = song.tracks[0]
     chosen = track.notes[2:]  # start at tick 960 (bar 1)
-    monkeypatch.setattr(w.editor, "selected_notes", lambda: chosen)
+    w.editor.controller.set_selection(chosen)
     out = w.drag_handle.excerpt()
     assert len(out.tracks) == 1 and out.tracks[0].program == track.program
-    assert out.tracks[0].notes == tuple(n for n in chosen)  # bar 1 starts at 0 → no shift
-    monkeypatch.setattr(w.editor, "selected_notes", lambda: track.notes[3:])  # tick 1920 = bar 2
+    assert out.tracks[0].notes == tuple(sorted(chosen))  # bar 1 starts at 0 → no shift
+    w.editor.controller.set_selection(track.notes[3:])  # tick 1920 = bar 2
     out = w.drag_handle.excerpt()
     assert out.tracks[0].notes == (replace(track.notes[3], start=0),)
     assert out.time_signatures[0].numerator == 3  # the meter at bar 2

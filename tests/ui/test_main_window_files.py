@@ -177,11 +177,10 @@ def test_dropping_with_unsaved_changes_asks_first(qtbot, monkeypatch, tmp_path):
     assert w.document.song == song
 
 
-def test_drag_out_selected_notes_as_a_midi_file(qtbot, monkeypatch):
+def test_drag_out_selected_notes_as_a_midi_file(qtbot):
     song = two_track_song()
     w = make_window(qtbot, song)
-    chosen = song.tracks[0].notes[:2]
-    monkeypatch.setattr(w.editor, "selected_notes", lambda: chosen)
+    w.editor.controller.set_selection(song.tracks[0].notes[:2])
     mime = w.drag_handle.mime_data()
     path = mime.urls()[0].toLocalFile()
     assert path.endswith("Lead.mid") and os.path.isfile(path)

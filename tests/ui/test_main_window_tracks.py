@@ -74,7 +74,8 @@ def test_instrument_from_the_menu_and_drum_kit(qtbot):
     w = make_window(qtbot, two_track_song())
     doc, tl = w.document, w.track_list
     before = doc.song
-    tl._show_instrument_menu(1, tl.row_widget(1))
+    tl.row_widget(1).instrument_button.click()  # the menu pops up for track 2
+    qtbot.waitUntil(tl.instrument_menu.isVisible, timeout=2000)
     strings = [a.menu() for a in tl.instrument_menu.actions() if a.menu()][5]
     strings.actions()[2].trigger()  # Cello
     assert doc.song.tracks[1].program == 42

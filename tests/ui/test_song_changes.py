@@ -19,7 +19,7 @@ def _window(qtbot):
 
 def _cursor(w, tick: int) -> None:
     w.editor.set_cursor(tick)
-    assert w.transport.song_panel._cursor == tick
+    assert w.editor.cursor_tick() == tick
 
 
 def test_a_tempo_change_at_the_cursor_then_edited_then_undone(qtbot):

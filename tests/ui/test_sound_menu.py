@@ -37,9 +37,10 @@ def _release_kept_soundfont():
 def _choose(qtbot, window, monkeypatch, path) -> None:
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
     menu = window.sound_menu
-    menu.choose_soundfont_action.trigger()
-    assert menu._loading == str(path)  # loading on a worker thread
-    qtbot.waitUntil(lambda: menu._loading is None, timeout=10000)
+    with qtbot.waitSignals([menu.loader.started], timeout=2000):
+        menu.choose_soundfont_action.trigger()
+    assert menu.loader.busy  # loading on a worker thread
+    qtbot.waitUntil(lambda: not menu.loader.busy, timeout=10000)
 
 
 def test_the_sound_menu_is_in_the_menu_bar(qtbot):
