@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, Qt, QTimer, Signal
+from PySide6.QtCore import QMimeData, Qt, QTimer
 from PySide6.QtGui import QActionGroup, QCloseEvent
 from PySide6.QtWidgets import QApplication, QComboBox, QDialog, QLabel, QMainWindow, QWidget
 
@@ -45,8 +45,6 @@ TOOLS = ("draw", "select", "erase")
 
 
 class MainWindow(QMainWindow):
-    themeChanged = Signal(str)
-
     def __init__(self, settings: Settings | None = None, document: SongDocument | None = None,
                  autosave: bool = True, make_playback=PlaybackService) -> None:
         super().__init__()
@@ -365,7 +363,6 @@ class MainWindow(QMainWindow):
         self.track_list.refresh()
         for w in (self.editor, *self.editor.findChildren(QWidget)):
             w.update()
-        self.themeChanged.emit(name)
 
     def show_error(self, title: str, message: str) -> None:
         show_error(self, title, message)

@@ -30,7 +30,6 @@ CHECKING = "checking the audio output…"
 
 class PlaybackControl(QObject):
     message = Signal(str, int)  # text for the status bar, timeout in ms (0: until replaced)
-    playingChanged = Signal(bool)
     recordingChanged = Signal(bool)
 
     def __init__(self, window: QWidget, document: SongDocument, editor, transport: TransportBar,
@@ -153,7 +152,6 @@ class PlaybackControl(QObject):
         self.transport.set_playing(playing)
         if not playing:
             self.editor.set_playhead(None)
-        self.playingChanged.emit(playing)
 
     def _on_position(self, tick: float) -> None:
         self.transport.set_position(tick)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import (
     QColorDialog,
@@ -142,7 +142,6 @@ def _header(track: Track) -> tuple:
 class TrackList(QWidget):
     """Dock content: the track headers, with add/remove buttons."""
 
-    trackActivated = Signal(int)
 
     def __init__(self, document: SongDocument, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -324,7 +323,6 @@ class TrackList(QWidget):
     def _on_row_changed(self, row: int) -> None:
         if row >= 0:
             self._doc.current_track = row
-            self.trackActivated.emit(row)
 
     def _on_current_changed(self, index: int) -> None:
         if self.list.currentRow() != index and index < self.list.count():
