@@ -24,7 +24,6 @@ from PySide6.QtGui import QActionGroup, QCloseEvent
 from PySide6.QtWidgets import QApplication, QComboBox, QDialog, QLabel, QMainWindow, QWidget
 
 from ..core import grid_ticks
-from ..services.playback import PlaybackService
 from .actions import build_menus, make_action
 from .continuation import ContinuationWiring
 from .dialogs import GRID_CHOICES, QuantizeDialog, about, show_error
@@ -46,7 +45,7 @@ TOOLS = ("draw", "select", "erase")
 
 class MainWindow(QMainWindow):
     def __init__(self, settings: Settings | None = None, document: SongDocument | None = None,
-                 autosave: bool = True, make_playback=PlaybackService) -> None:
+                 autosave: bool = True, make_playback=None) -> None:
         super().__init__()
         self.settings = settings or Settings()
         self.document = document or SongDocument(default_song(), self)
@@ -198,7 +197,7 @@ class MainWindow(QMainWindow):
         for part in (self.files, pb, self.continuation):
             part.message.connect(self._status)
         pb.recordingChanged.connect(self._on_recording)
-        self.playback.service.positionChanged.connect(self._show_play_position)
+        pb.serviceCreated.connect(lambda service: service.positionChanged.connect(self._show_play_position))
 
     def _status(self, text: str, timeout: int) -> None:
         if text:

@@ -1,8 +1,9 @@
 """Playback and recording for the window: owns the playback service, the audio-output check and
 the recording state, and drives the transport bar and the piano roll's playhead.
 
-The service always exists (it opens FluidSynth's driver only when first needed); whether sound
-can come out is checked on a worker once the window is up (:meth:`PlaybackControl.start_probe`).
+The service is made the first time it is needed (:attr:`PlaybackControl.service`; at the latest
+by :meth:`PlaybackControl.start_probe`, just after the window is up), so the sound modules (and
+numpy) load after the first paint; whether sound can come out is checked on a worker.
 Until then, and where there is no audio device, the Play controls are disabled with the reason
 as their tooltip, and Space (or an Audition) says the reason in the status bar instead of doing
 nothing.
@@ -11,6 +12,7 @@ nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -18,12 +20,14 @@ from PySide6.QtWidgets import QWidget
 
 from ..core import AddNotes, Song, bar_at, format_position, grid_ticks
 from ..services import sound
-from ..services.playback import PlaybackService
 from ..services.tasks import TaskRunner
 from .dialogs import show_error
 from .document import SongDocument
 from .settings import Settings
 from .transport import TransportBar
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..services.playback import PlaybackService
 
 CHECKING = "checking the audio output…"
 
@@ -31,18 +35,16 @@ CHECKING = "checking the audio output…"
 class PlaybackControl(QObject):
     message = Signal(str, int)  # text for the status bar, timeout in ms (0: until replaced)
     recordingChanged = Signal(bool)
+    serviceCreated = Signal(object)  # the PlaybackService, when first made
 
     def __init__(self, window: QWidget, document: SongDocument, editor, transport: TransportBar,
                  settings: Settings, grid: Callable[[], tuple[int, bool]],
-                 make_service: Callable[..., PlaybackService] = PlaybackService) -> None:
+                 make_service: Callable[..., PlaybackService] | None = None) -> None:
         super().__init__(window)
         self._window, self.document, self.editor, self.transport = window, document, editor, transport
         self.settings, self._grid = settings, grid
-        self.service = make_service(self, soundfont=settings.get("audio/soundfont") or None)
-        self.service.positionChanged.connect(self._on_position)
-        self.service.stateChanged.connect(lambda s: self._set_playing(s == "playing"))
-        self.service.finished.connect(lambda: self._set_playing(False))
-        self.service.recordingFinished.connect(self._on_recorded)
+        self._make_service = make_service
+        self._service: PlaybackService | None = None
         self.reason = CHECKING  # why nothing can play ("" when it can)
         self.playing = False
         self.probe = TaskRunner(self)
@@ -57,11 +59,26 @@ class PlaybackControl(QObject):
         t.rewind_action.triggered.connect(self.rewind)
         t.followToggled.connect(lambda on: editor.set_follow(bool(on)))
         t.loopToggled.connect(self._on_loop_toggled)
-        t.metronomeToggled.connect(self.service.setMetronome)
+        t.metronomeToggled.connect(lambda on: self._service is not None and self._service.setMetronome(on))
         editor.loopChanged.connect(lambda _loop: self._apply_loop())
         editor.previewNote.connect(self.preview_note)
         document.songChanged.connect(self._on_song_changed)
         self._show_availability(False, CHECKING)
+
+    @property
+    def service(self) -> PlaybackService:
+        """The playback service (made on first use)."""
+        if self._service is None:
+            make = self._make_service
+            if make is None:
+                from ..services.playback import PlaybackService as make
+            self._service = make(self, soundfont=self.settings.get("audio/soundfont") or None)
+            self._service.positionChanged.connect(self._on_position)
+            self._service.stateChanged.connect(lambda s: self._set_playing(s == "playing"))
+            self._service.finished.connect(lambda: self._set_playing(False))
+            self._service.recordingFinished.connect(self._on_recorded)
+            self.serviceCreated.emit(self._service)
+        return self._service
 
     # --- the audio output -------------------------------------------------------------------
     def start_probe(self, background: bool = True) -> None:
@@ -132,7 +149,8 @@ class PlaybackControl(QObject):
 
     def stop(self) -> None:
         self.stop_recording()
-        self.service.stop()
+        if self._service is not None:
+            self._service.stop()
         self._set_playing(False)
 
     def rewind(self) -> None:
@@ -171,6 +189,8 @@ class PlaybackControl(QObject):
         self._apply_loop()
 
     def _apply_loop(self) -> None:
+        if self._service is None:  # (play() applies it)
+            return
         loop = self.editor.loop()
         if self.transport.loop_action.isChecked() and loop:
             self.service.setLoop(int(loop[0]), int(loop[1]))
@@ -182,7 +202,7 @@ class PlaybackControl(QObject):
 
     # --- recording from a MIDI input ------------------------------------------------------------
     def is_recording(self) -> bool:
-        return self.service.isRecording()
+        return self._service is not None and self._service.isRecording()
 
     def start_recording(self, port_name: str) -> bool:
         """Record from the MIDI input ``port_name`` into the current track from the cursor (the
@@ -230,8 +250,10 @@ class PlaybackControl(QObject):
     def close(self) -> None:
         """Stop sound and the output check (quitting)."""
         self.probe.cancel()
+        if self._service is None:
+            return
         try:
-            self.service.stop()
-            self.service.close()
+            self._service.stop()
+            self._service.close()
         except Exception:  # noqa: BLE001 - closing must never block quitting
             pass
