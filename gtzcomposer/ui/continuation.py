@@ -76,11 +76,14 @@ class ContinuationWiring(QObject):
             self.editor.set_ghost_variation(None)
             self.message.emit(str(exc), 6000)
             return
-        added = [n for notes in placement.added.values() for n in notes]
-        target = next(iter(placement.added), offer.parts[0].track)
         tracks = self.document.song.tracks
+        targets = {p.track for p in offer.parts} if offer.mode is not WriteMode.NEW_TRACK else \
+            {i for i in placement.added if i >= len(tracks)}
+        added = [n for i in targets for n in placement.added.get(i, ())]
+        moved = {i: notes for i, notes in placement.added.items() if i not in targets}
+        target = min(targets) if targets else offer.parts[0].track
         color = tracks[target].color if target < len(tracks) else _new_track_color(self.document, offer)
-        self.editor.set_ghost_variation(added, color, placement.removed)
+        self.editor.set_ghost_variation(added, color, placement.removed, moved)
         start = offer.start
         controller = self.editor.controller
         first, last = controller.geometry.visible_ticks(controller.viewport[0])

@@ -81,7 +81,9 @@ def test_insert_shifts_the_later_notes_and_new_track_leaves_the_track_alone(qtbo
     panel.set_write_mode("insert")
     first = generate(qtbot, panel)[0]
     later = [n for n in song.tracks[0].notes if n.start >= 2 * BAR]
-    assert w.editor.controller.ghost_covered == {0: frozenset(set(later) - set(first.notes) - {n.moved(BAR) for n in later})}
+    ctl = w.editor.controller
+    assert ctl.ghost_covered == {0: frozenset(set(later) - set(first.notes) - {n.moved(BAR) for n in later})}
+    assert set(ctl.ghost_variation) >= set(first.notes) - set(song.tracks[0].notes)  # where they will be
     panel.accept_button.click()
     notes = w.document.song.tracks[0].notes
     assert [n for n in notes if 2 * BAR <= n.start < 3 * BAR] == sorted(first.notes)
@@ -156,3 +158,20 @@ def test_new_open_clears_the_offer(qtbot):
     assert w.editor.controller.ghost_variation
     w.files.new_file()
     assert w.editor.controller.ghost_variation is None and panel.current_offer() is None
+
+
+def test_insert_previews_the_other_tracks_moving_in_their_own_colour(qtbot):
+    song = two_track_song()
+    w, panel = window_with_panel(qtbot, song)
+    w.editor.controller.set_selection([n for n in song.tracks[0].notes if n.start < 1920])
+    panel.set_write_mode("insert")
+    generate(qtbot, panel)
+    ctl = w.editor.controller
+    offer = panel.current_offer()
+    length = offer.end - offer.start  # one bar of the 3/4 in effect there
+    assert (offer.start, length) == (1920, 1440)
+    bass_later = [n for n in song.tracks[1].notes if n.start >= 1920]
+    assert set(ctl.ghost_moved[1]) == {n.moved(length) for n in bass_later}
+    assert set(ctl.ghost_covered[1]) == set(bass_later) - {n.moved(length) for n in bass_later}
+    assert ctl.ghost_color == song.tracks[0].color
+    w.grab()  # paints the preview

@@ -59,6 +59,7 @@ class RollController(QObject):
         self.ghost_variation: tuple[Note, ...] | None = None
         self.ghost_color: str | None = None  # the colour of the track the ghost notes go to
         self.ghost_covered: dict[int, frozenset[Note]] = {}  # per track: notes the preview hides
+        self.ghost_moved: dict[int, tuple[Note, ...]] = {}  # per track: notes the preview moves there
         self.last_length = PPQ
         self.new_velocity = 100
         self._selection: set[Note] = set()
@@ -145,7 +146,7 @@ class RollController(QObject):
         fresh = song is not self._song_at_path and self.document.undo_stack.count() == 0
         self._song_at_path = song
         if fresh:
-            self.ghost_variation, self.ghost_color, self.ghost_covered = None, None, {}
+            self.ghost_variation, self.ghost_color, self.ghost_covered, self.ghost_moved = None, None, {}, {}
             self.clear_selection()
             if self.viewport[0] > 0 and self.viewport[1] > 0:
                 self.fit_default()
@@ -384,12 +385,16 @@ class RollController(QObject):
         self.follow = bool(on)
 
     def set_ghost_variation(self, notes: Iterable[Note] | None, color: str | None = None,
-                            covered: dict[int, Iterable[Note]] | None = None) -> None:
-        """Show ``notes`` as ghost notes (in ``color``, else the current track's) and hide the
-        notes ``covered`` lists per track index (what accepting them would replace or move)."""
-        self.ghost_variation = None if notes is None else tuple(sorted(notes))
-        self.ghost_color = color if notes is not None else None
-        self.ghost_covered = {i: frozenset(ns) for i, ns in (covered or {}).items()} if notes is not None else {}
+                            covered: dict[int, Iterable[Note]] | None = None,
+                            moved: dict[int, Iterable[Note]] | None = None) -> None:
+        """Show ``notes`` as ghost notes (in ``color``, else the current track's), hide the notes
+        ``covered`` lists per track index and show ``moved`` ones, per track index in that
+        track's colour (what accepting them would replace or move, and where to)."""
+        on = notes is not None
+        self.ghost_variation = tuple(sorted(notes)) if on else None
+        self.ghost_color = color if on else None
+        self.ghost_covered = {i: frozenset(ns) for i, ns in (covered or {}).items()} if on else {}
+        self.ghost_moved = {i: tuple(ns) for i, ns in (moved or {}).items()} if on else {}
         self.changed.emit()
 
     # --- zoom and scroll ---------------------------------------------------------------------------

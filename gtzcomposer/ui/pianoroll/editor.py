@@ -160,8 +160,9 @@ class PianoRollEditor(QWidget):
         return self.controller.loop
 
     def set_ghost_variation(self, notes: Iterable[Note] | None, color: str | None = None,
-                            covered: dict[int, Iterable[Note]] | None = None) -> None:
-        self.controller.set_ghost_variation(notes, color, covered)
+                            covered: dict[int, Iterable[Note]] | None = None,
+                            moved: dict[int, Iterable[Note]] | None = None) -> None:
+        self.controller.set_ghost_variation(notes, color, covered, moved)
 
     def selected_notes(self) -> tuple[Note, ...]:
         return self.controller.selected_notes()

@@ -366,6 +366,14 @@ class PianoRollView(QWidget):
                     p.drawRects([r.adjusted(1, 1, 0, 0) for r in rects(group, 2)])
 
         # a variation offered by the continuation panel: dashed, translucent
+        for ti, moved in ctl.ghost_moved.items():  # notes the offer would move, in their track's colour
+            if 0 <= ti < len(tracks):
+                tcolor = QColor(tracks[ti].color)
+                fill = QColor(tcolor)
+                fill.setAlpha(60)
+                p.setBrush(fill)
+                p.setPen(QPen(tcolor, 1, Qt.PenStyle.DashLine))
+                p.drawRects(rects([n for n in moved if low <= n.pitch <= high and n.end >= t0 and n.start <= t1], 1))
         if ctl.ghost_variation:
             gcolor = QColor(ctl.ghost_color) if ctl.ghost_color else color
             ghost = QColor(gcolor)
