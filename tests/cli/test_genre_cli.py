@@ -144,3 +144,23 @@ def test_end_to_end_on_a_generated_wav(tmp_path):
     assert doc["files"][0]["duration"] == pytest.approx(16, abs=0.01)
     assert len(doc["files"][0]["segments"]) == 2
     assert "error" in doc["files"][1]
+
+
+@pytest.mark.slow
+def test_a_clip_too_short_to_trust_is_reported_with_a_warning(tmp_path):
+    """A 1.5 s clip once got a genre with no word of doubt; the real detector, end to end."""
+    import soundfile as sf
+
+    sr = 22050
+    t = np.arange(int(sr * 1.5)) / sr
+    wav = tmp_path / "short.wav"
+    sf.write(wav, 0.3 * np.sin(2 * np.pi * 330 * t), sr)
+    out = subprocess.run([sys.executable, "-m", "gtzcomposer", "genre", str(wav), "--json"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    entry = json.loads(out.stdout)["files"][0]
+    assert entry["duration"] == pytest.approx(1.5, abs=0.01)
+    assert "Only 1.5 s of audio" in entry["warning"] and "padded with silence" in entry["warning"]
+    table = subprocess.run([sys.executable, "-m", "gtzcomposer", "genre", str(wav)], capture_output=True, text=True,
+                           timeout=300)
+    assert "warning: Only 1.5 s of audio" in table.stdout
