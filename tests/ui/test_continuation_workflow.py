@@ -175,3 +175,24 @@ def test_insert_previews_the_other_tracks_moving_in_their_own_colour(qtbot):
     assert set(ctl.ghost_covered[1]) == set(bass_later) - {n.moved(length) for n in bass_later}
     assert ctl.ghost_color == song.tracks[0].color
     w.grab()  # paints the preview
+
+
+def test_continuing_a_bach_soprano_from_the_middle_stacks_nothing(qtbot):
+    """The issue's example: the soprano of BWV 66.6 went from 36 to 51 notes with 17 overlaps."""
+    from pathlib import Path
+
+    from gtzcomposer.io.formats import load_song
+
+    song = load_song(Path(__file__).resolve().parents[1] / "data" / "music21_bwv66_6.mid")
+    soprano = song.tracks[0].notes
+    w, panel = window_with_panel(qtbot, song)
+    panel.bars.setValue(2)
+    w.editor.controller.set_selection([n for n in soprano if n.start < 4 * BAR])
+    first = generate(qtbot, panel)[0]
+    offer = panel.current_offer()
+    panel.accept_button.click()
+    notes = w.document.song.tracks[0].notes
+    overlaps = sum(a.end > b.start for a, b in zip(notes, notes[1:]))
+    assert overlaps == sum(a.end > b.start for a, b in zip(soprano, soprano[1:]))  # none added
+    kept = [n for n in soprano if not offer.start <= n.start < offer.end]
+    assert len(notes) == len(kept) + len(first.notes) < len(soprano) + 8
