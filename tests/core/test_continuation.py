@@ -88,3 +88,18 @@ def test_a_gone_track_or_nothing_to_write_is_an_edit_error():
         place(song, [Part(3, continuation())], BAR, 2 * BAR)
     with pytest.raises(EditError, match="no notes"):
         place(song, [Part(0, ())], BAR, 2 * BAR)
+
+
+def test_a_part_for_a_track_the_song_lacks_makes_that_track_in_every_mode():
+    from gtzcomposer.core import new_track
+
+    song = melody_song()
+    drums = new_track(5, is_drum=True)
+    groove = (Note(BAR * 2, 36, 120), Note(BAR * 2 + 480, 38, 120))
+    for mode in WriteMode:
+        parts = [Part(0, continuation(BAR * 2)), Part(-1, groove, new_track=drums)]
+        out = place(song, parts, BAR * 2, BAR * 3, mode)
+        after, inverse = apply(song, out.edit)
+        assert after.tracks[-1].is_drum and after.tracks[-1].notes == groove and after.tracks[-1].channel == 9
+        assert len(after.tracks) == len(song.tracks) + (2 if mode is WriteMode.NEW_TRACK else 1)
+        assert apply(after, inverse)[0] == song
