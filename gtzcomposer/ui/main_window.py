@@ -44,6 +44,10 @@ TOOLS = ("draw", "select", "erase")
 
 
 class MainWindow(QMainWindow):
+    """``settings`` (the user's, by default), ``document`` (a new song, by default), ``autosave``
+    (off for screenshots and tests), ``make_playback(parent, soundfont=...)``: the playback
+    service factory (tests pass one whose player sends to a recording sink)."""
+
     def __init__(self, settings: Settings | None = None, document: SongDocument | None = None,
                  autosave: bool = True, make_playback=None) -> None:
         super().__init__()
