@@ -34,6 +34,7 @@ class ContinuationWiring(QObject):
         self.dock, self.document, self.editor, self.playback = dock, document, editor, playback
         self.panel = None
         self._saved: tuple[GenerationSettings | None, str | None] = (None, None)  # until the panel exists
+        self._order: tuple | None = None  # the tracks, to notice them added, removed or moved
         dock.created.connect(self._wire)
 
     def _wire(self, panel) -> None:
@@ -45,14 +46,28 @@ class ContinuationWiring(QObject):
         panel.errorOccurred.connect(lambda m: self.message.emit(m, 8000))
         self.editor.selectionChanged.connect(self.update_seed)
         self.document.currentTrackChanged.connect(lambda _i: self.update_seed())
-        self.document.songChanged.connect(lambda _s: self.update_seed())
+        self.document.songChanged.connect(self._on_song_changed)
         self.document.pathChanged.connect(lambda _p: panel.clear_variations())  # New / Open: a new song
+        self._order = _track_order(self.document.song)
         settings, mode = self._saved
         if settings is not None:
             panel.set_settings(settings)
         if mode is not None:
             panel.set_write_mode(mode)
         self.update_seed()
+
+    def _on_song_changed(self, song) -> None:
+        # An offer points at its track by index: when tracks are added, removed or reordered
+        # the index may name another track, so the offer goes (it never writes to the wrong one).
+        order, before = _track_order(song), self._order
+        self._order = order
+        dropped = before is not None and self.panel.current_offer() is not None and \
+            (len(order) != len(before) or (order != before and sorted(order) == sorted(before)))
+        if dropped:
+            self.panel.clear_variations()
+        self.update_seed()
+        if dropped:
+            self.message.emit("The tracks changed, so the continuation on offer was dropped: generate again.", 6000)
 
     def update_seed(self) -> None:
         song = self.document.song
@@ -128,6 +143,10 @@ class ContinuationWiring(QObject):
         settings = self.panel.settings()
         view = {**project.view, "continue_write": self.panel.write_mode().value}
         return replace(project, style=settings.style, generation=settings, view=view)
+
+
+def _track_order(song) -> tuple:
+    return tuple((t.name, t.channel, t.is_drum) for t in song.tracks)
 
 
 def _applied(song, offer: Offer):

@@ -196,3 +196,18 @@ def test_continuing_a_bach_soprano_from_the_middle_stacks_nothing(qtbot):
     assert overlaps == sum(a.end > b.start for a, b in zip(soprano, soprano[1:]))  # none added
     kept = [n for n in soprano if not offer.start <= n.start < offer.end]
     assert len(notes) == len(kept) + len(first.notes) < len(soprano) + 8
+
+
+def test_removing_a_track_drops_the_offer_instead_of_writing_to_another_track(qtbot):
+    song = two_track_song()
+    w, panel = window_with_panel(qtbot, song)
+    w.document.current_track = 1
+    generate(qtbot, panel)  # continues the bass (track 2)
+    w.track_list.remove_track(0)  # the bass is track 1 now; index 1 is the drums
+    assert panel.current_offer() is None and w.editor.controller.ghost_variation is None
+    assert "generate again" in w.statusBar().currentMessage()
+    assert w.document.song.tracks[1] == song.tracks[2]  # the drums untouched
+    w.track_list.set_mute(0, True)  # other edits keep an offer
+    generate(qtbot, panel)
+    w.track_list.set_mute(0, False)
+    assert panel.current_offer() is not None
