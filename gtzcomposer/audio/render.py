@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import Cancelled, GtzError
+from ..core.limits import MAX_SONG_SECONDS
 from ..core.song import Song
 from ..core.timing import TempoMap, format_position
 from .events import NOTE_OFF, NOTE_ON, PRESET, compile_events
@@ -40,7 +41,7 @@ AUDIO_FORMATS = {".wav": "WAV", ".flac": "FLAC"}
 _SUBTYPES = {("WAV", 16): "PCM_16", ("WAV", 24): "PCM_24", ("WAV", 32): "FLOAT",
              ("FLAC", 16): "PCM_16", ("FLAC", 24): "PCM_24"}
 
-MAX_SECONDS = 3 * 3600  # longer songs are refused (most likely a stray note far out)
+MAX_SECONDS = MAX_SONG_SECONDS  # longer songs are refused (most likely a stray note far out)
 IN_MEMORY_SECONDS = 10 * 60  # longer renders are held in a temporary file, not in RAM
 SILENCE = 10 ** (-80 / 20)  # -80 dBFS: below this the tail counts as silent
 _TAIL_BLOCK = 2048

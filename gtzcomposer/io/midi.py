@@ -316,10 +316,19 @@ def _midifile_to_song(mf, name: str) -> Song:
     if stray or unclosed:
         log.info("%s: %d note-offs without a note, %d notes never ended (ended at their track's end)",
                  name, stray, unclosed)
-    if tracks and max(t.end_tick for t in tracks) > 2**40:  # pragma: no cover - cannot come from 16 MB
-        raise MidiError(f"{name}: the song is too long")
-    return Song(tracks=tuple(tracks), tempos=tuple(tempos), time_signatures=tuple(signatures),
+    song = Song(tracks=tuple(tracks), tempos=tuple(tempos), time_signatures=tuple(signatures),
                 key_signatures=tuple(keys), title=title)
+    _check_extent(song, name)
+    return song
+
+
+def _check_extent(song: Song, name: str) -> None:
+    from ..core.limits import SongTooLongError, check_song_extent
+
+    try:
+        check_song_extent(song, name)
+    except SongTooLongError as exc:
+        raise MidiError(str(exc)) from None
 
 
 def _clean_name(text: str) -> str:

@@ -602,5 +602,16 @@ def _score_to_song(score, name: str, midi: dict | None = None) -> Song:
         keys.append(KeySignature.from_sharps(_ticks(ks.offset), ks.sharps, getattr(ks, "mode", None) == "minor"))
     md = score.metadata
     title = (md.title or md.movementName or "") if md is not None else ""
-    return Song(tracks=tuple(tracks), tempos=tuple(tempos), time_signatures=tuple(signatures),
+    song = Song(tracks=tuple(tracks), tempos=tuple(tempos), time_signatures=tuple(signatures),
                 key_signatures=tuple(keys), title=str(title))
+    _check_extent(song, name)
+    return song
+
+
+def _check_extent(song: Song, name: str) -> None:
+    from ..core.limits import SongTooLongError, check_song_extent
+
+    try:
+        check_song_extent(song, name)
+    except SongTooLongError as exc:
+        raise MusicXMLError(str(exc)) from None

@@ -341,13 +341,24 @@ def _project(data: Any, name: str) -> Project:
     style = data.get("style")
     if style is not None:
         style = _str(style, "style", allow_empty=False)
-    return Project(
+    project = Project(
         song=_song(_get(data, "song", "project", required=True), "song"),
         loop=_loop(data.get("loop"), "loop"),
         style=style,
         generation=_generation(data.get("generation", {}), "generation", style),
         view=dict(_obj(data.get("view", {}), "view")),
     )
+    _check_extent(project, name)
+    return project
+
+
+def _check_extent(project: Project, name: str) -> None:
+    from ..core.limits import SongTooLongError, check_song_extent
+
+    try:
+        check_song_extent(project.song, name, project.loop)
+    except SongTooLongError as exc:
+        raise ProjectError(str(exc)) from None
 
 
 def load_project(source: Source) -> Project:
