@@ -1,6 +1,6 @@
 """The largest song the app accepts, checked once when a song is read from any file.
 
-A song is refused when anything in it lies beyond :data:`MAX_SONG_TICK` (about 559,000 quarter
+A song is refused when it has more than :data:`MAX_SONG_NOTES` notes, or when anything in it lies beyond :data:`MAX_SONG_TICK` (about 559,000 quarter
 notes: far past any real music, yet small enough that the piano roll at its closest zoom, 2 px a
 tick, still fits Qt's 32-bit pixel coordinates) or lasts longer than :data:`MAX_SONG_SECONDS`
 (3 hours, the render's limit). Notes, their ends, tempo, meter and key changes and a project's
@@ -18,6 +18,9 @@ MAX_SONG_SECONDS = 3 * 3600
 
 MAX_SONG_TICK = 2**28
 """Largest tick anything in a song may reach (268,435,456 ticks = 559,240 quarter notes)."""
+
+MAX_SONG_NOTES = 500_000
+"""Most notes in one song (the piano roll stays fluid far below; a 2 MB MIDI file holds half)."""
 
 
 class SongTooLongError(GtzError):
@@ -44,6 +47,9 @@ def check_song_extent(song: Song, name: str = "the song", loop: tuple[int, int] 
     """Raise :class:`SongTooLongError` when ``song`` (or ``loop``) reaches beyond the limits."""
     from .timing import TempoMap, format_position
 
+    count = song.note_count
+    if count > MAX_SONG_NOTES:
+        raise SongTooLongError(f"{name}: the song has {count:,} notes; songs may have at most {MAX_SONG_NOTES:,}")
     events = _last_events(song, loop)
     if not events:
         return

@@ -40,6 +40,16 @@ log = logging.getLogger(__name__)
 MAX_MUSICXML_BYTES = 64 * 1024 * 1024
 """Largest MusicXML file read, and largest score inside a compressed .mxl once unpacked."""
 
+MAX_MUSICXML_NOTES = 50_000
+"""Most notes read from one score: music21 reads about 2,000 notes a second (a 200,000-note score
+took 2 minutes), so larger scores are refused before it starts."""
+MAX_METER = 64
+"""Largest meter numerator (beats, summed for 3+2 meters) and beat type read, as a song holds."""
+MAX_TUPLET = 64
+"""Largest tuplet (actual or normal notes of a time modification) read."""
+MAX_DIVISIONS = 1_000_000
+"""Largest <divisions> per quarter note read (exporters use up to about 10,000)."""
+
 MAX_TICK = 2**40
 DUPLE = PPQ // 4  # a sixteenth
 TRIPLET = PPQ // 3  # an eighth-note triplet
@@ -438,6 +448,7 @@ def musicxml_to_song(source: Source) -> Song:
         raise MusicXMLError(f"{name}: timewise MusicXML is not supported; save it as partwise MusicXML")
     if root.tag != "score-partwise":
         raise MusicXMLError(f"{name}: not a MusicXML score (the document is a <{root.tag}>)")
+    check_before_parse(root, name)
     try:
         from music21.musicxml.xmlToM21 import MusicXMLImporter
 
@@ -453,6 +464,53 @@ def musicxml_to_song(source: Source) -> Song:
         raise MusicXMLError(f"{name}: the score holds a value a song cannot ({exc})") from None
     except Exception as exc:  # noqa: BLE001 - music21 raises many types on unusual input
         raise MusicXMLError(f"{name}: music21 could not read this score ({exc or type(exc).__name__})") from None
+
+
+def _whole(text: str | None) -> int | None:
+    text = (text or "").strip()
+    return int(text) if text.isdigit() and len(text) <= 30 else None
+
+
+def check_before_parse(root, name: str) -> None:
+    """Refuse, on the raw XML and before music21 parses anything, what would make music21 run
+    for minutes: too many notes, huge meters (1000/3 took 110 s inside music21 before the app's
+    own meter limit refused it), huge tuplets or divisions."""
+
+    def where(part, measure) -> str:
+        number = measure.get("number") if measure is not None else None
+        return f"measure {number} of part {part.get('id')!r}" if number else f"part {part.get('id')!r}"
+
+    notes = sum(1 for _ in root.iter("note"))
+    if notes > MAX_MUSICXML_NOTES:
+        raise MusicXMLError(f"{name}: the score has {notes:,} notes; scores of at most {MAX_MUSICXML_NOTES:,} "
+                            "notes are read (split it into movements or parts)")
+    for part in root.iter("part"):
+        for measure in part.iter("measure"):
+            attributes = measure.findall("attributes")
+            for attr in attributes:
+                divisions = _whole(attr.findtext("divisions"))
+                if divisions is not None and divisions > MAX_DIVISIONS:
+                    raise MusicXMLError(f"{name}: {where(part, measure)} sets {divisions:,} divisions per quarter "
+                                        f"note; at most {MAX_DIVISIONS:,} are read")
+                for time in attr.iter("time"):
+                    for beats in time.findall("beats"):
+                        parts = [_whole(p) for p in (beats.text or "").replace(",", "+").split("+")]
+                        if any(p is None for p in parts):
+                            continue  # music21 reports what it cannot read
+                        if sum(parts) > MAX_METER:
+                            raise MusicXMLError(f"{name}: {where(part, measure)} has a time signature of "
+                                                f"{(beats.text or '').strip()} beats; at most {MAX_METER} are read")
+                    for beat_type in time.findall("beat-type"):
+                        value = _whole(beat_type.text)
+                        if value is not None and value > MAX_METER:
+                            raise MusicXMLError(f"{name}: {where(part, measure)} has a time signature with beat type "
+                                                f"{value}; at most {MAX_METER} is read")
+            for mod in measure.iter("time-modification"):
+                for tag in ("actual-notes", "normal-notes"):
+                    value = _whole(mod.findtext(tag))
+                    if value is not None and value > MAX_TUPLET:
+                        raise MusicXMLError(f"{name}: {where(part, measure)} has a tuplet of {value} notes; "
+                                            f"tuplets of at most {MAX_TUPLET} are read")
 
 
 def _midi_instruments(root) -> dict[str, dict[str, int | bool]]:
