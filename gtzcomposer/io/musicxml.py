@@ -437,6 +437,7 @@ def musicxml_to_song(source: Source) -> Song:
         raise MusicXMLError(f"{name}: the file is empty")
     if data.startswith(b"PK\x03\x04"):
         data = _unzip(name, data)
+    _count_notes(data, name)
     try:
         root = ET.fromstring(data)
     except Exception as exc:  # noqa: BLE001 - ParseError, ValueError, RecursionError, ...
@@ -469,6 +470,14 @@ def musicxml_to_song(source: Source) -> Song:
 def _whole(text: str | None) -> int | None:
     text = (text or "").strip()
     return int(text) if text.isdigit() and len(text) <= 30 else None
+
+
+def _count_notes(data: bytes, name: str) -> None:
+    """Refuse a score with too many notes from its bytes, before even the XML parser runs."""
+    notes = data.count(b"<note>") + data.count(b"<note ")
+    if notes > MAX_MUSICXML_NOTES:
+        raise MusicXMLError(f"{name}: the score has {notes:,} notes; scores of at most {MAX_MUSICXML_NOTES:,} "
+                            "notes are read (split it into movements or parts)")
 
 
 def check_before_parse(root, name: str) -> None:
@@ -647,8 +656,8 @@ def _score_to_song(score, name: str, midi: dict | None = None) -> Song:
     tempos = []
     for mm in score.flatten().getElementsByClass(tempo.MetronomeMark):
         bpm = mm.getQuarterBPM()
-        if bpm and 1 <= bpm <= 1000:
-            tempos.append(TempoChange(_ticks(mm.offset), round(60_000_000 / bpm)))
+        if bpm and 1 <= bpm <= 1000:  # slower than MIDI's slowest (3.58 bpm) is read as the slowest
+            tempos.append(TempoChange(_ticks(mm.offset), min(0xFFFFFF, round(60_000_000 / bpm))))
     signatures = []
     for ts in reference.getElementsByClass(meter.TimeSignature):
         try:
