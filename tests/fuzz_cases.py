@@ -27,7 +27,7 @@ import struct
 import sys
 import time
 import zipfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 SONG_EXTS = (".mid", ".musicxml", ".mxl", ".gtzc")
@@ -106,7 +106,7 @@ def _song(n_tracks=2, n_notes=16, seed=0):
     return random_song(seed, n_tracks=n_tracks, n_notes=n_notes)
 
 
-def _audio(seconds: float, rate: int = 22050) -> "np.ndarray":  # noqa: F821
+def _audio(seconds: float, rate: int = 22050):
     import numpy as np
 
     t = np.arange(int(seconds * rate)) / rate
@@ -464,5 +464,4 @@ if __name__ == "__main__":
     sys.exit(_worker_main(sys.argv[1:]))
 
 
-__all__ = ["Case", "Result", "make_cases", "run_worker", "run_in_subprocess", "breaks", "commands_for", "cleanup",
-           "field"]
+__all__ = ["Case", "Result", "make_cases", "run_worker", "run_in_subprocess", "breaks", "commands_for", "cleanup"]

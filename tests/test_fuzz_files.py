@@ -21,7 +21,8 @@ from tests.fuzz_cases import breaks, cleanup, make_cases, run_in_subprocess
 TIME_BOUND = 60.0  # seconds per command run, on a shared 2-core machine
 MEMORY_BOUND = 2000.0  # MB peak resident memory per command run
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="FIFOs and /proc are Linux's")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not sys.platform.startswith("linux"), reason="FIFOs and /proc are Linux's")]
 
 
 @pytest.fixture(scope="module")
