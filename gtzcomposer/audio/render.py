@@ -394,8 +394,9 @@ def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, bi
         try:
             soundfile.write(str(tmp), audio, sample_rate, subtype=subtype, format=fmt)
         except (RuntimeError, soundfile.LibsndfileError) as exc:  # libsndfile says "System error."
-            raise RenderError(f"{p.name}: could not be written ({_disk_trouble(p) or exc}); "
-                              "the previous file is unchanged") from None
+            why = _disk_trouble(p) or ("the disk is full, or the file is larger than it or the system allows"
+                                       if "System error" in str(exc) else str(exc))
+            raise RenderError(f"{p.name}: could not be written ({why}); the previous file is unchanged") from None
     return p
 
 
