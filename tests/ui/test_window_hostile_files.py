@@ -26,6 +26,27 @@ def cases(tmp_path_factory):
     cleanup(folder)
 
 
+def open_and_wait(qtbot, w, path) -> str:
+    """Open ``path`` as the user does (read on the window's worker); 'loaded' or 'failed'."""
+    outcome = []
+
+    def loaded(_path):
+        outcome.append("loaded")
+
+    def failed(_message):
+        outcome.append("failed")
+
+    w.files.fileLoaded.connect(loaded)
+    w.files.fileFailed.connect(failed)
+    try:
+        w.files.open_file(path, ask=False)
+        qtbot.waitUntil(lambda: bool(outcome), timeout=60000)
+    finally:
+        w.files.fileLoaded.disconnect(loaded)
+        w.files.fileFailed.disconnect(failed)
+    return outcome[0]
+
+
 def test_every_hostile_file_gives_an_error_dialog_or_opens(qtbot, monkeypatch, cases):
     dialogs = Dialogs(monkeypatch)
     w = make_window(qtbot, two_track_song())
@@ -35,10 +56,10 @@ def test_every_hostile_file_gives_an_error_dialog_or_opens(qtbot, monkeypatch, c
     for case in cases:
         before = w.document.song
         shown = len(dialogs.errors)
-        w.open_file(case.path, ask=False, background=False)
-        qtbot.wait(1)
+        outcome = open_and_wait(qtbot, w, case.path)
         w.grab()  # a frame is drawn either way
-        if len(dialogs.errors) > shown:
+        assert (outcome == "failed") == (len(dialogs.errors) > shown), case
+        if outcome == "failed":
             refused += 1
             assert len(dialogs.errors) == shown + 1, case
             title, text = dialogs.errors[-1]
@@ -56,13 +77,12 @@ def test_every_hostile_file_gives_an_error_dialog_or_opens(qtbot, monkeypatch, c
     w.shutdown()
 
 
-def test_opening_in_the_background_fails_with_a_dialog_too(qtbot, monkeypatch, cases):
+def test_a_refused_file_names_the_offending_event(qtbot, monkeypatch, cases):
     dialogs = Dialogs(monkeypatch)
     w = make_window(qtbot, two_track_song())
     before = w.document.song
     far = next(c for c in cases if c.name == "x-note-2^40-long.gtzc")
-    with qtbot.waitSignal(w.fileFailed, timeout=20000):
-        w.open_file(far.path, ask=False)
+    assert open_and_wait(qtbot, w, far.path) == "failed"
     assert len(dialogs.errors) == 1 and "beyond the last tick" in dialogs.errors[0][1]
     assert w.document.song is before
     w.shutdown()
