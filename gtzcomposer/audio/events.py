@@ -10,7 +10,9 @@ Two channel layouts:
 
 - ``"synth"`` (FluidSynth, which has up to 256 channels): every track gets a channel of its own,
   so two tracks that share a MIDI channel in the file still keep their own program, volume and
-  pan. Drum tracks go to channel 9 (+16k), melodic tracks to the other channels.
+  pan. Drum tracks go to channel 9 (+16k), melodic tracks to the other channels. A song with
+  more tracks than that shares channels between tracks that sound alike (see
+  :func:`channel_layout`).
 - ``"midi"`` (an external port): the track's own MIDI channel (drums always on channel 10,
   zero-based 9), as a DAW sends it.
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from ..core.errors import GtzError
 from ..core.song import DRUM_CHANNEL, Song
 
 NOTE_OFF = 0x80
@@ -61,16 +64,50 @@ class ChannelSetup:
     track: int
 
 
+MELODIC_CHANNELS = tuple(c for c in range(256) if c % 16 != DRUM_CHANNEL)
+"""FluidSynth's channels for melodic tracks in the "synth" layout (240)."""
+DRUM_CHANNELS = tuple(DRUM_CHANNEL + 16 * k for k in range(16))
+"""FluidSynth's channels for drum tracks in the "synth" layout (16: channel 10 of each bank of 16)."""
+
+
+class ChannelLayoutError(GtzError):
+    """A song with more different sounds than the synth has channels."""
+
+
 def channel_layout(song: Song, mode: str = "synth", tracks: tuple[int, ...] | None = None) -> dict[int, int]:
-    """Track index -> channel for the audible tracks (or ``tracks``)."""
+    """Track index -> channel for the audible tracks (or ``tracks``).
+
+    In the "synth" layout every track has a channel of its own while there are enough (240
+    melodic, 16 drum). Beyond that, tracks share: first tracks that sound alike (same kit or
+    program, volume and pan), which changes nothing one can hear except that two of them
+    playing the same pitch at once end each other's note; if that is still too many, tracks with
+    the same program share (the first such track's volume and pan). A song with more than 16
+    different drum kits, which cannot be shared out, raises :class:`ChannelLayoutError`.
+    """
     indices = song.audible_tracks() if tracks is None else tracks
     if mode == "midi":
         return {i: (DRUM_CHANNEL if song.tracks[i].is_drum else song.tracks[i].channel) for i in indices}
     if mode != "synth":
         raise ValueError(f"unknown channel layout {mode!r}")
-    melodic = (c for k in range(16) for c in range(16 * k, 16 * k + 16) if c % 16 != DRUM_CHANNEL)
-    drums = (DRUM_CHANNEL + 16 * k for k in range(16))
-    return {i: next(drums) if song.tracks[i].is_drum else next(melodic) for i in indices}
+    out: dict[int, int] = {}
+    for is_drum, pool in ((False, MELODIC_CHANNELS), (True, DRUM_CHANNELS)):
+        group = [i for i in indices if song.tracks[i].is_drum == is_drum]
+        keys = (lambda i: i,
+                lambda i: (song.tracks[i].program, song.tracks[i].volume, song.tracks[i].pan),
+                lambda i: song.tracks[i].program)
+        for key in keys:
+            given: dict[object, int] = {}
+            for i in group:
+                given.setdefault(key(i), len(given))
+            if len(given) <= len(pool):
+                out.update({i: pool[given[key(i)]] for i in group})
+                break
+        else:
+            raise ChannelLayoutError(
+                f"the song's drum tracks use {len(given)} different drum kits; the synth can play at most "
+                f"{len(pool)} at once: give some drum tracks the same kit, or mute some of them"
+            )
+    return {i: out[i] for i in indices}
 
 
 def channel_setups(song: Song, layout: dict[int, int]) -> list[ChannelSetup]:

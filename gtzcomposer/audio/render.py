@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import Cancelled, GtzError
+from ..core.limits import MAX_SONG_SECONDS
 from ..core.song import Song
 from ..core.timing import TempoMap, format_position
 from .events import NOTE_OFF, NOTE_ON, PRESET, compile_events
@@ -40,7 +41,7 @@ AUDIO_FORMATS = {".wav": "WAV", ".flac": "FLAC"}
 _SUBTYPES = {("WAV", 16): "PCM_16", ("WAV", 24): "PCM_24", ("WAV", 32): "FLOAT",
              ("FLAC", 16): "PCM_16", ("FLAC", 24): "PCM_24"}
 
-MAX_SECONDS = 3 * 3600  # longer songs are refused (most likely a stray note far out)
+MAX_SECONDS = MAX_SONG_SECONDS  # longer songs are refused (most likely a stray note far out)
 IN_MEMORY_SECONDS = 10 * 60  # longer renders are held in a temporary file, not in RAM
 SILENCE = 10 ** (-80 / 20)  # -80 dBFS: below this the tail counts as silent
 _TAIL_BLOCK = 2048
@@ -129,6 +130,8 @@ def render_song(
         )
     tail_frames = max(0, int(round(tail * sample_rate)))
     total = end_frame + tail_frames
+    if path is not None:
+        check_space(path, total, 2, bit_depth)  # a full disk is said now, not after the render
     channels = max((s.channel for s in setups), default=0) + 1
     spec = _Spec(sf, sample_rate, channels, choose_threads(events, frames_at, sample_rate, threads),
                  end_frame, total)
@@ -372,18 +375,64 @@ def _ticks_to_frames(tempo: TempoMap, ticks: np.ndarray, sample_rate: int) -> np
 
 
 def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, bit_depth: int = 16) -> Path:
-    """Write float audio (frames, channels) to .wav or .flac at ``bit_depth``."""
+    """Write float audio (frames, channels) to .wav or .flac at ``bit_depth``, atomically: the
+    file is rendered beside ``path`` under a temporary name and renamed over it when complete, so
+    a crash or a full disk part-way leaves the earlier file (or none), never a truncated one."""
     import soundfile
+
+    from ..io._files import atomic_path
 
     p = Path(path)
     fmt = audio_format(p)
     subtype = _SUBTYPES.get((fmt, bit_depth))
     if subtype is None:
         raise RenderError(f"{p.name}: {fmt} cannot hold {bit_depth}-bit audio; use 16 or 24")
-    try:
-        if audio.size and (audio.max() > 1.0 or audio.min() < -1.0):
-            audio = np.clip(audio, -1.0, 1.0)
-        soundfile.write(str(p), audio, sample_rate, subtype=subtype, format=fmt)
-    except (OSError, RuntimeError, soundfile.LibsndfileError) as exc:
-        raise RenderError(f"cannot write {p}: {exc}") from None
+    check_space(p, audio.shape[0], audio.shape[1] if audio.ndim > 1 else 1, bit_depth)
+    if audio.size and (audio.max() > 1.0 or audio.min() < -1.0):
+        audio = np.clip(audio, -1.0, 1.0)
+    with atomic_path(p, RenderError) as tmp:
+        try:
+            soundfile.write(str(tmp), audio, sample_rate, subtype=subtype, format=fmt)
+        except (RuntimeError, soundfile.LibsndfileError) as exc:  # libsndfile says "System error."
+            why = _disk_trouble(p) or ("the disk is full, or the file is larger than it or the system allows"
+                                       if "System error" in str(exc) else str(exc))
+            raise RenderError(f"{p.name}: could not be written ({why}); the previous file is unchanged") from None
     return p
+
+
+def _bytes_needed(frames: int, channels: int, bit_depth: int) -> int:
+    return frames * channels * (bit_depth // 8) + 64 * 1024
+
+
+def check_space(path: str | os.PathLike, frames: int, channels: int = 2, bit_depth: int = 16) -> None:
+    """Refuse a WAV render whose file will not fit on the disk of ``path`` (before rendering it;
+    a FLAC file's size is not known before it is encoded, so a full disk shows when it is written)."""
+    import shutil
+
+    p = Path(path)
+    if audio_format(p) != "WAV":
+        return
+    folder = p.parent if str(p.parent) else Path(".")
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return  # a missing folder is reported when the file is written
+    need = _bytes_needed(frames, channels, bit_depth)
+    if need > free:
+        raise RenderError(f"{p.name}: not enough disk space in {folder}: the audio needs about "
+                          f"{_mb(need)}, {_mb(free)} is free")
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.1f} MB"
+
+
+def _disk_trouble(path: Path) -> str | None:
+    import shutil
+
+    try:
+        if shutil.disk_usage(path.parent if str(path.parent) else ".").free < 1024 * 1024:
+            return "the disk is full"
+    except OSError:
+        pass
+    return None

@@ -50,19 +50,41 @@ def _pick_track(song, index):
     raise GtzError("the seed song has no melodic track with notes")
 
 
+def _output_folder(name: str):
+    """The output folder, made if missing; a sentence (exit 2) when it cannot be made or written."""
+    import os
+    from pathlib import Path
+
+    from ..core import GtzError
+
+    out = Path(name)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise GtzError(f"-o {name}: is a file, not a folder") from None
+    except OSError as exc:
+        raise GtzError(f"-o {name}: cannot make the output folder ({exc.strerror or exc})") from None
+    if not out.is_dir():
+        raise GtzError(f"-o {name}: is not a folder")
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise GtzError(f"-o {name}: the output folder is not writable")
+    return out
+
+
 def run(args) -> int:
     import json
     import random
     from pathlib import Path
 
     from ..core import GtzError
-    from ..core.generation import DEFAULT_STYLE_STRENGTH, GenerationSettings
+    from ..core.generation import DEFAULT_STYLE_STRENGTH, MAX_SEED, GenerationSettings
+    from ..io._files import atomic_write
     from ..io.formats import load_song, save_song
     from ..ml.melody.generator import MelodyGenerator
 
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise GtzError(f"-o {out}: that is a file, not a folder; give a folder for the MIDI files and the summary")
+    if args.seed is not None and not 0 <= args.seed <= MAX_SEED:  # before the model loads
+        raise GtzError(f"--seed {args.seed}: the random seed must be a whole number from 0 to {MAX_SEED}")
+    out = _output_folder(args.out)
     gen = MelodyGenerator.load(args.model)
     song = load_song(args.seed_file)
     ti = _pick_track(song, args.track)
@@ -78,10 +100,6 @@ def run(args) -> int:
         result = gen.continue_melody(track.notes, song, settings, progress=progress)
     finally:
         close()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise GtzError(f"-o {out}: cannot make the folder ({exc.strerror or exc})") from None
     stem = Path(args.seed_file).stem
     entries = []
     for v in result.variations:
@@ -115,7 +133,8 @@ def run(args) -> int:
         "model": {k: gen.card.get(k) for k in ("name", "version", "encoder_version")},
         "results": entries,
     }
-    (out / SUMMARY_NAME).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    text = (json.dumps(summary, indent=2) + "\n").encode("utf-8")
+    atomic_write(out / SUMMARY_NAME, lambda fh: fh.write(text), GtzError)
     if result.reduced_to_top_line:
         print("note: the seed track is polyphonic; only its top line was continued")
     for e in entries:

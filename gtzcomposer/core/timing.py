@@ -84,10 +84,22 @@ def iter_bars(song: Song, until: int | None = None) -> Iterator[Bar]:
 
 
 def bar_at(song: Song, tick: int) -> Bar:
-    for bar in iter_bars(song, tick):
-        if bar.start <= tick < bar.end:
-            return bar
-    raise AssertionError("unreachable: iter_bars covers every tick")
+    """The bar that holds ``tick`` (as :func:`iter_bars` counts them), found in one step per
+    time signature, however far out ``tick`` is."""
+    sigs = song.time_signatures
+    start, index = 0, 0
+    for i, sig in enumerate(sigs):
+        next_change = sigs[i + 1].tick if i + 1 < len(sigs) else None
+        if next_change is None or tick < next_change:
+            k = max(0, (tick - start) // sig.bar_ticks)
+            bar_start_tick = start + k * sig.bar_ticks
+            end = bar_start_tick + sig.bar_ticks
+            if next_change is not None:
+                end = min(end, next_change)
+            return Bar(index + k, bar_start_tick, end, sig)
+        index += -(-(next_change - start) // sig.bar_ticks)  # bars in this meter, the last one cut short
+        start = next_change
+    raise AssertionError("unreachable: the last time signature covers every later tick")
 
 
 def bar_start(song: Song, index: int) -> int:

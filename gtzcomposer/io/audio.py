@@ -36,6 +36,15 @@ Progress = Callable[[float, str], None]
 IsCancelled = Callable[[], bool]
 
 MIN_SECONDS = 0.5
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8000, 192000
+"""Sample rates read: a header outside this range is damaged or made up (resampling a file that
+claims 1 Hz would cost what hours of audio cost)."""
+MAX_AUDIO_SECONDS = 3 * 3600
+"""Longest audio read (3 hours, as for songs); longer files are refused from the header."""
+MAX_AUDIO_BYTES = 4 * 1024**3
+"""Largest audio file opened (4 GiB, WAV's own limit: 3 hours of 24-bit stereo at 96 kHz is 3.7 GB);
+larger files are refused before any decoder looks at them."""
+_MAX_BYTES_PER_FRAME = 8 * 4 + 64  # 8 channels of 32-bit float, plus container overhead
 SOUNDFILE_EXTENSIONS = (".wav", ".wave", ".au", ".snd", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff")
 FFMPEG_EXTENSIONS = (".m4a", ".aac", ".mp4", ".m4b", ".3gp", ".wma")
 AUDIO_EXTENSIONS = SOUNDFILE_EXTENSIONS + FFMPEG_EXTENSIONS
@@ -172,11 +181,19 @@ def _check_file(path: Path) -> None:
     if path.is_dir():
         raise AudioError(f"'{path}' is a folder, not an audio file.")
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        size = info.st_size
     except OSError as exc:
         raise AudioError(f"Audio file '{path}' cannot be read ({exc.strerror or exc}).") from exc
+    import stat
+
+    if not stat.S_ISREG(info.st_mode):  # a FIFO or device would block or never end
+        raise AudioError(f"'{path.name}' is not a regular file (a named pipe or device); give an audio file.")
     if size == 0:
         raise AudioError(f"Audio file '{path.name}' is empty (0 bytes).")
+    if size > MAX_AUDIO_BYTES:
+        raise AudioError(f"'{path.name}' is {size / 1e9:.1f} GB; audio files are read up to "
+                         f"{MAX_AUDIO_BYTES / 1e9:.1f} GB (3 hours of CD-quality audio is 1.9 GB).")
     if not os.access(path, os.R_OK):
         raise AudioError(f"Audio file '{path}' cannot be read: permission denied.")
 
@@ -196,7 +213,13 @@ def _open_ffmpeg(path: Path) -> _Reader:
         raise AudioError(f"'{path.name}' needs the Python package audioread to be decoded with ffmpeg.") from exc
     except Exception as exc:
         raise AudioError(f"'{path.name}' is not an audio file ffmpeg can read ({exc}).") from exc
-    return _FFmpegReader(path, handle)
+    reader = _FFmpegReader(path, handle)
+    try:
+        _check_header(path, reader.sample_rate, reader.channels, reader.frames)
+    except AudioError:
+        reader.close()
+        raise
+    return reader
 
 
 def _open(path) -> _Reader:
@@ -223,7 +246,34 @@ def _open(path) -> _Reader:
     if handle.channels < 1 or handle.samplerate <= 0:
         handle.close()
         raise AudioError(f"'{path.name}' has no audio channels or no sample rate.")
+    try:
+        _check_header(path, int(handle.samplerate), int(handle.channels), max(0, int(handle.frames)))
+    except AudioError:
+        handle.close()
+        raise
     return _SoundfileReader(path, sf, handle)
+
+
+def _check_header(path: Path, rate: int, channels: int, frames: int) -> None:
+    """Refuse, from the header alone, audio that would take hours to decode: a sample rate out of
+    8-192 kHz, a declared length over :data:`MAX_AUDIO_SECONDS`, or a file far larger than the
+    audio its header declares (a real header, then gigabytes of something else)."""
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise AudioError(f"'{path.name}' declares a sample rate of {rate:,} Hz; audio is read at "
+                         f"{MIN_SAMPLE_RATE // 1000}-{MAX_SAMPLE_RATE // 1000} kHz, so the header is damaged or the file is not real audio.")
+    if frames / rate > MAX_AUDIO_SECONDS:
+        raise AudioError(f"'{path.name}' lasts {frames / rate / 3600:.1f} hours; audio is read up to "
+                         f"{MAX_AUDIO_SECONDS // 3600} hours: cut it into shorter files.")
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return
+    if frames == 0:  # the container does not say (ffmpeg formats): nothing to compare with
+        return
+    plausible = max(frames, rate) * max(channels, 1) * _MAX_BYTES_PER_FRAME + 16 * 1024 * 1024
+    if size > plausible:
+        raise AudioError(f"'{path.name}' is {size / 1e9:.1f} GB but its header declares only {frames / rate:.1f} s "
+                         "of audio: the file is damaged or holds something else after the audio.")
 
 
 # ----------------------------------------------------------------------------------------------

@@ -56,9 +56,10 @@ def load_any(path: str | Path, progress=None, is_cancelled=None):
 
     from .project import Project, load_project
 
+    from ._files import check_regular_file
+
     path = Path(path)
-    if not path.is_file():
-        raise GtzError(f"{path.name}: no such file")
+    check_regular_file(path, GtzError, "song")  # missing, a folder, a FIFO (which would block), a link loop
     if song_format(path) == "project":
         return load_project(path)
     song = load_song(path)

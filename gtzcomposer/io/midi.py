@@ -39,9 +39,11 @@ from ._files import Source, atomic_write, read_limited, sniff
 
 log = logging.getLogger(__name__)
 
-MAX_MIDI_BYTES = 16 * 1024 * 1024
-"""Largest MIDI file read (16 MB, about four million events). Real songs are rarely over 1 MB;
-mido needs about 1 s per MB and a few hundred bytes of memory per event."""
+MAX_MIDI_BYTES = 2 * 1024 * 1024
+"""Largest MIDI file read (2 MB: about 500,000 events, 250,000 notes). Real songs are rarely over
+1 MB. Reading costs about 1.5-3 s per MB (mido's parse, then building the song: measured with
+``benchmarks/fuzz_files.py``), so a file the app accepts is read in seconds; the former 16 MB
+took 22 s in ``info`` and 144 s in ``render``."""
 
 MAX_TICK = 0x0FFFFFFF
 """The largest delta time a MIDI file can store; songs longer than this cannot be written."""
@@ -316,10 +318,19 @@ def _midifile_to_song(mf, name: str) -> Song:
     if stray or unclosed:
         log.info("%s: %d note-offs without a note, %d notes never ended (ended at their track's end)",
                  name, stray, unclosed)
-    if tracks and max(t.end_tick for t in tracks) > 2**40:  # pragma: no cover - cannot come from 16 MB
-        raise MidiError(f"{name}: the song is too long")
-    return Song(tracks=tuple(tracks), tempos=tuple(tempos), time_signatures=tuple(signatures),
+    song = Song(tracks=tuple(tracks), tempos=tuple(tempos), time_signatures=tuple(signatures),
                 key_signatures=tuple(keys), title=title)
+    _check_extent(song, name)
+    return song
+
+
+def _check_extent(song: Song, name: str) -> None:
+    from ..core.limits import SongTooLongError, check_song_extent
+
+    try:
+        check_song_extent(song, name)
+    except SongTooLongError as exc:
+        raise MidiError(str(exc)) from None
 
 
 def _clean_name(text: str) -> str:

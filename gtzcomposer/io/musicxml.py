@@ -40,6 +40,16 @@ log = logging.getLogger(__name__)
 MAX_MUSICXML_BYTES = 64 * 1024 * 1024
 """Largest MusicXML file read, and largest score inside a compressed .mxl once unpacked."""
 
+MAX_MUSICXML_NOTES = 50_000
+"""Most notes read from one score: music21 reads about 2,000 notes a second (a 200,000-note score
+took 2 minutes), so larger scores are refused before it starts."""
+MAX_METER = 64
+"""Largest meter numerator (beats, summed for 3+2 meters) and beat type read, as a song holds."""
+MAX_TUPLET = 64
+"""Largest tuplet (actual or normal notes of a time modification) read."""
+MAX_DIVISIONS = 1_000_000
+"""Largest <divisions> per quarter note read (exporters use up to about 10,000)."""
+
 MAX_TICK = 2**40
 DUPLE = PPQ // 4  # a sixteenth
 TRIPLET = PPQ // 3  # an eighth-note triplet
@@ -427,6 +437,7 @@ def musicxml_to_song(source: Source) -> Song:
         raise MusicXMLError(f"{name}: the file is empty")
     if data.startswith(b"PK\x03\x04"):
         data = _unzip(name, data)
+    _count_notes(data, name)
     try:
         root = ET.fromstring(data)
     except Exception as exc:  # noqa: BLE001 - ParseError, ValueError, RecursionError, ...
@@ -438,6 +449,7 @@ def musicxml_to_song(source: Source) -> Song:
         raise MusicXMLError(f"{name}: timewise MusicXML is not supported; save it as partwise MusicXML")
     if root.tag != "score-partwise":
         raise MusicXMLError(f"{name}: not a MusicXML score (the document is a <{root.tag}>)")
+    check_before_parse(root, name)
     try:
         from music21.musicxml.xmlToM21 import MusicXMLImporter
 
@@ -453,6 +465,61 @@ def musicxml_to_song(source: Source) -> Song:
         raise MusicXMLError(f"{name}: the score holds a value a song cannot ({exc})") from None
     except Exception as exc:  # noqa: BLE001 - music21 raises many types on unusual input
         raise MusicXMLError(f"{name}: music21 could not read this score ({exc or type(exc).__name__})") from None
+
+
+def _whole(text: str | None) -> int | None:
+    text = (text or "").strip()
+    return int(text) if text.isdigit() and len(text) <= 30 else None
+
+
+def _count_notes(data: bytes, name: str) -> None:
+    """Refuse a score with too many notes from its bytes, before even the XML parser runs."""
+    notes = data.count(b"<note>") + data.count(b"<note ")
+    if notes > MAX_MUSICXML_NOTES:
+        raise MusicXMLError(f"{name}: the score has {notes:,} notes; scores of at most {MAX_MUSICXML_NOTES:,} "
+                            "notes are read (split it into movements or parts)")
+
+
+def check_before_parse(root, name: str) -> None:
+    """Refuse, on the raw XML and before music21 parses anything, what would make music21 run
+    for minutes: too many notes, huge meters (1000/3 took 110 s inside music21 before the app's
+    own meter limit refused it), huge tuplets or divisions."""
+
+    def where(part, measure) -> str:
+        number = measure.get("number") if measure is not None else None
+        return f"measure {number} of part {part.get('id')!r}" if number else f"part {part.get('id')!r}"
+
+    notes = sum(1 for _ in root.iter("note"))
+    if notes > MAX_MUSICXML_NOTES:
+        raise MusicXMLError(f"{name}: the score has {notes:,} notes; scores of at most {MAX_MUSICXML_NOTES:,} "
+                            "notes are read (split it into movements or parts)")
+    for part in root.iter("part"):
+        for measure in part.iter("measure"):
+            attributes = measure.findall("attributes")
+            for attr in attributes:
+                divisions = _whole(attr.findtext("divisions"))
+                if divisions is not None and divisions > MAX_DIVISIONS:
+                    raise MusicXMLError(f"{name}: {where(part, measure)} sets {divisions:,} divisions per quarter "
+                                        f"note; at most {MAX_DIVISIONS:,} are read")
+                for time in attr.iter("time"):
+                    for beats in time.findall("beats"):
+                        parts = [_whole(p) for p in (beats.text or "").replace(",", "+").split("+")]
+                        if any(p is None for p in parts):
+                            continue  # music21 reports what it cannot read
+                        if sum(parts) > MAX_METER:
+                            raise MusicXMLError(f"{name}: {where(part, measure)} has a time signature of "
+                                                f"{(beats.text or '').strip()} beats; at most {MAX_METER} are read")
+                    for beat_type in time.findall("beat-type"):
+                        value = _whole(beat_type.text)
+                        if value is not None and value > MAX_METER:
+                            raise MusicXMLError(f"{name}: {where(part, measure)} has a time signature with beat type "
+                                                f"{value}; at most {MAX_METER} is read")
+            for mod in measure.iter("time-modification"):
+                for tag in ("actual-notes", "normal-notes"):
+                    value = _whole(mod.findtext(tag))
+                    if value is not None and value > MAX_TUPLET:
+                        raise MusicXMLError(f"{name}: {where(part, measure)} has a tuplet of {value} notes; "
+                                            f"tuplets of at most {MAX_TUPLET} are read")
 
 
 def _midi_instruments(root) -> dict[str, dict[str, int | bool]]:
@@ -589,8 +656,8 @@ def _score_to_song(score, name: str, midi: dict | None = None) -> Song:
     tempos = []
     for mm in score.flatten().getElementsByClass(tempo.MetronomeMark):
         bpm = mm.getQuarterBPM()
-        if bpm and 1 <= bpm <= 1000:
-            tempos.append(TempoChange(_ticks(mm.offset), round(60_000_000 / bpm)))
+        if bpm and 1 <= bpm <= 1000:  # slower than MIDI's slowest (3.58 bpm) is read as the slowest
+            tempos.append(TempoChange(_ticks(mm.offset), min(0xFFFFFF, round(60_000_000 / bpm))))
     signatures = []
     for ts in reference.getElementsByClass(meter.TimeSignature):
         try:
@@ -602,5 +669,16 @@ def _score_to_song(score, name: str, midi: dict | None = None) -> Song:
         keys.append(KeySignature.from_sharps(_ticks(ks.offset), ks.sharps, getattr(ks, "mode", None) == "minor"))
     md = score.metadata
     title = (md.title or md.movementName or "") if md is not None else ""
-    return Song(tracks=tuple(tracks), tempos=tuple(tempos), time_signatures=tuple(signatures),
+    song = Song(tracks=tuple(tracks), tempos=tuple(tempos), time_signatures=tuple(signatures),
                 key_signatures=tuple(keys), title=str(title))
+    _check_extent(song, name)
+    return song
+
+
+def _check_extent(song: Song, name: str) -> None:
+    from ..core.limits import SongTooLongError, check_song_extent
+
+    try:
+        check_song_extent(song, name)
+    except SongTooLongError as exc:
+        raise MusicXMLError(str(exc)) from None

@@ -223,13 +223,23 @@ def _song(data: Any, where: str) -> Song:
             raise _Invalid(f"{w}.mode", f"must be \"major\" or \"minor\", got {_show(mode)}")
         keys.append(KeySignature(_int(_get(k, "tick", w), f"{w}.tick", 0, MAX_TICK),
                                  _int(_get(k, "tonic", w), f"{w}.tonic", 0, 11), mode))
-    tracks = [_track(t, f"{where}.tracks[{i}]")
-              for i, t in enumerate(_list(_get(d, "tracks", where, []), f"{where}.tracks"))]
+    track_list = _list(_get(d, "tracks", where, []), f"{where}.tracks")
+    _check_note_count(track_list, where)
+    tracks = [_track(t, f"{where}.tracks[{i}]") for i, t in enumerate(track_list)]
     try:
         return Song(tracks=tuple(tracks), tempos=tuple(tempos), time_signatures=tuple(signatures),
                     key_signatures=tuple(keys), title=title)
     except SongError as exc:  # pragma: no cover - every value was checked above
         raise _Invalid(where, str(exc)) from None
+
+
+def _check_note_count(tracks: list, where: str) -> None:
+    """Refuse more notes than a song may have before building any of them."""
+    from ..core.limits import MAX_SONG_NOTES
+
+    count = sum(len(t["notes"]) for t in tracks if isinstance(t, dict) and isinstance(t.get("notes"), list))
+    if count > MAX_SONG_NOTES:
+        raise _Invalid(f"{where}.tracks", f"{count:,} notes; songs may have at most {MAX_SONG_NOTES:,}")
 
 
 def _track(data: Any, where: str) -> Track:
@@ -297,9 +307,16 @@ def _check_project_fields(project: Project, where: str) -> dict[str, Any]:
         _obj(project.view, f"{where}.view")
         if not isinstance(project.generation, GenerationSettings):
             raise _Invalid(f"{where}.generation", f"expected GenerationSettings, got {type(project.generation).__name__}")
-        return project.generation.to_dict()
+        generation = project.generation.to_dict()
     except _Invalid as exc:
         raise ProjectError(f"the project cannot be saved: {exc}") from None
+    from ..core.limits import SongTooLongError, check_song_extent
+
+    try:
+        check_song_extent(project.song, "the project cannot be saved", project.loop)
+    except SongTooLongError as exc:
+        raise ProjectError(str(exc)) from None
+    return generation
 
 
 def _reject_constant(name: str):
@@ -341,13 +358,24 @@ def _project(data: Any, name: str) -> Project:
     style = data.get("style")
     if style is not None:
         style = _str(style, "style", allow_empty=False)
-    return Project(
+    project = Project(
         song=_song(_get(data, "song", "project", required=True), "song"),
         loop=_loop(data.get("loop"), "loop"),
         style=style,
         generation=_generation(data.get("generation", {}), "generation", style),
         view=dict(_obj(data.get("view", {}), "view")),
     )
+    _check_extent(project, name)
+    return project
+
+
+def _check_extent(project: Project, name: str) -> None:
+    from ..core.limits import SongTooLongError, check_song_extent
+
+    try:
+        check_song_extent(project.song, name, project.loop)
+    except SongTooLongError as exc:
+        raise ProjectError(str(exc)) from None
 
 
 def load_project(source: Source) -> Project:

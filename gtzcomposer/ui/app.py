@@ -65,6 +65,28 @@ def _probe_ready(window) -> None:
     QTimer.singleShot(0, ready)
 
 
+def _save_png(image, out: Path) -> None:
+    """Encode ``image`` as PNG in memory, then write it atomically: a full disk or an unwritable
+    folder gives a sentence and leaves no empty or partial file behind."""
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+
+    from ..core import GtzError
+    from ..io._files import atomic_write
+
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buffer, "PNG"):
+        raise GtzError(f"could not encode the screenshot {out.name}")
+    buffer.close()
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GtzError(f"cannot make the folder {out.parent} for the screenshot ({exc.strerror or exc})") from None
+    png = bytes(data.data())
+    atomic_write(out, lambda fh: fh.write(png), GtzError)
+
+
 def run_gui(file: str | None = None, screenshot: str | None = None, theme: str | None = None,
             size: tuple[int, int] = (1280, 800)) -> int:
     """Open the app (and ``file``); with ``screenshot``, render one frame to that PNG and exit."""
@@ -105,15 +127,10 @@ def run_gui(file: str | None = None, screenshot: str | None = None, theme: str |
         app.processEvents()
         image = window.grab()
         out = Path(screenshot)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        ok = image.save(str(out), "PNG")
         window.shutdown()
         window.deleteLater()
         app.processEvents()
-        if not ok:
-            from ..core import GtzError
-
-            raise GtzError(f"could not write the screenshot {out}")
+        _save_png(image, out)
         print(f"wrote {out} ({image.width()}x{image.height()})")
         return 0
 

@@ -23,7 +23,7 @@ from ..io.formats import load_any, save_song, song_format
 from ..io.project import Project, save_project
 from ..services import sound
 from ..services.tasks import TaskRunner
-from .autosave import Autosaver, discard_recovery, find_recoveries, load_recovery
+from .autosave import Autosaver, discard_recovery, load_recovery, scan_recoveries
 from .dialogs import AudioExportDialog, ask_recover, ask_save_changes, show_error
 from .document import SongDocument
 from .settings import Settings, data_dir
@@ -309,7 +309,10 @@ class FileControl(QObject):
 
     def offer_recovery(self) -> bool:
         """Offer to restore a song autosaved by a session that crashed. True if restored."""
-        found = find_recoveries(self.autosaver._dir)
+        scan = scan_recoveries(self.autosaver.directory)
+        found = scan.recoveries
+        if scan.problems:
+            self.message.emit(f"{scan.problems[0]} (moved to the damaged folder)", 8000)
         if not found:
             return False
         rec = found[0]

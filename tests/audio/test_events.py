@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from gtzcomposer.audio.events import (
     DRUM_BANK,
     NOTE_OFF,
@@ -49,3 +51,53 @@ def test_only_audible_tracks_are_compiled():
     assert {e.track for e in compile_events(muted)[1]} == {0, 2}
     solo = muted.with_track(1, replace(muted.tracks[1], solo=True))  # solo wins over mute
     assert {e.track for e in compile_events(solo)[1]} == {1}
+
+
+# --- more tracks than FluidSynth has channels ------------------------------------------------
+def _many(n, drum=False, programs=1, pans=1):
+    from gtzcomposer.core import Note, Song, new_track
+
+    return Song(tracks=tuple(new_track(i, is_drum=drum, program=i % programs, pan=64 - i % pans,
+                                       notes=(Note(i, 60, 10),)) for i in range(n)))
+
+
+def test_up_to_240_melodic_tracks_get_a_channel_each():
+    from gtzcomposer.audio.events import MELODIC_CHANNELS, channel_layout
+
+    layout = channel_layout(_many(240, programs=128, pans=7))
+    assert sorted(layout.values()) == list(MELODIC_CHANNELS)
+
+
+def test_more_tracks_share_channels_between_tracks_that_sound_alike():
+    from gtzcomposer.audio.events import channel_layout, channel_setups
+
+    song = _many(1000, programs=50, pans=3)  # 50 programs x 3 pans = 150 sounds
+    layout = channel_layout(song)
+    assert len(layout) == 1000 and len(set(layout.values())) == 150
+    by_channel = {}
+    for s in channel_setups(song, layout):
+        by_channel.setdefault(s.channel, set()).add((s.program, s.volume, s.pan))
+    assert all(len(v) == 1 for v in by_channel.values())  # a shared channel plays one sound
+
+
+def test_too_many_sounds_share_by_program():
+    from gtzcomposer.audio.events import channel_layout
+
+    song = _many(1000, programs=128, pans=5)  # 640 sounds, 128 programs
+    assert len(set(channel_layout(song).values())) == 128
+
+
+def test_drum_tracks_share_up_to_16_kits_and_refuse_more_clearly():
+    from gtzcomposer.audio.events import DRUM_CHANNELS, ChannelLayoutError, channel_layout
+
+    layout = channel_layout(_many(300, drum=True, programs=16))
+    assert set(layout.values()) == set(DRUM_CHANNELS)
+    with pytest.raises(ChannelLayoutError, match="17 different drum kits; the synth can play at most 16"):
+        channel_layout(_many(300, drum=True, programs=17))
+
+
+def test_the_scheduler_takes_a_song_of_1000_tracks():
+    from gtzcomposer.audio.scheduler import Scheduler
+
+    s = Scheduler(_many(1000, programs=128))
+    assert len(s.events) == 2000

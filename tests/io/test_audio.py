@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tracemalloc
 from concurrent.futures import CancelledError
 
@@ -298,3 +299,80 @@ def test_non_finite_samples_are_made_safe(tmp_path):
     y = load_audio(path)
     assert np.all(np.isfinite(y)) and y[150] == 0.0 and y[300] == 1.0
     assert np.all(np.isfinite(np.concatenate(list(iter_audio_blocks(path)))))
+
+
+# --- headers that lie, and files that are not files -------------------------------------------
+def _wav_with_rate(tmp_path, rate):
+    import struct
+
+    import soundfile as sf
+
+    path = tmp_path / f"rate{rate}.wav"
+    sf.write(str(path), np.zeros(22050, dtype=np.float32), 22050)
+    data = bytearray(path.read_bytes())
+    struct.pack_into("<I", data, data.find(b"fmt ") + 12, rate)
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("rate", [1, 8, 7999, 192001, 1_000_000])
+def test_a_sample_rate_outside_8_to_192_khz_is_refused_from_the_header(tmp_path, rate):
+    from gtzcomposer.io.audio import AudioError, audio_info, iter_audio_blocks
+
+    path = _wav_with_rate(tmp_path, rate)
+    with pytest.raises(AudioError, match=f"declares a sample rate of {rate:,} Hz"):
+        audio_info(path)
+    with pytest.raises(AudioError, match="sample rate"):
+        iter_audio_blocks(path)
+
+
+def test_rates_at_the_edges_are_read(tmp_path):
+    from gtzcomposer.io.audio import audio_info
+
+    for rate in (8000, 192000):
+        assert audio_info(_wav_with_rate(tmp_path, rate)).sample_rate == rate
+
+
+def test_a_declared_length_over_the_limit_is_refused_before_decoding(tmp_path):
+    import struct
+    import time
+
+    from gtzcomposer.io.audio import MAX_AUDIO_SECONDS, AudioError, load_audio
+
+    path = tmp_path / "long.wav"
+    frames = (MAX_AUDIO_SECONDS + 60) * 8000
+    with open(path, "wb") as fh:  # sparse: a header, then silence that costs no disk
+        fh.write(b"RIFF" + struct.pack("<I", 36 + frames) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, 8000, 8000, 1, 8)
+                 + b"data" + struct.pack("<I", frames))
+        fh.truncate(44 + frames)
+    t = time.perf_counter()
+    with pytest.raises(AudioError, match=r"lasts 3\.0 hours; audio is read up to 3 hours"):
+        load_audio(path)
+    assert time.perf_counter() - t < 2
+
+
+def test_a_real_header_then_gigabytes_of_zeros_is_refused_at_once(tmp_path):
+    import time
+
+    import soundfile as sf
+
+    from gtzcomposer.io.audio import AudioError, audio_info
+
+    path = tmp_path / "sparse.ogg"
+    sf.write(str(path), np.zeros(22050, dtype=np.float32), 22050, format="OGG")
+    for size, match in ((2 * 10**9, "header declares only 1.0 s"), (10**11, "audio files are read up to")):
+        with open(path, "r+b") as fh:
+            fh.truncate(size)
+        t = time.perf_counter()
+        with pytest.raises(AudioError, match=match):
+            audio_info(path)
+        assert time.perf_counter() - t < 10
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path):
+    from gtzcomposer.io.audio import AudioError, audio_info
+
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+    with pytest.raises(AudioError, match="not a regular file"):
+        audio_info(fifo)

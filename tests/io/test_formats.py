@@ -59,3 +59,28 @@ def test_content_that_does_not_match_its_extension(tmp_path, written, renamed, e
     source.rename(tmp_path / renamed)
     with pytest.raises(error, match=what):
         load_song(tmp_path / renamed)
+
+
+# --- only regular files are read ----------------------------------------------------------------
+@pytest.mark.parametrize("ext", [".mid", ".musicxml", ".mxl", ".gtzc"])
+def test_a_named_pipe_is_refused_at_once(tmp_path, ext):
+    """Opening a FIFO nobody writes to used to block `info` and `convert` for ever."""
+    import os
+
+    from gtzcomposer.core import GtzError
+    from gtzcomposer.io.formats import load_song
+
+    fifo = tmp_path / f"pipe{ext}"
+    os.mkfifo(fifo)
+    with pytest.raises(GtzError, match=rf"pipe\{ext}: is a named pipe \(FIFO\), not a regular"):
+        load_song(fifo)
+
+
+def test_a_symlink_loop_is_refused(tmp_path):
+    from gtzcomposer.core import GtzError
+    from gtzcomposer.io.formats import load_song
+
+    loop = tmp_path / "loop.mid"
+    loop.symlink_to(loop)
+    with pytest.raises(GtzError, match="loop.mid: could not be read"):
+        load_song(loop)

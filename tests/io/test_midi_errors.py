@@ -104,10 +104,10 @@ def test_huge_file_is_refused_by_its_size_before_reading(tmp_path):
         fh.write(song_to_midi_bytes(two_track_song()))
         fh.truncate(100 * 1024 * 1024)
     t0 = time.perf_counter()
-    with pytest.raises(MidiError, match=r"^huge\.mid: the file is larger than 16 MB.*\(100\.0 MB\)"):
+    with pytest.raises(MidiError, match=r"^huge\.mid: the file is larger than 2 MB.*\(100\.0 MB\)"):
         midi_to_song(path)
     assert time.perf_counter() - t0 < 0.5
-    with pytest.raises(MidiError, match="larger than 16 MB"):
+    with pytest.raises(MidiError, match="larger than 2 MB"):
         midi_to_song(io.BytesIO(bytes(MAX_MIDI_BYTES + 1)))
 
 

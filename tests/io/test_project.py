@@ -142,7 +142,7 @@ def test_failed_save_keeps_the_old_file(tmp_path, monkeypatch, where):
         monkeypatch.setattr(files.os, "fdopen", lambda fd, mode: HalfWriter(real_fdopen(fd, mode)))
     else:
         monkeypatch.setattr(files.os, where, boom)
-    with pytest.raises(ProjectError, match=r"^song\.gtzc: could not be saved \(No space left on device\); the previous file is unchanged"):
+    with pytest.raises(ProjectError, match=r"^song\.gtzc: could not be saved \(the disk is full\); the previous file is unchanged"):
         save_project(Project(song=random_song(1)), path)
     monkeypatch.undo()
     assert path.read_bytes() == before

@@ -206,10 +206,16 @@ def dead_pid() -> int:
 
 
 def crash(recovery_json):
-    """Make a recovery file look as if its process had died."""
+    """Make a recovery file look as if its process had died: its record and song file renamed to
+    a dead process's id, as that process would have named them. Returns the new song file."""
     info = json.loads(recovery_json.read_text())
-    info["pid"] = dead_pid()
-    recovery_json.write_text(json.dumps(info))
+    pid = dead_pid()
+    song = recovery_json.with_name(f"recovery-{pid}.gtzc")
+    recovery_json.with_suffix(".gtzc").rename(song)
+    info.update(pid=pid, file=song.name)
+    song.with_suffix(".json").write_text(json.dumps(info))
+    recovery_json.unlink()
+    return song
 
 
 def test_autosave_writes_a_recovery_file_on_its_timer(qtbot):
@@ -233,8 +239,7 @@ def test_recovery_is_offered_after_a_crash_and_restores_the_song(qtbot, monkeypa
     w = make_window(qtbot, two_track_song())
     w.document.push(AddNotes(0, [Note(5000, 90, 10)]))
     edited = w.document.song
-    path = w.files.autosaver.save_now()
-    crash(path.with_suffix(".json"))
+    crash(w.files.autosaver.save_now().with_suffix(".json"))
     w.files.autosaver.stop()
     w.files.autosaver._written = None  # the crashed process is gone; its files stay
 
@@ -253,8 +258,7 @@ def test_recovery_is_offered_after_a_crash_and_restores_the_song(qtbot, monkeypa
 def test_declining_recovery_discards_it(qtbot, monkeypatch):
     w = make_window(qtbot, melody_song())
     w.document.push(AddNotes(0, [Note(0, 90, 10)]))
-    path = w.files.autosaver.save_now()
-    crash(path.with_suffix(".json"))
+    path = crash(w.files.autosaver.save_now().with_suffix(".json"))
     w.files.autosaver._written = None
     Dialogs(monkeypatch, question=QMessageBox.StandardButton.No)
     w2 = make_window(qtbot)
