@@ -116,3 +116,28 @@ def test_a_job_whose_archive_lacks_a_model_installs_nothing(aws, moto_endpoint, 
             "gtz-genre-part", "--fetch")
     assert r.returncode == 2 and "lacks genre_head.keras; nothing was installed" in r.stderr
     assert not list((tmp_path / "models").glob("*"))
+
+
+def test_the_log_is_streamed_from_cloudwatch_once_line_by_line(aws):
+    from training.cloud.engine import LOG_GROUP, SageMakerEngine
+
+    logs = aws.client("logs")
+    logs.create_log_group(logGroupName=LOG_GROUP)
+    stream = "gtz-logs-1/algo-1-1700000000"
+    logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)
+    logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName="gtz-other-job/algo-1-1")
+
+    def put(*lines):
+        import time
+
+        now = int(time.time() * 1000)
+        logs.put_log_events(logGroupName=LOG_GROUP, logStreamName=stream,
+                            logEvents=[{"timestamp": now + i, "message": m} for i, m in enumerate(lines)])
+
+    put("entry: job genre", "epoch 1")
+    engine = SageMakerEngine(aws, "us-east-1")
+    assert engine.new_log_lines("gtz-logs-1") == ["entry: job genre", "epoch 1"]
+    assert engine.new_log_lines("gtz-logs-1") == []          # nothing twice
+    put("epoch 2")
+    assert engine.new_log_lines("gtz-logs-1") == ["epoch 2"]
+    assert engine.new_log_lines("gtz-not-started") == []     # no stream yet: no lines, no error
