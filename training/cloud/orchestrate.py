@@ -47,7 +47,13 @@ def upload_inputs(session, plan: JobPlan) -> None:
     for ch in plan.channels:
         if not ch.uploads:
             continue
-        report = storage.upload_tree(s3, ch.tree, plan.data_uri, progress=progress)
+        try:
+            report = storage.upload_tree(s3, ch.tree, plan.data_uri, progress=progress)
+        except KeyboardInterrupt:
+            say(f"upload of {ch.name} interrupted: its unfinished multipart upload was aborted and the folder is not "
+                "marked complete, so no job can read half of it; run the same command again to send the rest "
+                "(files already in S3 are not sent again)")
+            raise
         if report.complete_before:
             say(f"{ch.name}: already in S3 ({len(ch.tree.files)} files), uploaded nothing: {report.prefix_uri}")
         else:
