@@ -93,6 +93,30 @@ def replicas() -> int:
     return int(strategy().num_replicas_in_sync)
 
 
+def keep_rows(n: int, global_batch: int) -> int:
+    """How many of n examples to train or validate on so that Keras can split the first batch.
+
+    Keras 3.15's TensorFlow trainer averages the first distributed batch across replicas before it
+    builds the model (trainer._maybe_symbolic_build), which fails when the replicas' shares differ
+    in size. A full batch always splits evenly; only a data set smaller than one global batch can
+    be uneven, and then it loses at most replicas - 1 examples."""
+    r = replicas()
+    if r <= 1 or n >= global_batch:
+        return n
+    return n - n % r
+
+
+def predict(model, x):
+    """model's outputs for x as numpy. One device: predict_on_batch (what made the bundled models).
+    Several: a plain call on the primary copy of the weights (Keras 3.15's predict_on_batch under a
+    MirroredStrategy returns every replica's outputs for the whole batch, stacked)."""
+    import numpy as np
+
+    if replicas() <= 1:
+        return np.asarray(model.predict_on_batch(x))
+    return np.asarray(model(x, training=False))
+
+
 def scaled(batch_size: int, learning_rate: float) -> Scaled:
     """The recipe's batch and learning rate for this process's replicas (see the module docstring)."""
     return scale(batch_size, learning_rate, replicas())

@@ -38,6 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import distribute
+
 TRAIN_FILE = "training_data_GTZAN_MSDmusicnn_taggram.npz"
 TEST_FILE = "evaluation_data_GTZAN_MSDmusicnn_taggram.npz"
 DEFAULT_URL = "http://opihi.cs.uvic.ca/sound/genres.tar.gz"
@@ -249,11 +251,11 @@ def train_mlp(x, y, seed: int, name: str = "mlp"):
 
     from gtzcomposer.ml.genre_model import build_member
 
-    from . import distribute
-
     keras.utils.set_random_seed(seed)
     h = HPARAMS
     s = distribute.scaled(h["batch_size"], h["lr"])  # the recipe itself on one device
+    n = distribute.keep_rows(len(y), s.batch_size)
+    x, y = x[:n], y[:n]
     with distribute.strategy().scope():
         member = build_member(x, hidden=h["hidden"], dropout_in=h["dropout_in"], dropout=h["dropout"], l2=h["l2"],
                               noise=h["noise"], name=name)
@@ -292,7 +294,7 @@ def train_head(train, seed: int, log=print):
         if not va.any() or len(set(y[tr].tolist())) < 2:
             continue
         fold_model = build_ensemble(fit_members(x[tr], y[tr], ids[tr], seed * 100 + k, name=f"_{k}"))
-        oof[va] = np.asarray(fold_model.predict_on_batch(x[va]))
+        oof[va] = distribute.predict(fold_model, x[va])
     val_acc, _ = _clip_accuracy(oof, y, ids)
     log(f"  {RECIPE['name']}: out-of-fold validation clip accuracy {val_acc:.3f}")
     model = build_ensemble(fit_members(x, y, ids, seed))
@@ -304,7 +306,7 @@ def evaluate(model, test) -> dict:
     from gtzcomposer.ml.genre import GENRES
 
     x, y, ids = test
-    probs = np.asarray(model.predict_on_batch(x))
+    probs = distribute.predict(model, x)
     acc, cp = _clip_accuracy(probs, y, ids)
     _, labels = clip_labels(ids, y)
     out = metrics(labels, cp.argmax(1), GENRES)
@@ -663,8 +665,6 @@ def command_line(args) -> str:
 def train_and_save(train, test, out: Path, reports: Path | None, seed: int, command: str, source: str,
                    tag_names: list[str] | None = None, log=print) -> dict:
     from gtzcomposer.ml.genre import GENRES, MODEL_NAME, PATCH_HOP_SECONDS, PATCH_SECONDS
-
-    from . import distribute
 
     devices = distribute.scaled(HPARAMS["batch_size"], HPARAMS["lr"])  # before any other TensorFlow work
     set_determinism(seed)

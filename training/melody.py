@@ -138,9 +138,11 @@ def train_melody(args, data: dict, styles: list[str]):
     val = sequences(data, "val", styles)
     x, y, w = windows(train, args.window, args.window * 3 // 4)
     vx, vy, vw = windows(val, args.window, args.window)
+    s = distribute.scaled(args.batch, args.lr)  # the recipe itself on one device
+    x, y, w = _keep(x, y, w, batch=s.batch_size)
+    vx, vy, vw = _keep(vx, vy, vw, batch=s.batch_size)
     print(f"melody: {len(train)} train pieces -> {len(y)} windows; {len(val)} val pieces -> {len(vy)} windows")
     cfg = MelodyConfig(n_styles=len(styles), units=args.units, layers=args.layers)
-    s = distribute.scaled(args.batch, args.lr)  # the recipe itself on one device
     print(f"melody: {s.describe()}")
     with distribute.strategy().scope():
         model = build_model(cfg)
@@ -175,6 +177,8 @@ def train_critic(args, data: dict, styles: list[str]):
     counts = np.bincount(fy, minlength=len(styles))
     class_weight = {i: float(len(fy) / (len(styles) * max(1, c))) for i, c in enumerate(counts)}
     s = distribute.scaled(256, 3e-3)
+    fx, fy = _keep(fx, fy, batch=s.batch_size)
+    vx, vy = _keep(vx, vy, batch=s.batch_size)
     with distribute.strategy().scope():
         model = build_critic(len(styles), N_FEATURES)
         model.compile(optimizer=keras.optimizers.Adam(s.learning_rate),
@@ -184,7 +188,7 @@ def train_critic(args, data: dict, styles: list[str]):
                      class_weight=class_weight,
                      callbacks=[keras.callbacks.EarlyStopping(monitor=monitor, patience=4, restore_best_weights=True)],
                      verbose=0)
-    val_acc = float(np.mean(np.argmax(model.predict_on_batch(vx), axis=1) == vy)) if len(vy) else float("nan")
+    val_acc = float(np.mean(np.argmax(distribute.predict(model, vx), axis=1) == vy)) if len(vy) else float("nan")
     print(f"critic: {len(fy)} train excerpts, val accuracy {val_acc:.3f} after {len(hist.history['loss'])} epochs")
     return model, val_acc, len(fy)
 
@@ -198,6 +202,14 @@ def split_counts(data: dict, styles: list[str]) -> dict:
                 c[p["split"]] += 1
         out[s] = c
     return out
+
+
+def _keep(*arrays, batch: int):
+    """The arrays (inputs may be a tuple of arrays) cut to distribute.keep_rows of their length."""
+    last = arrays[-1]
+    n = distribute.keep_rows(len(last), batch)
+    cut = lambda a: tuple(p[:n] for p in a) if isinstance(a, tuple) else a[:n]
+    return tuple(cut(a) for a in arrays)
 
 
 def _devices(args) -> dict:

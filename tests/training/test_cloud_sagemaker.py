@@ -46,6 +46,10 @@ def aws(moto_endpoint, tmp_path, monkeypatch):  # noqa: F811
     return boto3.Session(region_name="us-east-1")
 
 
+def jobs(aws) -> set[str]:
+    return {j["TrainingJobName"] for j in aws.client("sagemaker").list_training_jobs()["TrainingJobSummaries"]}
+
+
 def listing(s3, bucket: str) -> dict:
     return {o["Key"]: o["LastModified"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
 
@@ -116,3 +120,59 @@ def test_a_job_whose_archive_lacks_a_model_installs_nothing(aws, moto_endpoint, 
             "gtz-genre-part", "--fetch")
     assert r.returncode == 2 and "lacks genre_head.keras; nothing was installed" in r.stderr
     assert not list((tmp_path / "models").glob("*"))
+
+
+def test_the_log_is_streamed_from_cloudwatch_once_line_by_line(aws):
+    from training.cloud.engine import LOG_GROUP, SageMakerEngine
+
+    logs = aws.client("logs")
+    logs.create_log_group(logGroupName=LOG_GROUP)
+    stream = "gtz-logs-1/algo-1-1700000000"
+    logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)
+    logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName="gtz-other-job/algo-1-1")
+
+    def put(*lines):
+        import time
+
+        now = int(time.time() * 1000)
+        logs.put_log_events(logGroupName=LOG_GROUP, logStreamName=stream,
+                            logEvents=[{"timestamp": now + i, "message": m} for i, m in enumerate(lines)])
+
+    put("entry: job genre", "epoch 1")
+    engine = SageMakerEngine(aws, "us-east-1")
+    assert engine.new_log_lines("gtz-logs-1") == ["entry: job genre", "epoch 1"]
+    assert engine.new_log_lines("gtz-logs-1") == []          # nothing twice
+    put("epoch 2")
+    assert engine.new_log_lines("gtz-logs-1") == ["epoch 2"]
+    assert engine.new_log_lines("gtz-not-started") == []     # no stream yet: no lines, no error
+
+
+def test_ctrl_c_during_the_upload_says_so_and_leaves_nothing_half_written(aws, moto_endpoint, tmp_path):  # noqa: F811
+    import os
+    import signal
+
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="gtz-ctrl-c")
+    before = jobs(aws)
+    big = tmp_path / "taggrams"
+    big.mkdir()
+    for name in ("training_data_GTZAN_MSDmusicnn_taggram.npz", "evaluation_data_GTZAN_MSDmusicnn_taggram.npz"):
+        (big / name).write_bytes(os.urandom(24 * 1024 * 1024))
+    env = aws_env(moto_endpoint, tmp_path, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, "-m", "training", "cloud", "genre", "--out", "s3://gtz-ctrl-c/runs",
+                             "--role", ROLE, "--input", f"taggrams={big}"], cwd=REPO, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if line.startswith("code: uploaded"):  # the big files' multipart upload starts now
+            proc.send_signal(signal.SIGINT)
+            break
+    rest, _ = proc.communicate(timeout=120)
+    out = "".join(seen) + rest
+    assert proc.returncode == 130, out
+    assert "upload of taggrams interrupted" in out and "run the same command again" in out
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="gtz-ctrl-c").get("Contents", [])]
+    assert not [k for k in keys if k.endswith("taggram.npz")], keys  # no partial object
+    assert not s3.list_multipart_uploads(Bucket="gtz-ctrl-c").get("Uploads")
+    assert jobs(aws) == before  # no job was started

@@ -47,7 +47,13 @@ def upload_inputs(session, plan: JobPlan) -> None:
     for ch in plan.channels:
         if not ch.uploads:
             continue
-        report = storage.upload_tree(s3, ch.tree, plan.data_uri, progress=progress)
+        try:
+            report = storage.upload_tree(s3, ch.tree, plan.data_uri, progress=progress)
+        except KeyboardInterrupt:
+            say(f"upload of {ch.name} interrupted: its unfinished multipart upload was aborted and the folder is not "
+                "marked complete, so no job can read half of it; run the same command again to send the rest "
+                "(files already in S3 are not sent again)")
+            raise
         if report.complete_before:
             say(f"{ch.name}: already in S3 ({len(ch.tree.files)} files), uploaded nothing: {report.prefix_uri}")
         else:
@@ -59,10 +65,12 @@ def upload_inputs(session, plan: JobPlan) -> None:
 
 # ----------------------------------------------------------------------------- watch
 
-def watch(engine: Engine, job_name: str, poll: float) -> JobState:
+def watch(engine: Engine, job_name: str, poll: float, started: str = "") -> JobState:
     """Stream the log until the job ends; stop it on Ctrl-C or on an error here."""
     last = ""
     try:
+        if started:
+            say(started)
         while True:
             state = engine.state(job_name)
             for line in engine.new_log_lines(job_name):
@@ -177,10 +185,10 @@ def run_job(plan: JobPlan, engine: Engine, session, template: dict, prices: dict
             upload_inputs(session, plan)
         request = planmod.training_job_request(plan, template)
         engine.start(plan, request)
-        say(f"started {plan.job_name} on {plan.instance_type} ({plan.region}, "
-            f"{'spot' if plan.spot else 'on-demand'}); Ctrl-C stops it")
     t0 = time.time()
-    state = watch(engine, plan.job_name, poll)
+    state = watch(engine, plan.job_name, poll,
+                  f"started {plan.job_name} on {plan.instance_type} ({plan.region}, "
+                  f"{'spot' if plan.spot else 'on-demand'}); Ctrl-C stops it")
     wall = time.time() - t0
     if state.status != "Completed":
         say(f"{plan.job_name} {state.status.lower()}: {state.failure_reason or 'no reason given'} "

@@ -219,7 +219,9 @@ def upload_tree(s3, tree: Tree, data_uri: str, *, part_size: int = PART_SIZE,
         s3.put_object(Bucket=bucket, Key=manifest_key, Body=json.dumps(manifest, indent=1).encode(),
                       ContentType="application/json")
     except (ClientError, BotoCoreError) as exc:
-        raise explain(exc, f"uploading {tree.name} to s3://{bucket}/{prefix}") from exc
+        err = explain(exc, f"uploading {tree.name} to s3://{bucket}/{prefix}")
+        raise CloudError(f"{err}; nothing half-written is left (the folder is not marked complete): run again to send "
+                         "the rest") from exc
     return report
 
 
