@@ -54,9 +54,8 @@ def load_any(path: str | Path, progress=None, is_cancelled=None):
     file reads in one go)."""
     from dataclasses import replace
 
-    from .project import Project, load_project
-
     from ._files import check_regular_file
+    from .project import Project, load_project
 
     path = Path(path)
     check_regular_file(path, GtzError, "song")  # missing, a folder, a FIFO (which would block), a link loop
