@@ -71,8 +71,7 @@ def save_song(song: Song, path: str | Path) -> list[str]:
     if fmt == "midi":
         from .midi import song_to_midi
 
-        song_to_midi(song, path)
-        return []
+        return song_to_midi(song, path)
     if fmt == "musicxml":
         from .musicxml import song_to_musicxml
 
