@@ -10,6 +10,7 @@ from .edits import (
     MoveTrack,
     RemoveNotes,
     RemoveTrack,
+    ReplaceControls,
     ReplaceNotes,
     ResizeNotes,
     SetKeySignatures,
@@ -43,7 +44,7 @@ from .timing import TempoMap, bar_at, bar_start, format_position, grid_ticks, it
 
 __all__ = [
     "AddNotes", "AddTrack", "Edit", "EditError", "Macro", "MoveNotes", "MoveTrack", "RemoveNotes",
-    "RemoveTrack", "ReplaceNotes", "ResizeNotes", "SetKeySignatures", "SetTempos",
+    "RemoveTrack", "ReplaceControls", "ReplaceNotes", "ResizeNotes", "SetKeySignatures", "SetTempos",
     "SetTimeSignatures", "SetTitle", "SetVelocities", "UpdateTrack", "apply", "GtzError",
     "CONTROLLER_NAMES", "PITCH_BEND", "ControlChange", "DRUM_CHANNEL", "PPQ", "KeySignature", "Note",
     "Song", "SongError", "TempoChange", "TimeSignature", "Track", "free_channel", "new_track", "note_name",

@@ -1,4 +1,5 @@
-"""PianoRollEditor: ruler, keyboard, note grid, velocity lane and scrollbars in one widget.
+"""PianoRollEditor: ruler, keyboard, note grid, velocity lane, controller lane (sustain pedal by
+default, a chooser for the others) and scrollbars in one widget.
 
 The main window embeds this widget and talks to it through the methods and signals below;
 everything shares one :class:`RollController` (state and edits) and one geometry.
@@ -14,6 +15,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollBar, QSizePolicy, QSpl
 from ...core.song import Note
 from ..document import SongDocument
 from .controller import RollController
+from .controls import HEIGHT as CONTROL_LANE_HEIGHT
+from .controls import ControllerLane, ControllerPanel
 from .keyboard import WIDTH as KEYBOARD_WIDTH
 from .keyboard import Keyboard
 from .ruler import Ruler
@@ -38,6 +41,8 @@ class PianoRollEditor(QWidget):
         self.ruler = Ruler(ctl, self)
         self.keyboard = Keyboard(ctl, self)
         self.velocity_lane = VelocityLane(ctl, self)
+        self.controller_lane = ControllerLane(ctl, self)
+        self.controller_panel = ControllerPanel(self.controller_lane, KEYBOARD_WIDTH, self)
         self.hbar = QScrollBar(Qt.Orientation.Horizontal, self)
         self.vbar = QScrollBar(Qt.Orientation.Vertical, self)
         lane_label = QLabel("Velocity", self)
@@ -71,9 +76,11 @@ class PianoRollEditor(QWidget):
         self.splitter.setChildrenCollapsible(False)
         self.splitter.addWidget(row(self.keyboard, self.view, self.vbar))
         self.splitter.addWidget(row(lane_label, self.velocity_lane, None))
+        self.splitter.addWidget(row(self.controller_panel, self.controller_lane, None))
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 0)
-        self.splitter.setSizes([10_000, LANE_HEIGHT])
+        self.splitter.setStretchFactor(2, 0)
+        self.splitter.setSizes([10_000, LANE_HEIGHT, CONTROL_LANE_HEIGHT])
         self.splitter.setHandleWidth(4)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -117,6 +124,11 @@ class PianoRollEditor(QWidget):
             self.controller.set_scroll(x, y)
 
     # --- public API ---------------------------------------------------------------------------
+    def set_controller_lane(self, controller: int) -> None:
+        """Show and edit ``controller`` (a key of :data:`~gtzcomposer.core.song.CONTROLLER_NAMES`)
+        in the controller lane."""
+        self.controller_lane.set_controller(controller)
+
     def set_tool(self, name: str) -> None:
         """'draw', 'select' or 'erase' (keys 1, 2, 3)."""
         self.controller.set_tool(name)
