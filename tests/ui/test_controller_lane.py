@@ -73,7 +73,7 @@ def test_the_lane_sits_under_the_velocity_lane_and_shows_the_pedal(qtbot, editor
     lane = ed.controller_lane
     assert lane.isVisible() and lane.controller_number == 64
     assert lane.mapTo(ed, QPoint(0, 0)).y() > ed.velocity_lane.mapTo(ed, QPoint(0, 0)).y() + ed.velocity_lane.height() - 1
-    assert ed.controller_panel.chooser.currentText() == "Sustain"
+    assert ed.controller_panel.chooser.currentText() == "Pedal"
     image = lane.grab().toImage()
     y = lane.value_to_y(100)
     down = image.pixelColor(int(ed.controller.geometry.tick_to_x(2400)), y)  # pedal held 1920..2880

@@ -31,8 +31,9 @@ HEIGHT = 70
 PAD = 4
 SUSTAIN = 64
 
-SHORT_NAMES = {64: "Sustain", 1: "Modulation", 11: "Expression", 7: "Volume", 10: "Pan", PITCH_BEND: "Pitch bend"}
-"""The chooser's labels (the full names are in each entry's tooltip)."""
+SHORT_NAMES = {64: "Pedal", 1: "Mod", 11: "Expr", 7: "Vol", 10: "Pan", PITCH_BEND: "Bend"}
+"""The chooser's labels, short enough for the keyboard's width (each entry's tooltip and
+accessible text hold the full name)."""
 
 
 def value_range(controller: int) -> tuple[int, int]:
