@@ -13,8 +13,8 @@ accidentals. The rules, each a function here:
 * :func:`choose_staves` - a drum track gets a percussion staff; a keyboard track (or any track
   whose range needs more ledger lines than a grand staff) that spans both clefs gets a grand staff
   split at middle C; other tracks get the clef with the fewest ledger lines among those usual for
-  the instrument: treble or bass, tenor clef too for cello, bassoon and trombone, treble-8vb for a
-  tenor voice.
+  the instrument: treble or bass; bass or tenor clef for cello, bassoon and trombone (treble only
+  for a line that lies above G4); treble-8vb too for a tenor voice.
 * :func:`limit_voices` - notes packed into at most four voices per staff (what MuseScore shows);
   a note that finds no free voice joins a chord starting with it (taking its length) or, failing
   that, shortens the note in the voice that frees up soonest. Nothing is lost; the count is
@@ -174,8 +174,8 @@ def choose_staves(track: Track) -> tuple[Staff, ...]:
     if not pitches:
         return (Staff(CLEFS["treble"], notes),)
     options = ["treble", "bass"]
-    if track.program in TENOR_CLEF_PROGRAMS:
-        options.append("tenor")
+    if track.program in TENOR_CLEF_PROGRAMS:  # read in bass and tenor clef; treble only when high
+        options = ["bass", "tenor"] + (["treble"] if statistics.median(pitches) > 67 else [])
     if "tenor" in track.name.lower():
         options.append("treble8vb")
     costs = {name: _ledger_cost(pitches, CLEFS[name]) for name in options}
@@ -357,6 +357,26 @@ def unpitch_drums(root, score_part, part, part_id: str, channel: int, program: i
         ET.SubElement(mi, "midi-program").text = str(program + 1)  # the kit (GM2/GS drum sets)
         ET.SubElement(mi, "midi-unpitched").text = str(midi + 1)
     return count
+
+
+def renumber_voices(part) -> None:
+    """Number the voices of each bar 1-4 on the first staff and 5-8 on the second, keeping their
+    order (music21 shifts a lower staff's voices when the upper one has a single voice, and
+    MuseScore then finds "too many voices")."""
+    for measure in part.iter("measure"):
+        used: dict[int, set[int]] = defaultdict(set)
+        notes = [n for n in measure.iter("note") if n.find("voice") is not None]
+        for n in notes:
+            text = (n.findtext("voice") or "").strip()
+            if text.isdigit():
+                used[int(n.findtext("staff") or 1)].add(int(text))
+        mapping = {(staff, v): str(i + 1 + MAX_VOICES * (staff - 1)) for staff, vs in used.items()
+                   for i, v in enumerate(sorted(vs))}
+        for n in notes:
+            el = n.find("voice")
+            text = (el.text or "").strip()
+            if text.isdigit():
+                el.text = mapping.get((int(n.findtext("staff") or 1), int(text)), text)
 
 
 def mark_accidentals(root) -> int:

@@ -34,7 +34,17 @@ from ..core.gm import GM_PROGRAM_NAMES
 from ..core.song import TRACK_PALETTE
 from ..core.timing import iter_bars
 from ._files import Source, atomic_write, read_limited, sniff
-from .engraving import choose_staves, fit_voices, limit_voices, line_directions, mark_accidentals, spell, unpitch_drums
+from .engraving import (
+    MAX_VOICES,
+    choose_staves,
+    fit_voices,
+    limit_voices,
+    line_directions,
+    mark_accidentals,
+    renumber_voices,
+    spell,
+    unpitch_drums,
+)
 
 log = logging.getLogger(__name__)
 
@@ -331,13 +341,14 @@ def _build_score(song: Song):
                             mm = tempo.MetronomeMark(number=round(t.bpm, 2), referent=1.0)
                             measure.insert(Fraction(t.tick - bar.start, PPQ), mm)
                 windows = range(bar.start, bar.end, PPQ)
-                if len(voices) <= 1:
+                if len(voices) <= 1 and len(staves) == 1:
                     _fill(measure, voices[0] if voices else [], bar.start, bar.end, windows, spelled)
                 else:
-                    for v, content in enumerate(voices):
+                    # voices 1-4 on the upper staff, 5-8 on the lower (as notation programs number them)
+                    for v, content in enumerate(voices or [[]]):
                         if v and not any(c[0] < bar.end and c[1] > bar.start for c in content):
                             continue  # a voice with nothing in this bar is left out of it
-                        voice = stream.Voice(id=str(v + 1))
+                        voice = stream.Voice(id=str(v + 1 + MAX_VOICES * s_index))
                         _fill(voice, content, bar.start, bar.end, windows, spelled)
                         measure.insert(0, voice)
                 part.append(measure)
@@ -375,6 +386,9 @@ def _fix_part_list(xml: bytes, tracks) -> bytes:
     for i, (sp, track) in enumerate(zip(root.iter("score-part"), tracks)):
         if track.is_drum and f"P{i + 1}" in parts:
             unpitch_drums(root, sp, parts[f"P{i + 1}"], f"P{i + 1}", track.channel, track.program)
+    for part in root.iter("part"):
+        if part.find("measure/attributes/staves") is not None:
+            renumber_voices(part)
     mark_accidentals(root)
     for ident in root.findall("identification"):  # music21 signs itself as the composer
         for creator in ident.findall("creator"):
