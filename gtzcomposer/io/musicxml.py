@@ -397,23 +397,41 @@ def _fix_part_list(xml: bytes, tracks) -> bytes:
     return _DOCTYPE + ET.tostring(root, encoding="utf-8", xml_declaration=False)
 
 
-def song_to_musicxml(song: Song, path: str | os.PathLike) -> list[str]:
+def song_to_musicxml(song: Song, path: str | os.PathLike, progress=None, is_cancelled=None) -> list[str]:
     """Write ``song`` as MusicXML (.musicxml/.xml) or compressed MusicXML (.mxl), atomically.
 
-    Returns sentences for the user about what had to be quantised for notation (also logged).
+    Returns sentences for the user about what had to be quantised for notation and fitted into
+    voices (also logged). ``progress`` and ``is_cancelled`` are the task protocol of
+    :mod:`gtzcomposer.services.tasks`; a cancelled export raises
+    :class:`~gtzcomposer.core.errors.Cancelled` and writes nothing.
     """
     from music21.musicxml.m21ToXml import GeneralObjectExporter
+
+    from ..core.errors import Cancelled
+
+    def step(fraction: float, message: str) -> None:
+        if is_cancelled is not None and is_cancelled():
+            raise Cancelled("MusicXML export cancelled")
+        if progress is not None:
+            progress(fraction, message)
 
     path = Path(path)
     ext = path.suffix.lower()
     if ext not in EXTENSIONS:
         raise MusicXMLError(f"{path.name}: MusicXML files end in .musicxml, .xml or .mxl")
+    step(0.0, "quantising for notation")
     notated, notes = notation_song(song)
     try:
+        step(0.1, "laying out staves and voices")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            xml = GeneralObjectExporter(_build_score(notated)).parse()
+            score = _build_score(notated)
+            step(0.4, "writing MusicXML")
+            xml = GeneralObjectExporter(score).parse()
+        step(0.9, "spelling and accidentals")
         xml = _fix_part_list(xml, notated.tracks or (new_track(0),))
+    except Cancelled:
+        raise
     except Exception as exc:  # noqa: BLE001 - music21 fails in many ways; report, don't crash
         raise MusicXMLError(f"{path.name}: music21 could not write this song as notation ({exc})") from exc
     if ext == ".mxl":
