@@ -429,3 +429,37 @@ def test_installed_music21_midi_files_read_and_roundtrip():
     for path in files:
         song = midi_to_song(path)
         assert roundtrip(song) == prepared(song), path.name
+
+
+def _exported_notes_as_pretty_midi_reads_them(song: Song, path: Path) -> tuple[list, list]:
+    """(pitch, start s, end s) of every sounding note: as we read our export, as pretty_midi does."""
+    import pretty_midi
+
+    song_to_midi(song, path)
+    ours = midi_to_song(path)
+    tm = TempoMap.of(ours)
+    mine = sorted((n.pitch, round(tm.seconds(n.start), 3), round(tm.seconds(n.end), 3))
+                  for t in ours.tracks for n in t.notes if n.duration)
+    pm = pretty_midi.PrettyMIDI(str(path))
+    theirs = sorted((n.pitch, round(n.start, 3), round(n.end, 3)) for i in pm.instruments for n in i.notes)
+    return mine, theirs
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=[p.name for p in FIXTURES])
+def test_other_readers_see_the_notes_we_export(path, tmp_path):
+    """pretty_midi (which pairs same-pitch notes differently from us) reads exactly our notes
+    back from every file we write: no extra or lost notes from overlaps."""
+    ours, theirs = _exported_notes_as_pretty_midi_reads_them(midi_to_song(path), tmp_path / "out.mid")
+    assert len(ours) == len(theirs)
+    assert all(a[0] == b[0] and abs(a[1] - b[1]) < 0.002 and abs(a[2] - b[2]) < 0.002 for a, b in zip(ours, theirs))
+
+
+def test_other_readers_see_the_notes_of_a_dense_real_song(tmp_path, shared_data):
+    songs = sorted((shared_data / "pop909" / "songs").glob("00[1-5]/00?.mid"))
+    if not songs:
+        pytest.skip("POP909 is not on this machine")
+    for path in songs:
+        ours, theirs = _exported_notes_as_pretty_midi_reads_them(midi_to_song(path), tmp_path / "out.mid")
+        assert len(ours) == len(theirs), path.name
+        assert all(a[0] == b[0] and abs(a[1] - b[1]) < 0.002 and abs(a[2] - b[2]) < 0.002
+                   for a, b in zip(ours, theirs)), path.name
