@@ -10,6 +10,8 @@ accidentals. The rules, each a function here:
   the melody leaves upwards is raised, downwards lowered) and, without a line, the key's side
   (sharps in sharp keys, flats in flat keys). A double sharp or flat is used only where the key
   asks for it.
+* :func:`estimate_key` - a song without a key signature is spelt in the key its notes suggest
+  (Krumhansl-Schmuckler); the estimate is not written as a signature.
 * :func:`choose_staves` - a drum track gets a percussion staff; a keyboard track (or any track
   whose range needs more ledger lines than a grand staff) that spans both clefs gets a grand staff
   split at middle C; other tracks get the clef with the fewest ledger lines among those usual for
@@ -99,6 +101,37 @@ def spell(midi: int, key: KeySignature | None, direction: int = 0) -> Spelling:
     if abs(first[1]) > 1 and abs(other[1]) <= 1:
         first = other
     return _with_octave(midi, *first)
+
+
+# Krumhansl and Kessler's key profiles (1982): how well each pitch class fits a major / minor key.
+_MAJOR_PROFILE = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
+_MINOR_PROFILE = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)
+
+
+def estimate_key(notes: Iterable[Note]) -> KeySignature | None:
+    """The key whose profile correlates best with the notes' duration-weighted pitch classes
+    (the Krumhansl-Schmuckler method); None without notes. Used to spell a song that has no key
+    signature; it is never written as one."""
+    weights = [0.0] * 12
+    for n in notes:
+        weights[n.pitch % 12] += max(1, n.duration)
+    total = sum(weights)
+    if not total:
+        return None
+    mean_w = total / 12
+
+    def corr(profile, tonic):
+        rotated = [profile[(pc - tonic) % 12] for pc in range(12)]
+        mean_p = sum(rotated) / 12
+        num = sum((w - mean_w) * (p - mean_p) for w, p in zip(weights, rotated))
+        den = (sum((w - mean_w) ** 2 for w in weights) * sum((p - mean_p) ** 2 for p in rotated)) ** 0.5
+        return num / den if den else 0.0
+
+    best = max(((corr(_MAJOR_PROFILE, t), t, "major") for t in range(12)),
+               key=lambda c: c[0])
+    best_minor = max(((corr(_MINOR_PROFILE, t), t, "minor") for t in range(12)), key=lambda c: c[0])
+    score, tonic, mode = max(best, best_minor, key=lambda c: c[0])
+    return KeySignature(0, tonic, mode)
 
 
 def line_directions(notes: Iterable[Note]) -> dict[Note, int]:

@@ -37,6 +37,7 @@ from ._files import Source, atomic_write, read_limited, sniff
 from .engraving import (
     MAX_VOICES,
     choose_staves,
+    estimate_key,
     fit_voices,
     limit_voices,
     line_directions,
@@ -303,6 +304,8 @@ def _build_score(song: Song):
     end = max(song.end_tick, last_event + 1, 1)
     bars = list(iter_bars(song, end - 1))
     tracks = song.tracks or (new_track(0, "Empty"),)
+    # a song without a key is spelt in the key its notes suggest (not written as a signature)
+    guess = None if song.key_signatures else estimate_key(n for t in tracks if not t.is_drum for n in t.notes)
     for index, track in enumerate(tracks):
         staves = choose_staves(track)
         directions = line_directions(track.notes)
@@ -311,7 +314,7 @@ def _build_score(song: Song):
         def spelled(n: Note, directions=directions, spellings=spellings, drum=track.is_drum) -> str:
             name = spellings.get(n)
             if name is None:
-                k = None if drum else song.key_at(n.start)
+                k = None if drum else (song.key_at(n.start) or guess)
                 name = spellings[n] = _m21_name(spell(n.pitch, k, directions.get(n, 0)))
             return name
 

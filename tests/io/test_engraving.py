@@ -299,3 +299,23 @@ def test_musescore_reads_our_midi_with_the_same_notes_and_parts(tmp_path, source
     assert heads == midi_to_song(mid).note_count
     assert len(list(ET.parse(theirs).getroot().iter("score-part"))) == len(song.tracks)  # no parts merged
 
+
+
+def test_key_estimate_for_songs_without_a_key_signature():
+    from gtzcomposer.io.engraving import estimate_key
+
+    chorale = midi_to_song(DATA / "music21_bwv66_6.mid")
+    assert estimate_key(n for t in chorale.tracks for n in t.notes).name == "F# minor"
+    eb = [Note(i * 480, p, 480) for i, p in enumerate([63, 65, 67, 68, 70, 72, 74, 75, 70, 67, 63])]
+    assert estimate_key(eb).name == "Eb major"
+    assert estimate_key([]) is None
+
+
+def test_a_song_without_a_key_is_spelt_in_the_key_its_notes_suggest(tmp_path):
+    eb = Song(tracks=(Track(name="Horn", program=60, notes=tuple(
+        Note(i * 480, p, 480) for i, p in enumerate([63, 65, 67, 68, 70, 72, 74, 75, 70, 67, 63]))),),
+        key_signatures=())
+    root, _, _ = export(eb, tmp_path)
+    names = [p.findtext("step") + (p.findtext("alter") or "") for p in root.iter("pitch")]
+    assert names[:4] == ["E-1", "F", "G", "A-1"]  # Eb, F, G, Ab: flats, not D# and G#
+    assert root.find(".//key") is None or root.findtext(".//key/fifths") == "0"
