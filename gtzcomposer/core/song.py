@@ -284,6 +284,19 @@ class Track:
     def with_controls(self, controls: Iterable[ControlChange]) -> Track:
         return replace(self, controls=_normalise_controls(controls))
 
+    def controls_between(self, start: int, end: int) -> tuple[ControlChange, ...]:
+        """The changes from ``start`` to ``end`` (both included), led by the value each
+        controller changed earlier has at ``start`` (as a change at ``start``): what a clip cut
+        out of the track needs to sound the same."""
+        in_force: dict[int, ControlChange] = {}
+        inside = []
+        for c in self.controls:
+            if c.tick < start:
+                in_force[c.controller] = replace(c, tick=start)
+            elif c.tick <= end:
+                inside.append(c)
+        return _normalise_controls([*in_force.values(), *inside])
+
     def controls_of(self, controller: int) -> tuple[ControlChange, ...]:
         """This track's changes of one controller, in time order."""
         return tuple(c for c in self.controls if c.controller == controller)
