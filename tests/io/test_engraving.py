@@ -215,6 +215,35 @@ def test_band_file_piano_grand_staff_bass_clef_and_percussion_staff(tmp_path):
     assert back.tracks[0].notes == expected.tracks[0].notes  # the two piano staves are one track
 
 
+def _spellings(root) -> Counter:
+    return Counter((p.findtext("step"), int(float(p.findtext("alter") or 0)), p.findtext("octave"))
+                   for p in root.iter("pitch"))
+
+
+def test_piano_piece_grand_staff_and_spelling_close_to_the_engravers(tmp_path):
+    """Joplin's Maple Leaf Rag as music21 ships it (engraved by a person): read, exported by us,
+    it keeps one grand staff, needs no sign it lacks and carries none it does not need, and its
+    pitches are spelt as the engraver spelt them (95 % here; ragtime's chromatic lines differ)."""
+    import zipfile
+
+    import music21
+
+    mxl = Path(music21.__file__).parent / "corpus" / "joplin" / "maple_leaf_rag.mxl"
+    song = musicxml_to_song(mxl)
+    root, _, _ = export(song, tmp_path)
+    assert clefs_of(root) == [["G2", "F4"]] and root.findtext(".//staves") == "2"
+    assert voices_per_staff(root) <= 4
+    needless, missing, shown = needless_and_missing(root)
+    assert (needless, missing) == (0, 0)
+    with zipfile.ZipFile(mxl) as zf:
+        original = ET.fromstring(zf.read(next(n for n in zf.namelist() if n.endswith(".xml") and "META" not in n)))
+    theirs = _spellings(original)
+    agreement = sum((_spellings(root) & theirs).values()) / sum(theirs.values())
+    assert agreement > 0.9
+    their_signs = sum(1 for _ in original.iter("accidental"))
+    assert abs(sum(shown.values()) - their_signs) <= 0.15 * their_signs  # 162 here, the engraver 149
+
+
 def voices_per_staff(root) -> int:
     most = 0
     for part in root.iter("part"):
