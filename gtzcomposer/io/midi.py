@@ -429,7 +429,8 @@ def song_to_midifile(song: Song, notes: list[str] | None = None):
     if notes is not None:
         notes.extend(changes)
 
-    last = max([song.end_tick, *(e.tick for e in (*song.tempos, *song.time_signatures, *song.key_signatures))])
+    last = max([song.end_tick, *(e.tick for e in (*song.tempos, *song.time_signatures, *song.key_signatures)),
+                *(t.controls[-1].tick for t in song.tracks if t.controls)])
     if last > MAX_TICK:
         raise MidiError(f"the song is too long for a MIDI file (it ends at tick {last}; MIDI stops at {MAX_TICK})")
     mf = mido.MidiFile(type=1, ticks_per_beat=PPQ, charset="latin1")

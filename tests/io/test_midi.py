@@ -227,6 +227,9 @@ def test_too_long_song_is_refused():
     song = Song(tracks=(new_track(0, notes=(Note(2**30, 60, 1),)),))
     with pytest.raises(MidiError, match="too long"):
         song_to_midi_bytes(song)
+    pedal_far_out = Song(tracks=(new_track(0, controls=(ControlChange(2**30, 64, 127),)),))
+    with pytest.raises(MidiError, match="too long"):
+        song_to_midi_bytes(pedal_far_out)
 
 
 def test_read_and_write_paths_and_file_objects(tmp_path):
