@@ -1,5 +1,6 @@
-"""The controller lane under the velocity lane, driven by real mouse events (pytest-qt): the
-sustain pedal by default, the chooser for the others; every gesture one undo step."""
+"""The sustain-pedal lane and the controller lane under the velocity lane, driven by real mouse
+events (pytest-qt); the chooser picks the controller lane's controller; every gesture is one
+undo step."""
 
 from __future__ import annotations
 
@@ -49,8 +50,8 @@ def drag(widget, start: QPoint, end: QPoint, button=LEFT, mods=NOMOD, steps: int
     send(widget, QEvent.Type.MouseButtonRelease, end, button, NOBUTTON, mods)
 
 
-def point(ed, tick, value):
-    lane = ed.controller_lane
+def point(ed, tick, value, lane=None):
+    lane = lane or ed.sustain_lane
     return QPoint(int(round(ed.controller.geometry.tick_to_x(tick))), lane.value_to_y(value))
 
 
@@ -68,14 +69,20 @@ def one_undo_step(ed, before, count):
     assert ed.document.song == after
 
 
-def test_the_lane_sits_under_the_velocity_lane_and_shows_the_pedal(qtbot, editor):
+def test_the_lanes_sit_under_the_velocity_lane_and_show_the_pedal(qtbot, editor):
     ed = editor
-    lane = ed.controller_lane
+    lane = ed.sustain_lane
     assert lane.isVisible() and lane.controller_number == 64
-    assert lane.mapTo(ed, QPoint(0, 0)).y() > ed.velocity_lane.mapTo(ed, QPoint(0, 0)).y() + ed.velocity_lane.height() - 1
-    assert ed.controller_panel.chooser.currentText() == "Pedal"
+
+    def top(w):
+        return w.mapTo(ed, QPoint(0, 0)).y()
+
+    assert top(lane) >= top(ed.velocity_lane) + ed.velocity_lane.height()
+    assert top(ed.controller_lane) >= top(lane) + lane.height()
+    assert ed.controller_panel.chooser.currentText() == "Mod" and ed.controller_lane.controller_number == 1
+    assert ed.controller_panel.chooser.findData(64) == -1  # the pedal has its own lane
     image = lane.grab().toImage()
-    y = lane.value_to_y(100)
+    y = lane.value_to_y(64)
     down = image.pixelColor(int(ed.controller.geometry.tick_to_x(2400)), y)  # pedal held 1920..2880
     up = image.pixelColor(int(ed.controller.geometry.tick_to_x(1200)), y)
     assert down != up
@@ -84,7 +91,7 @@ def test_the_lane_sits_under_the_velocity_lane_and_shows_the_pedal(qtbot, editor
 def test_dragging_holds_the_pedal_over_the_span_as_one_undo_step(qtbot, editor):
     ed, doc = editor, editor.document
     before, count = doc.song, doc.undo_stack.index()
-    drag(ed.controller_lane, point(ed, 0, 100), point(ed, 960, 100))
+    drag(ed.sustain_lane, point(ed, 0, 100), point(ed, 960, 100))
     assert controls(ed) == (ControlChange(0, 64, 127), ControlChange(960, 64, 0),
                             ControlChange(1920, 64, 127), ControlChange(2880, 64, 0))
     assert doc.undo_stack.undoText() == "Hold sustain pedal"
@@ -93,15 +100,15 @@ def test_dragging_holds_the_pedal_over_the_span_as_one_undo_step(qtbot, editor):
 
 def test_a_span_reaching_into_a_held_pedal_joins_it_and_shift_drag_lifts_it(qtbot, editor):
     ed = editor
-    drag(ed.controller_lane, point(ed, 1440, 100), point(ed, 2400, 100))
+    drag(ed.sustain_lane, point(ed, 1440, 100), point(ed, 2400, 100))
     assert controls(ed) == (ControlChange(1440, 64, 127), ControlChange(2880, 64, 0))
     before, count = ed.document.song, ed.document.undo_stack.index()
-    drag(ed.controller_lane, point(ed, 1920, 100), point(ed, 2400, 100), mods=SHIFT)
+    drag(ed.sustain_lane, point(ed, 1920, 100), point(ed, 2400, 100), mods=SHIFT)
     assert controls(ed) == (ControlChange(1440, 64, 127), ControlChange(1920, 64, 0),
                             ControlChange(2400, 64, 127), ControlChange(2880, 64, 0))
     one_undo_step(ed, before, count)
     # the right button lifts it too
-    drag(ed.controller_lane, point(ed, 1000, 100), point(ed, 3000, 100), button=RIGHT)
+    drag(ed.sustain_lane, point(ed, 1000, 100), point(ed, 3000, 100), button=RIGHT)
     assert controls(ed) == ()
 
 
@@ -112,7 +119,7 @@ def test_the_chooser_switches_to_pitch_bend_and_a_stroke_draws_values_per_grid_s
     lane = ed.controller_lane
     assert lane.controller_number == PITCH_BEND
     before, count = doc.song, doc.undo_stack.index()
-    drag(lane, point(ed, 480, 0), point(ed, 960, 8191), steps=16)  # a rising bend over one beat
+    drag(lane, point(ed, 480, 0, lane), point(ed, 960, 8191, lane), steps=16)  # a rising bend over one beat
     bend = controls(ed, PITCH_BEND)
     ticks = [c.tick for c in bend]
     assert ticks == sorted(ticks) and ticks[0] >= 480 and all(t % 120 == 0 for t in ticks)
@@ -123,14 +130,14 @@ def test_the_chooser_switches_to_pitch_bend_and_a_stroke_draws_values_per_grid_s
     assert doc.undo_stack.undoText() == "Draw pitch bend"
     one_undo_step(ed, before, count)
     # Shift-drag erases the changes under the span
-    drag(lane, point(ed, 400, 0), point(ed, 1200, 0), mods=SHIFT)
+    drag(lane, point(ed, 400, 0, lane), point(ed, 1200, 0, lane), mods=SHIFT)
     assert controls(ed, PITCH_BEND) == ()
 
 
 def test_the_lane_edits_the_current_track_only(qtbot, editor):
     ed, doc = editor, editor.document
     doc.current_track = 1
-    drag(ed.controller_lane, point(ed, 0, 100), point(ed, 480, 100))
+    drag(ed.sustain_lane, point(ed, 0, 100), point(ed, 480, 100))
     assert doc.song.tracks[1].controls == (ControlChange(0, 64, 127), ControlChange(480, 64, 0))
     assert doc.song.tracks[0].controls == (ControlChange(1920, 64, 127), ControlChange(2880, 64, 0))
 
@@ -139,6 +146,6 @@ def test_a_click_without_a_span_changes_nothing(qtbot, editor):
     ed, doc = editor, editor.document
     count = doc.undo_stack.index()
     p = point(ed, 480, 100)
-    send(ed.controller_lane, QEvent.Type.MouseButtonPress, p)
-    send(ed.controller_lane, QEvent.Type.MouseButtonRelease, p, LEFT, NOBUTTON)
+    send(ed.sustain_lane, QEvent.Type.MouseButtonPress, p)
+    send(ed.sustain_lane, QEvent.Type.MouseButtonRelease, p, LEFT, NOBUTTON)
     assert doc.undo_stack.index() == count

@@ -1,5 +1,6 @@
-"""Controller lane below the velocity lane: the sustain pedal (the default) or another
-controller of the current track, chosen in the lane's chooser.
+"""Controller lanes below the velocity lane: the sustain-pedal lane, and a lane for another
+controller of the current track (modulation, expression, volume, pan or pitch bend), chosen in
+the chooser on its left.
 
 A controller's value holds from one change to the next, so the lane draws steps: the pedal as
 filled spans where it is down, the others as a line with a dot at each change. Every gesture is
@@ -28,6 +29,7 @@ from .controller import RollController
 from .view import MIN_BAR_SPACING
 
 HEIGHT = 70
+PEDAL_HEIGHT = 36
 PAD = 4
 SUSTAIN = 64
 
@@ -50,12 +52,14 @@ class ControllerLane(QWidget):
 
     controllerChanged = Signal(int)
 
-    def __init__(self, controller: RollController, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: RollController, parent: QWidget | None = None, number: int = SUSTAIN) -> None:
         super().__init__(parent)
+        if number not in CONTROLLER_NAMES:
+            raise ValueError(f"the lane shows no controller {number}")
         self.roll = controller
         self.geometry = controller.geometry
-        self.controller_number = SUSTAIN
-        self.setMinimumHeight(30)
+        self.controller_number = number
+        self.setMinimumHeight(20)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.colors = RollColors.from_palette(self.palette())
         self._drag: dict | None = None
@@ -64,7 +68,7 @@ class ControllerLane(QWidget):
         self._set_tooltip()
 
     def sizeHint(self) -> QSize:  # noqa: N802
-        return QSize(800, HEIGHT)
+        return QSize(800, PEDAL_HEIGHT if self.controller_number == SUSTAIN else HEIGHT)
 
     def changeEvent(self, event) -> None:  # noqa: N802
         self.colors = RollColors.from_palette(self.palette())
@@ -303,20 +307,22 @@ def _without_repeats(changes: list[ControlChange], resting: int) -> tuple[Contro
 
 
 class ControllerPanel(QWidget):
-    """The chooser that sits left of the lane, under the velocity lane's label."""
+    """The chooser that sits left of the controller lane (every controller but the pedal, which
+    has its own lane)."""
 
     def __init__(self, lane: ControllerLane, width: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.lane = lane
         self.chooser = QComboBox(self)
-        for number in CONTROLLER_NAMES:
+        for number in (n for n in CONTROLLER_NAMES if n != SUSTAIN):
             self.chooser.addItem(SHORT_NAMES[number], number)
             self.chooser.setItemData(self.chooser.count() - 1, CONTROLLER_NAMES[number], Qt.ItemDataRole.ToolTipRole)
         self.chooser.setToolTip("Which controller the lane shows and edits")
-        font = self.chooser.font()  # the keyboard's width is narrow: a smaller face fits "Pedal"
+        font = self.chooser.font()  # the keyboard's width is narrow: a smaller face fits "Expr"
         font.setPointSizeF(font.pointSizeF() * 0.85)
         self.chooser.setFont(font)
         self.chooser.setAccessibleName("Controller lane")
+        self.chooser.setCurrentIndex(max(0, self.chooser.findData(lane.controller_number)))
         self.chooser.currentIndexChanged.connect(lambda i: lane.set_controller(self.chooser.itemData(i)))
         lane.controllerChanged.connect(self._follow)
         lay = QVBoxLayout(self)
