@@ -21,6 +21,9 @@ accidentals. The rules, each a function here:
   a note that finds no free voice joins a chord starting with it (taking its length) or, failing
   that, shortens the note in the voice that frees up soonest. Nothing is lost; the count is
   reported.
+* :func:`pedal_spans` - the sustain pedal is engraved as "Ped." marks under the lowest staff of
+  the part, over the notes that start while it is down (export only: a score's pedal marks are
+  not read back into controller changes).
 * :func:`mark_accidentals` - the accidentals a reader needs, and no others, from the key
   signature and the accidentals earlier in the bar on the same staff line (ties carry no sign).
 * :data:`GM_DRUM_DISPLAY` - where each General MIDI drum sits on a five-line percussion staff.
@@ -225,6 +228,22 @@ def choose_staves(track: Track) -> tuple[Staff, ...]:
         if (keyboard and spread > 4) or costs[best] > grand + 2 * len(pitches):
             return Staff(CLEFS["treble"], tuple(upper)), Staff(CLEFS["bass"], tuple(lower))
     return (Staff(CLEFS[best], notes),)
+
+
+def pedal_spans(track: Track, end: int) -> tuple[tuple[int, int], ...]:
+    """(down, up) ticks of each time the track's sustain pedal is held (a pedal never released
+    is released at ``end``)."""
+    spans, down = [], None
+    for c in track.controls_of(64):
+        if c.value >= 64 and down is None:
+            down = c.tick
+        elif c.value < 64 and down is not None:
+            if c.tick > down:
+                spans.append((down, c.tick))
+            down = None
+    if down is not None and end > down:
+        spans.append((down, end))
+    return tuple(spans)
 
 
 # --- voices ----------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from .engraving import (
     limit_voices,
     line_directions,
     mark_accidentals,
+    pedal_spans,
     renumber_voices,
     spell,
     unpitch_drums,
@@ -245,8 +246,9 @@ def _element(members: list[Note] | None, ticks: int, spelled=None):
     return el
 
 
-def _fill(container, content, bar_start: int, bar_end: int, windows, spelled=None) -> None:
-    """Put a voice's chords (clipped to the bar, tied across it) and rests into ``container``."""
+def _fill(container, content, bar_start: int, bar_end: int, windows, spelled=None, placed=None, voice=0) -> None:
+    """Put a voice's chords (clipped to the bar, tied across it) and rests into ``container``;
+    ``placed`` (a list), when given, collects (voice, tick, element) of every note and chord."""
     from music21 import tie
 
     now = bar_start
@@ -264,6 +266,8 @@ def _fill(container, content, bar_start: int, bar_end: int, windows, spelled=Non
             if not (first and last):
                 el.tie = tie.Tie("start" if first else "stop" if last else "continue")
             container.insert(Fraction(a - bar_start, PPQ), el)
+            if placed is not None:
+                placed.append((voice, a, el))
         now = e
     if now < bar_end:
         for a, b in _pieces(now, bar_end, windows):
@@ -279,6 +283,21 @@ def _instrument(track: Track, index: int):
     inst.instrumentId = f"P{index + 1}-I1"
     inst.partName = track.name or None
     return inst
+
+
+def _mark_pedal(part, spans, placed) -> None:
+    """A music21 pedal mark ("Ped." ... "*") over the notes of one voice (the first that plays
+    while the pedal is down: the mark's start and end are then written in time order)."""
+    from music21 import expressions
+
+    placed.sort(key=lambda p: (p[0], p[1]))
+    for down, up in spans:
+        inside = [(v, el) for v, tick, el in placed if down <= tick < up]
+        if inside:
+            voice = min(v for v, _el in inside)
+            mark = expressions.PedalMark([el for v, el in inside if v == voice])
+            mark.pedalForm = expressions.PedalForm.Line  # a pedal bracket under the staff
+            part.insert(0, mark)
 
 
 def _m21_name(spelling) -> str:
@@ -308,6 +327,7 @@ def _build_score(song: Song):
     guess = None if song.key_signatures else estimate_key(n for t in tracks if not t.is_drum for n in t.notes)
     for index, track in enumerate(tracks):
         staves = choose_staves(track)
+        pedal = () if track.is_drum else pedal_spans(track, end)
         directions = line_directions(track.notes)
         spellings: dict[Note, str] = {}
 
@@ -324,6 +344,8 @@ def _build_score(song: Song):
                 id=f"P{index + 1}")
             part.partName = track.name
             voices = limit_voices(staff.notes)[0]
+            # the sustain pedal is marked under the lowest staff, as pianists read it
+            placed: list | None = [] if pedal and s_index == len(staves) - 1 else None
             sig = None
             for bar in bars:
                 measure = stream.Measure(number=bar.index + 1)
@@ -345,16 +367,18 @@ def _build_score(song: Song):
                             measure.insert(Fraction(t.tick - bar.start, PPQ), mm)
                 windows = range(bar.start, bar.end, PPQ)
                 if len(voices) <= 1 and len(staves) == 1:
-                    _fill(measure, voices[0] if voices else [], bar.start, bar.end, windows, spelled)
+                    _fill(measure, voices[0] if voices else [], bar.start, bar.end, windows, spelled, placed)
                 else:
                     # voices 1-4 on the upper staff, 5-8 on the lower (as notation programs number them)
                     for v, content in enumerate(voices or [[]]):
                         if v and not any(c[0] < bar.end and c[1] > bar.start for c in content):
                             continue  # a voice with nothing in this bar is left out of it
                         voice = stream.Voice(id=str(v + 1 + MAX_VOICES * s_index))
-                        _fill(voice, content, bar.start, bar.end, windows, spelled)
+                        _fill(voice, content, bar.start, bar.end, windows, spelled, placed, v)
                         measure.insert(0, voice)
                 part.append(measure)
+            if placed:
+                _mark_pedal(part, pedal, placed)
             parts.append(part)
         for part in parts:
             score.insert(0, part)
@@ -392,6 +416,9 @@ def _fix_part_list(xml: bytes, tracks) -> bytes:
     for part in root.iter("part"):
         if part.find("measure/attributes/staves") is not None:
             renumber_voices(part)
+        for direction in part.iter("direction"):  # pedal marks go under the staff
+            if direction.find("direction-type/pedal") is not None:
+                direction.set("placement", "below")
     mark_accidentals(root)
     for ident in root.findall("identification"):  # music21 signs itself as the composer
         for creator in ident.findall("creator"):

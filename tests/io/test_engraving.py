@@ -271,6 +271,16 @@ def test_pop909_piano_fits_four_voices_per_staff_without_losing_notes(tmp_path, 
     assert musicxml_to_song(out).note_count == expected.note_count
     needless, missing, _ = needless_and_missing(root)
     assert (needless, missing) == (0, 0)
+    # the piano's 137 pedal presses are bracketed under its lower staff
+    from gtzcomposer.io.engraving import pedal_spans
+
+    piano = next(i for i, t in enumerate(song.tracks) if t.controls)
+    spans = pedal_spans(song.tracks[piano], song.end_tick)
+    part = list(root.iter("part"))[piano]
+    starts = [d for d in part.iter("direction") if d.find("direction-type/pedal[@type='start']") is not None]
+    stops = [d for d in part.iter("direction") if d.find("direction-type/pedal[@type='stop']") is not None]
+    assert len(spans) == 137 and len(starts) == len(stops) >= 0.95 * len(spans)  # spans over no note have no mark
+    assert {(d.get("placement"), d.findtext("staff")) for d in starts + stops} == {("below", "2")}
 
 
 # --- the real program ---------------------------------------------------------------------------------------
