@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from gtzcomposer.core import PPQ, KeySignature, Note, Song, TimeSignature, new_track  # noqa: E402
+from gtzcomposer.core import PPQ, ControlChange, KeySignature, Note, Song, TimeSignature, new_track  # noqa: E402
 from gtzcomposer.ui.document import SongDocument  # noqa: E402
 from gtzcomposer.ui.pianoroll import PianoRollEditor  # noqa: E402
 
@@ -59,7 +59,11 @@ def big_song(total: int, seed: int = 0) -> Song:
         bar += 1
     extra = len(lead) + len(chords) + len(bass) + len(drums) - total
     drums = drums[:len(drums) - extra]
-    tracks = (new_track(0, "Lead", 80, notes=lead), new_track(1, "Chords", 4, notes=chords),
+    # the pedal changes twice a bar and a modulation sweep of 16 steps a bar: the lanes' load
+    bars = bar
+    controls = [ControlChange(b * BAR + off, 64, v) for b in range(bars) for off, v in ((10, 127), (BAR - 40, 0))]
+    controls += [ControlChange(b * BAR + k * 120, 1, (k * 8) % 128) for b in range(bars) for k in range(16)]
+    tracks = (new_track(0, "Lead", 80, notes=lead, controls=tuple(controls)), new_track(1, "Chords", 4, notes=chords),
               new_track(2, "Bass", 33, notes=bass), new_track(3, is_drum=True, notes=drums))
     return Song(tracks=tracks, time_signatures=(TimeSignature(0, 4, 4), TimeSignature(64 * BAR, 3, 4),
                                                 TimeSignature(64 * BAR + 16 * 3 * PPQ, 4, 4)),
@@ -144,7 +148,7 @@ def main() -> int:
         app.processEvents()
     print(summary("scroll + repaint, whole song in view", worst), f" {visible()} notes visible")
 
-    # whole editor (ruler, keyboard, grid, velocity lane) after a scroll
+    # whole editor (ruler, keyboard, grid, velocity, pedal and controller lanes) after a scroll
     ctl.fit_default()
     full = []
     for _ in range(args.runs):

@@ -26,6 +26,8 @@ APT_PACKAGES=(
   libasound2 libfluidsynth3 fluidsynth
 )
 if [ "$DEV" = 1 ]; then APT_PACKAGES+=(xvfb xauth imagemagick ffmpeg); fi
+# MuseScore 3 for the tests that convert our MusicXML and MIDI with a real notation program.
+if [ "$DEV" = 1 ]; then APT_PACKAGES+=(musescore3); fi
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -2,9 +2,13 @@
 scheduler and the MIDI port sink all play.
 
 Only audible tracks (``Song.audible_tracks``: solo wins over mute) are compiled. Each track
-gets channel set-up events at tick 0 (preset, volume CC7, pan CC10) and one note-on/note-off
-pair per note. At one tick, note-offs come before note-ons (a repeated pitch re-strikes) and the
-note-off of a zero-length note comes after its own note-on.
+gets channel set-up events at tick 0 (preset, volume CC7, pan CC10), its controller changes
+(``Track.controls``: sustain, modulation, expression, volume, pan; pitch bend as a
+:data:`PITCH_BEND` event) and one note-on/note-off pair per note. At one tick, controller
+changes come first (a pedal pressed or a bend set with a note applies to it), then note-offs,
+then note-ons (a repeated pitch re-strikes); the note-off of a zero-length note comes after its
+own note-on. :func:`controller_state` gives the controller values in force at a tick, which a
+player sends when it starts or jumps there (so a seek into a held pedal holds it).
 
 Two channel layouts:
 
@@ -23,15 +27,18 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..core.errors import GtzError
-from ..core.song import DRUM_CHANNEL, Song
+from ..core.song import DRUM_CHANNEL, PITCH_BEND, Song
 
 NOTE_OFF = 0x80
 NOTE_ON = 0x90
 CONTROL = 0xB0
+PITCH_BEND_EVENT = 0xE0  # data1 = 0, data2 = bend -8192..8191 (0 = none)
 PRESET = 0x100  # not a MIDI status: select (bank, program) on a channel; data1 = bank, data2 = program
 
 CC_VOLUME = 7
 CC_PAN = 10
+CC_MODULATION = 1
+CC_EXPRESSION = 11
 CC_SUSTAIN = 64
 CC_ALL_SOUND_OFF = 120
 CC_RESET_ALL_CONTROLLERS = 121
@@ -141,7 +148,57 @@ def note_events(song: Song, layout: dict[int, int]) -> list[Event]:
     return out
 
 
+def control_events(song: Song, layout: dict[int, int]) -> list[Event]:
+    """Controller and pitch-bend changes of the tracks in ``layout``, sorted."""
+    out: list[Event] = []
+    for i, ch in layout.items():
+        for c in song.tracks[i].controls:
+            if c.controller == PITCH_BEND:
+                out.append(Event(c.tick, _ORDER_SETUP, PITCH_BEND_EVENT, ch, 0, c.value, i))
+            else:
+                out.append(Event(c.tick, _ORDER_SETUP, CONTROL, ch, c.controller, c.value, i))
+    out.sort()
+    return out
+
+
+def song_events(song: Song, layout: dict[int, int]) -> list[Event]:
+    """Controller changes and notes of the tracks in ``layout``, in playing order."""
+    out = note_events(song, layout) + control_events(song, layout)
+    out.sort()
+    return out
+
+
+_RESTING = {CC_SUSTAIN: 0, CC_MODULATION: 0, CC_EXPRESSION: 127, PITCH_BEND: 0}
+"""Each controller's value before its first change (volume and pan: the track's own)."""
+
+
+def controller_state(song: Song, layout: dict[int, int], tick: float) -> list[Event]:
+    """For each track in ``layout`` and each controller it changes anywhere, one event setting
+    the value in force just before ``tick`` (its resting value before the first change). Sent on
+    start, seek and loop, it puts the channels in the state the song has there."""
+    out: list[Event] = []
+    t = int(tick)
+    for i, ch in layout.items():
+        track = song.tracks[i]
+        if not track.controls:
+            continue
+        state: dict[int, int] = {}
+        for c in track.controls:
+            if c.tick < tick:
+                state[c.controller] = c.value
+            else:
+                state.setdefault(c.controller, {CC_VOLUME: track.volume, CC_PAN: track.pan}.get(
+                    c.controller, _RESTING.get(c.controller, 0)))
+        for controller, value in sorted(state.items()):
+            if controller == PITCH_BEND:
+                out.append(Event(t, _ORDER_SETUP, PITCH_BEND_EVENT, ch, 0, value, i))
+            else:
+                out.append(Event(t, _ORDER_SETUP, CONTROL, ch, controller, value, i))
+    return out
+
+
 def compile_events(song: Song, mode: str = "synth") -> tuple[list[ChannelSetup], list[Event]]:
-    """Channel set-ups and the sorted note events of the song's audible tracks."""
+    """Channel set-ups and the sorted events (controller changes and notes) of the song's
+    audible tracks."""
     layout = channel_layout(song, mode)
-    return channel_setups(song, layout), note_events(song, layout)
+    return channel_setups(song, layout), song_events(song, layout)

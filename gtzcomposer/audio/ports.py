@@ -20,7 +20,7 @@ from ..core.errors import GtzError
 from ..core.song import DRUM_CHANNEL, Note, Song, Track
 from ..core.timing import TempoMap
 from ..core.transforms import quantize_notes
-from .events import CONTROL, DRUM_BANK, NOTE_OFF, NOTE_ON, PRESET, Event
+from .events import CONTROL, DRUM_BANK, NOTE_OFF, NOTE_ON, PITCH_BEND_EVENT, PRESET, Event
 
 
 class PortError(GtzError):
@@ -84,6 +84,8 @@ def events_to_messages(events: Iterable[Event]):
             out.append(mido.Message("note_off", channel=e.channel % 16, note=e.data1, velocity=0))
         elif e.kind == CONTROL:
             out.append(mido.Message("control_change", channel=e.channel % 16, control=e.data1, value=e.data2))
+        elif e.kind == PITCH_BEND_EVENT:
+            out.append(mido.Message("pitchwheel", channel=e.channel % 16, pitch=e.data2))
         elif e.kind == PRESET:
             if e.data1 not in (0, DRUM_BANK):
                 out.append(mido.Message("control_change", channel=e.channel % 16, control=0, value=(e.data1 >> 7) & 127))

@@ -32,7 +32,7 @@ from ..core.errors import Cancelled, GtzError
 from ..core.limits import MAX_SONG_SECONDS
 from ..core.song import Song
 from ..core.timing import TempoMap, format_position
-from .events import NOTE_OFF, NOTE_ON, PRESET, compile_events
+from .events import NOTE_OFF, NOTE_ON, PITCH_BEND_EVENT, PRESET, compile_events
 from .soundfont import Soundfont, resolve_soundfont
 
 SAMPLE_RATES = (22050, 32000, 44100, 48000, 88200, 96000)
@@ -250,7 +250,7 @@ class _Timeline:
         """Render frames ``pos .. stop`` into ``buf`` (row = frame)."""
         synth = self.synth
         handle = synth._synth  # the pyfluidsynth object: skip one Python call per event
-        noteon, noteoff, cc = handle.noteon, handle.noteoff, handle.cc
+        noteon, noteoff, cc, bend = handle.noteon, handle.noteoff, handle.cc, handle.pitch_bend
         events, n = self.events, len(self.events)
         stop = min(stop, self.total)
         pos, i = self.pos, self.i
@@ -263,6 +263,8 @@ class _Timeline:
                     noteoff(ch, d1)
                 elif kind == PRESET:
                     synth.select(ch, d1, d2)
+                elif kind == PITCH_BEND_EVENT:
+                    bend(ch, d2)
                 else:
                     cc(ch, d1, d2)
                 i += 1

@@ -19,6 +19,10 @@ Behaviour where a choice had to be made:
 - **Edits while playing** (:meth:`Scheduler.set_song`) keep the tick and strike nothing twice
   (see there). Every track keeps its channel when others are muted or soloed.
 - A note-off is only sent for a note the scheduler started, so a seek never sends stray offs.
+- **Controllers** (sustain pedal, modulation, expression, volume, pan, pitch bend) are chased:
+  on start, seek, loop and edits, each track's controllers are set to the values in force at
+  the position (resting values before their first change), before spanning notes restart, so
+  a seek into a held pedal holds and a seek out of a bend unbends.
 - The song is done (``finished``) once the last event has been sent and no loop is active.
 """
 
@@ -41,8 +45,9 @@ from .events import (
     Event,
     channel_layout,
     channel_setups,
-    note_events,
+    controller_state,
     setup_events,
+    song_events,
 )
 
 
@@ -80,7 +85,7 @@ class Scheduler:
         layout = {i: every[i] for i in song.audible_tracks()}
         self.layout = layout
         self.setups = channel_setups(song, layout)
-        self.events: list[Event] = note_events(song, layout)
+        self.events: list[Event] = song_events(song, layout)
         self._event_secs = np.fromiter((self.tempo.seconds(e.tick) for e in self.events), dtype=np.float64,
                                        count=len(self.events))
         self._event_ticks = np.fromiter((e.tick for e in self.events), dtype=np.int64, count=len(self.events))
@@ -123,6 +128,7 @@ class Scheduler:
                 self._held[key] -= surplus
         out += self._silence_events(sorted(old_channels - set(self.channels)), tick, hard=False)
         out += setup_events(self.setups, tick)
+        out += controller_state(song, self.layout, pos)
         missing = wanted - +self._held
         for ch, p, vel, track in spanning:
             if missing[(ch, p)] > 0:
@@ -289,7 +295,8 @@ class Scheduler:
                 for i in np.flatnonzero(mask)]
 
     def _restart_spanning(self, tick: float) -> list[Event]:
-        out = []
+        """The controller state at ``tick`` (pedal, bend, ...), then the melodic notes that span it."""
+        out = controller_state(self.song, self.layout, tick)
         t = int(tick)
         for ch, pitch, vel, track in self._spanning(tick):
             self._held[(ch, pitch)] += 1

@@ -37,6 +37,7 @@ from .events import (
     CONTROL,
     NOTE_OFF,
     NOTE_ON,
+    PITCH_BEND_EVENT,
     PRESET,
 )
 from .soundfont import Soundfont, check_soundfont, resolve_soundfont
@@ -229,6 +230,8 @@ class Synth:
             self._synth.cc(channel, data1, data2)
         elif kind == PRESET:
             self.select(channel, data1, data2)
+        elif kind == PITCH_BEND_EVENT:
+            self._synth.pitch_bend(channel, data2)
 
     def silence(self, channels=None, hard: bool = False) -> None:
         """Release every note (sustain pedal up, all notes off); ``hard`` also cuts the sound."""

@@ -10,6 +10,7 @@ from .edits import (
     MoveTrack,
     RemoveNotes,
     RemoveTrack,
+    ReplaceControls,
     ReplaceNotes,
     ResizeNotes,
     SetKeySignatures,
@@ -23,8 +24,11 @@ from .edits import (
 from .errors import GtzError
 from .gm import GM_FAMILIES, GM_PROGRAM_NAMES, gm_family
 from .song import (
+    CONTROLLER_NAMES,
     DRUM_CHANNEL,
+    PITCH_BEND,
     PPQ,
+    ControlChange,
     KeySignature,
     Note,
     Song,
@@ -40,9 +44,10 @@ from .timing import TempoMap, bar_at, bar_start, format_position, grid_ticks, it
 
 __all__ = [
     "AddNotes", "AddTrack", "Edit", "EditError", "Macro", "MoveNotes", "MoveTrack", "RemoveNotes",
-    "RemoveTrack", "ReplaceNotes", "ResizeNotes", "SetKeySignatures", "SetTempos",
+    "RemoveTrack", "ReplaceControls", "ReplaceNotes", "ResizeNotes", "SetKeySignatures", "SetTempos",
     "SetTimeSignatures", "SetTitle", "SetVelocities", "UpdateTrack", "apply", "GtzError",
-    "DRUM_CHANNEL", "PPQ", "KeySignature", "Note", "Song", "SongError", "TempoChange",
-    "TimeSignature", "Track", "free_channel", "new_track", "note_name", "TempoMap", "bar_at", "bar_start",
+    "CONTROLLER_NAMES", "PITCH_BEND", "ControlChange", "DRUM_CHANNEL", "PPQ", "KeySignature", "Note",
+    "Song", "SongError", "TempoChange", "TimeSignature", "Track", "free_channel", "new_track", "note_name",
+    "TempoMap", "bar_at", "bar_start",
     "format_position", "grid_ticks", "iter_bars", "GM_FAMILIES", "GM_PROGRAM_NAMES", "gm_family",
 ]

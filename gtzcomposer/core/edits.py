@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from .errors import GtzError
-from .song import KeySignature, Note, Song, TempoChange, TimeSignature, Track
+from .song import ControlChange, KeySignature, Note, Song, TempoChange, TimeSignature, Track
 
 
 class EditError(GtzError, ValueError):
@@ -109,6 +109,33 @@ def SetVelocities(track: int, notes: Iterable[Note], velocities: Iterable[int],
     if len(vel) != len(notes):
         raise EditError("one velocity per note is needed")
     return ReplaceNotes(track, notes, tuple(replace(n, velocity=v) for n, v in zip(notes, vel)), label)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceControls(Edit):
+    """Replace ``old`` controller changes of a track by ``new`` ones (the general controller
+    edit: the sustain and controller lanes build these). ``old`` must all be in the track; a new
+    change at the tick of a kept change of the same controller takes its place."""
+
+    track: int
+    old: tuple[ControlChange, ...]
+    new: tuple[ControlChange, ...]
+    label: str = "Edit controller"
+
+    def apply(self, song: Song) -> tuple[Song, Edit]:
+        t = _track(song, self.track)
+        have = set(t.controls)
+        missing = [c for c in self.old if c not in have]
+        if missing:
+            c = missing[0]
+            raise EditError(f"controller {c.controller} change at tick {c.tick} is not in the track")
+        gone = set(self.old)
+        slots = {(c.tick, c.controller) for c in self.new}
+        displaced = tuple(c for c in t.controls if c not in gone and (c.tick, c.controller) in slots)
+        kept = [c for c in t.controls if c not in gone and (c.tick, c.controller) not in slots]
+        new_track = t.with_controls(kept + list(self.new))
+        return song.with_track(self.track, new_track), ReplaceControls(
+            self.track, tuple(self.new), tuple(self.old) + displaced, self.label)
 
 
 @dataclass(frozen=True, slots=True)

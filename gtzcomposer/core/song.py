@@ -195,6 +195,54 @@ class KeySignature:
         return key
 
 
+PITCH_BEND = 128
+"""The ``controller`` number of a pitch-bend event (MIDI controllers are 0..127)."""
+
+CONTROLLER_NAMES = {
+    64: "Sustain pedal",
+    1: "Modulation",
+    11: "Expression",
+    7: "Volume",
+    10: "Pan",
+    PITCH_BEND: "Pitch bend",
+}
+"""The controllers a song keeps, in the order the editor offers them. Others are dropped on
+import (and the import log says how many)."""
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ControlChange:
+    """A controller or pitch-bend value from ``tick`` on, as MIDI sends it.
+
+    ``controller`` is a MIDI controller number (0..127; see :data:`CONTROLLER_NAMES`) with
+    ``value`` 0..127, or :data:`PITCH_BEND` with ``value`` -8192..8191 (0 = no bend; the GM
+    default bend range is two semitones, so 4096 is one semitone up).
+    """
+
+    tick: int
+    controller: int
+    value: int
+
+    def __post_init__(self) -> None:
+        _check_range("controller tick", self.tick, 0, 2**40)
+        _check_range("controller", self.controller, 0, PITCH_BEND)
+        if self.controller == PITCH_BEND:
+            _check_range("pitch bend", self.value, -8192, 8191)
+        else:
+            _check_range(f"controller {self.controller} value", self.value, 0, 127)
+
+
+def _normalise_controls(controls: Iterable[ControlChange]) -> tuple[ControlChange, ...]:
+    """Sorted by tick and controller; where one controller has several values at one tick, the
+    last one given wins (it is the one a synthesiser would be left with)."""
+    last: dict[tuple[int, int], ControlChange] = {}
+    for c in controls:
+        if not isinstance(c, ControlChange):
+            raise SongError(f"expected a ControlChange, got {c!r}")
+        last[(c.tick, c.controller)] = c
+    return tuple(last[k] for k in sorted(last))
+
+
 def _sorted_notes(notes: Iterable[Note]) -> tuple[Note, ...]:
     return tuple(sorted(notes))
 
@@ -211,6 +259,9 @@ class Track:
     solo: bool = False
     volume: int = 100
     pan: int = 64
+    controls: tuple[ControlChange, ...] = ()
+    """Controller and pitch-bend changes in time order (``volume`` and ``pan`` are the values
+    before the first change)."""
 
     def __post_init__(self) -> None:
         _check_range("program", self.program, 0, 127)
@@ -221,9 +272,34 @@ class Track:
             self.notes[i] > self.notes[i + 1] for i in range(len(self.notes) - 1)
         ):
             object.__setattr__(self, "notes", _sorted_notes(self.notes))
+        c = self.controls
+        if not isinstance(c, tuple) or not all(isinstance(x, ControlChange) for x in c) or any(
+            (c[i].tick, c[i].controller) >= (c[i + 1].tick, c[i + 1].controller) for i in range(len(c) - 1)
+        ):
+            object.__setattr__(self, "controls", _normalise_controls(c))
 
     def with_notes(self, notes: Iterable[Note]) -> Track:
         return replace(self, notes=_sorted_notes(notes))
+
+    def with_controls(self, controls: Iterable[ControlChange]) -> Track:
+        return replace(self, controls=_normalise_controls(controls))
+
+    def controls_between(self, start: int, end: int) -> tuple[ControlChange, ...]:
+        """The changes from ``start`` to ``end`` (both included), led by the value each
+        controller changed earlier has at ``start`` (as a change at ``start``): what a clip cut
+        out of the track needs to sound the same."""
+        in_force: dict[int, ControlChange] = {}
+        inside = []
+        for c in self.controls:
+            if c.tick < start:
+                in_force[c.controller] = replace(c, tick=start)
+            elif c.tick <= end:
+                inside.append(c)
+        return _normalise_controls([*in_force.values(), *inside])
+
+    def controls_of(self, controller: int) -> tuple[ControlChange, ...]:
+        """This track's changes of one controller, in time order."""
+        return tuple(c for c in self.controls if c.controller == controller)
 
     @property
     def end_tick(self) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from .song import Note, Song, TempoChange, Track
+from .song import ControlChange, Note, Song, TempoChange, Track
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +77,20 @@ def shift_notes(notes: Iterable[Note], ticks: int) -> tuple[Note, ...]:
     return tuple(replace(n, start=max(0, n.start + ticks)) for n in notes)
 
 
+def shift_controls(controls: Iterable[ControlChange], ticks: int) -> tuple[ControlChange, ...]:
+    """Controller changes shifted in time; those that would fall before 0 fall at 0 (where the
+    last of them wins)."""
+    return tuple(replace(c, tick=max(0, c.tick + ticks)) for c in controls)
+
+
+def _shifted(t: Track, ticks: int) -> Track:
+    return replace(t.with_notes(shift_notes(t.notes, ticks)), controls=shift_controls(t.controls, ticks))
+
+
 def shift(song: Song, ticks: int) -> Song:
-    """Shift every note by ``ticks``; the tempo, meter and key maps stay where they are."""
-    return replace(song, tracks=tuple(t.with_notes(shift_notes(t.notes, ticks)) for t in song.tracks))
+    """Shift every note and controller change by ``ticks``; the tempo, meter and key maps stay
+    where they are."""
+    return replace(song, tracks=tuple(_shifted(t, ticks) for t in song.tracks))
 
 
 def slice_notes(notes: Iterable[Note], start: int, end: int, clip: bool = True) -> tuple[Note, ...]:
@@ -106,7 +117,9 @@ def slice_song(song: Song, start: int, end: int) -> Song:
         raise ValueError("slice end must be after its start")
     return replace(
         song,
-        tracks=tuple(t.with_notes(slice_notes(t.notes, start, end)) for t in song.tracks),
+        tracks=tuple(replace(t.with_notes(slice_notes(t.notes, start, end)),
+                             controls=shift_controls(t.controls_between(start, end - 1), -start))
+                     for t in song.tracks),
         tempos=_slice_map(song.tempos, start, end),
         time_signatures=_slice_map(song.time_signatures, start, end),
         key_signatures=_slice_map(song.key_signatures, start, end),
@@ -115,7 +128,7 @@ def slice_song(song: Song, start: int, end: int) -> Song:
 
 def merge(song: Song, other: Song, at: int = 0) -> Song:
     """Add ``other``'s tracks to ``song``, starting at tick ``at``; ``song`` keeps its maps."""
-    added: list[Track] = [t.with_notes(shift_notes(t.notes, at)) for t in other.tracks]
+    added: list[Track] = [_shifted(t, at) for t in other.tracks]
     return replace(song, tracks=song.tracks + tuple(added))
 
 
@@ -151,8 +164,11 @@ def excerpt(song: Song, track_index: int, notes: Iterable[Note] = ()) -> Song:
         raise GtzError("there are no notes to drag: select some notes first")
     offset = bar_at(song, min(n.start for n in notes)).start
     key = song.key_at(offset)
+    # the pedal (and the other controllers) as they are at the bar, then their changes under the notes
+    controls = shift_controls(track.controls_between(offset, max(n.end for n in notes)), -offset)
     return Song(
-        tracks=(replace(track, notes=tuple(n.moved(-offset) for n in notes), mute=False, solo=False),),
+        tracks=(replace(track, notes=tuple(n.moved(-offset) for n in notes), controls=controls,
+                        mute=False, solo=False),),
         tempos=(TempoChange(0, song.tempo_at(offset).uspq),),
         time_signatures=(replace(song.time_signature_at(offset), tick=0),),
         key_signatures=(replace(key, tick=0),) if key else (),

@@ -65,19 +65,24 @@ def load_any(path: str | Path, progress=None, is_cancelled=None):
     return Project(song=song if song.title else replace(song, title=path.stem))
 
 
-def save_song(song: Song, path: str | Path) -> list[str]:
-    """Write a song; returns notes for the user (e.g. what notation had to quantise)."""
+def save_song(song: Song, path: str | Path, progress=None, is_cancelled=None) -> list[str]:
+    """Write a song; returns the export log for the user (what notation had to quantise, which
+    tracks moved channel, ...). ``progress(fraction, message)`` and ``is_cancelled()`` are the
+    task protocol of :mod:`gtzcomposer.services.tasks` (a cancelled export writes nothing)."""
     fmt = song_format(path)
     if fmt == "midi":
         from .midi import song_to_midi
 
-        song_to_midi(song, path)
-        return []
-    if fmt == "musicxml":
+        notes = song_to_midi(song, path)
+    elif fmt == "musicxml":
         from .musicxml import song_to_musicxml
 
-        return list(song_to_musicxml(song, path) or [])
-    from .project import Project, save_project
+        notes = list(song_to_musicxml(song, path, progress=progress, is_cancelled=is_cancelled) or [])
+    else:
+        from .project import Project, save_project
 
-    save_project(Project(song=song), path)
-    return []
+        save_project(Project(song=song), path)
+        notes = []
+    if progress is not None:
+        progress(1.0, "done")
+    return notes

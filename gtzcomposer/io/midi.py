@@ -11,16 +11,26 @@ Reading (types 0, 1 and 2; see ``docs/io.md`` for the full rules):
   note-offs are ignored;
 * tempo, time-signature and key-signature events of every track form the song's maps (the last
   event wins where several share a tick); values a song cannot hold are skipped and logged;
-* volume (CC 7) and pan (CC 10) are the first such controller of the channel in the track.
+* volume (CC 7) and pan (CC 10) are the first such controller of the channel in the track;
+* controller changes the song keeps (sustain CC 64, modulation CC 1, expression CC 11, later
+  volume and pan changes, pitch bend; :data:`~gtzcomposer.core.song.CONTROLLER_NAMES`) become the
+  ``controls`` of every Song track made from that channel of the MIDI track; other controllers
+  are dropped and the log says how many.
 
 Writing always produces type 1 at 480 PPQ: a conductor track (title, tempo, meter, key) and one
-track per Song track (name, a gtzcomposer data event, program change, CC 7, CC 10, notes).
+track per Song track (name, a gtzcomposer data event, program change, CC 7, CC 10, controller
+changes, notes). Before writing, the song goes through
+:func:`gtzcomposer.core.interchange.prepare_for_midi`: tracks sharing a channel get their own,
+drums go to channel 10, and a note overlapping a later note of the same pitch on its channel
+ends where that one starts, so every reader pairs note-ons and note-offs alike.
+:func:`song_to_midi` returns (and logs) one sentence per change.
 
-The round trip Song -> MIDI -> Song is exact for every field of the song. Everything MIDI has
-a place for is stored there; the rest (colour, mute, solo, a drum flag that disagrees with the
-channel, and which note-off closes which note when same-pitch notes cross) goes into one
-sequencer-specific meta event per track (manufacturer ID 0x7D, "non-commercial", then ``GTZC``
-and compact JSON). Other programs ignore that event; gtzcomposer ignores it when it is damaged.
+The round trip Song -> MIDI -> Song is exact for every song that export leaves unchanged (and
+for every other song, the result is the prepared song). Everything MIDI has a place for is stored
+there; the rest (colour, mute, solo, a drum flag) goes into one sequencer-specific meta event per
+track (manufacturer ID 0x7D, "non-commercial", then ``GTZC`` and compact JSON). Other programs
+ignore that event; gtzcomposer ignores it when it is damaged. Files written by earlier versions
+may hold note-pairing hints there ("pair"), which the reader still follows.
 """
 
 from __future__ import annotations
@@ -32,8 +42,23 @@ import os
 from collections import defaultdict
 from typing import IO
 
-from ..core import DRUM_CHANNEL, PPQ, GtzError, KeySignature, Note, Song, SongError, TempoChange, TimeSignature, Track
+from ..core import (
+    CONTROLLER_NAMES,
+    DRUM_CHANNEL,
+    PITCH_BEND,
+    PPQ,
+    ControlChange,
+    GtzError,
+    KeySignature,
+    Note,
+    Song,
+    SongError,
+    TempoChange,
+    TimeSignature,
+    Track,
+)
 from ..core.gm import GM_PROGRAM_NAMES
+from ..core.interchange import prepare_for_midi
 from ..core.song import TRACK_PALETTE
 from ._files import Source, atomic_write, read_limited, sniff
 
@@ -197,6 +222,8 @@ class _TrackReader:
         self.programs_set: dict[int, int] = {}
         self.volume: dict[int, int] = {}
         self.pan: dict[int, int] = {}
+        self.controls: dict[int, list[ControlChange]] = defaultdict(list)  # channel -> changes
+        self.dropped_controls = 0
         self.first_channel: int | None = None
         self.gtzc: dict | None = None
         self.hints: dict[str, list] = {}
@@ -239,6 +266,18 @@ class _TrackReader:
                 self._add(group, start, max(end_tick, start), key[1], velocity)
             sounding.clear()
 
+    def control(self, tick: int, channel: int, controller: int, value: int) -> None:
+        """A controller change: the first CC 7 / CC 10 of a channel is its volume / pan, later
+        ones and the other kept controllers are changes; the rest are counted and dropped."""
+        if controller == 7 and channel not in self.volume:
+            self.volume[channel] = value
+        elif controller == 10 and channel not in self.pan:
+            self.pan[channel] = value
+        elif controller in CONTROLLER_NAMES:
+            self.controls[channel].append(ControlChange(self.scale(tick), controller, value))
+        else:
+            self.dropped_controls += 1
+
     def set_gtzc(self, meta: dict) -> None:
         self.gtzc = meta
         hints = meta.get("pair")
@@ -280,10 +319,9 @@ def _midifile_to_song(mf, name: str) -> Song:
                 if r.first_channel is None:
                     r.first_channel = msg.channel
             elif kind == "control_change":
-                if msg.control == 7:
-                    r.volume.setdefault(msg.channel, msg.value)
-                elif msg.control == 10:
-                    r.pan.setdefault(msg.channel, msg.value)
+                r.control(tick, msg.channel, msg.control, msg.value)
+            elif kind == "pitchwheel":
+                r.control(tick, msg.channel, PITCH_BEND, msg.pitch)
             elif kind == "set_tempo":
                 if smpte:
                     continue
@@ -315,6 +353,10 @@ def _midifile_to_song(mf, name: str) -> Song:
     title, tracks = _build_tracks(mf, readers)
     stray = sum(r.stray_offs for r in readers)
     unclosed = sum(r.unclosed for r in readers)
+    dropped = sum(r.dropped_controls for r in readers)
+    if dropped:
+        log.info("%s: %d changes of controllers a song does not keep were dropped (kept: %s)",
+                 name, dropped, ", ".join(CONTROLLER_NAMES.values()))
     if stray or unclosed:
         log.info("%s: %d note-offs without a note, %d notes never ended (ended at their track's end)",
                  name, stray, unclosed)
@@ -377,6 +419,7 @@ def _build_tracks(mf, readers: list[_TrackReader]) -> tuple[str, list[Track]]:
                 solo=meta.get("solo") is True,
                 volume=r.volume.get(channel, 100),
                 pan=r.pan.get(channel, 64),
+                controls=tuple(r.controls.get(channel, ())),
             ))
     return title, tracks
 
@@ -387,11 +430,18 @@ def _build_tracks(mf, readers: list[_TrackReader]) -> tuple[str, list[Track]]:
 _META, _PROGRAM, _CONTROL, _OFF, _ON, _ZERO_OFF = range(6)
 
 
-def song_to_midifile(song: Song):
-    """The mido.MidiFile (type 1, 480 PPQ) for ``song``."""
+def song_to_midifile(song: Song, notes: list[str] | None = None):
+    """The mido.MidiFile (type 1, 480 PPQ) for ``song`` as
+    :func:`~gtzcomposer.core.interchange.prepare_for_midi` leaves it; the sentences saying what
+    that changed are appended to ``notes`` when it is given."""
     import mido
 
-    last = max([song.end_tick, *(e.tick for e in (*song.tempos, *song.time_signatures, *song.key_signatures))])
+    song, changes = prepare_for_midi(song)
+    if notes is not None:
+        notes.extend(changes)
+
+    last = max([song.end_tick, *(e.tick for e in (*song.tempos, *song.time_signatures, *song.key_signatures)),
+                *(t.controls[-1].tick for t in song.tracks if t.controls)])
     if last > MAX_TICK:
         raise MidiError(f"the song is too long for a MIDI file (it ends at tick {last}; MIDI stops at {MAX_TICK})")
     mf = mido.MidiFile(type=1, ticks_per_beat=PPQ, charset="latin1")
@@ -436,11 +486,9 @@ def _track_events(track: Track) -> list:
     meta: dict = {"color": track.color, "mute": track.mute, "solo": track.solo}
     if track.is_drum != (ch == DRUM_CHANNEL):
         meta["drum"] = track.is_drum
-    hints = _pairing_hints(track, note_events)
-    if hints:
-        meta["pair"] = hints
     payload = GTZC_TAG + json.dumps(meta, separators=(",", ":"), ensure_ascii=True).encode("ascii")
     events.append((0, _META, 1, mido.MetaMessage("sequencer_specific", data=tuple(payload))))
+    events += _control_events(track)
 
     for tick, order, i, on in note_events:
         n = track.notes[i]
@@ -452,26 +500,19 @@ def _track_events(track: Track) -> list:
     return events
 
 
-def _pairing_hints(track: Track, note_events) -> dict[str, list[int]]:
-    """Where first-in-first-out pairing of this track's note-offs would join the wrong note-on
-    (same-pitch notes that cross), the note-on index each note-off closes, per channel/pitch."""
-    on_index: dict[int, int] = {}
-    on_count: dict[int, int] = defaultdict(int)
-    sounding: dict[int, list[int]] = defaultdict(list)
-    closes: dict[int, list[int]] = defaultdict(list)
-    crossed: set[int] = set()
-    for _tick, _order, i, on in note_events:
-        pitch = track.notes[i].pitch
-        if on:
-            on_index[i] = on_count[pitch]
-            on_count[pitch] += 1
-            sounding[pitch].append(i)
+def _control_events(track: Track) -> list:
+    """The track's controller and pitch-bend changes, after its channel set-up at one tick and
+    before its notes."""
+    import mido
+
+    out = []
+    for k, c in enumerate(track.controls):
+        if c.controller == PITCH_BEND:
+            msg = mido.Message("pitchwheel", channel=track.channel, pitch=c.value)
         else:
-            if sounding[pitch][0] != i:
-                crossed.add(pitch)
-            sounding[pitch].remove(i)
-            closes[pitch].append(on_index[i])
-    return {f"{track.channel}/{p}": closes[p] for p in sorted(crossed)}
+            msg = mido.Message("control_change", channel=track.channel, control=c.controller, value=c.value)
+        out.append((c.tick, _CONTROL, 2 + k, msg))
+    return out
 
 
 def _to_track(events):
@@ -488,17 +529,27 @@ def _to_track(events):
     return track
 
 
-def song_to_midi_bytes(song: Song) -> bytes:
-    """The song as the bytes of a type-1 standard MIDI file."""
+def song_to_midi_bytes(song: Song, notes: list[str] | None = None) -> bytes:
+    """The song as the bytes of a type-1 standard MIDI file (``notes`` as for
+    :func:`song_to_midifile`)."""
     buf = io.BytesIO()
-    song_to_midifile(song).save(file=buf)
+    song_to_midifile(song, notes).save(file=buf)
     return buf.getvalue()
 
 
-def song_to_midi(song: Song, target: str | os.PathLike | IO[bytes]) -> None:
-    """Write ``song`` as a type-1 MIDI file to a path (atomically) or a binary file object."""
-    data = song_to_midi_bytes(song)
+def song_to_midi(song: Song, target: str | os.PathLike | IO[bytes]) -> list[str]:
+    """Write ``song`` as a type-1 MIDI file to a path (atomically) or a binary file object.
+
+    Returns the export log: sentences saying which tracks moved to other channels and which
+    overlapping notes were shortened or merged (also logged)."""
+    notes: list[str] = []
+    data = song_to_midi_bytes(song, notes)
     if isinstance(target, (str, os.PathLike)):
         atomic_write(target, lambda fh: fh.write(data), MidiError)
+        name = os.fspath(target).rsplit(os.sep, 1)[-1]
     else:
         target.write(data)
+        name = getattr(target, "name", "<MIDI>")
+    for note in notes:
+        log.info("%s: %s", name, note)
+    return notes

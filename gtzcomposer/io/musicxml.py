@@ -34,6 +34,19 @@ from ..core.gm import GM_PROGRAM_NAMES
 from ..core.song import TRACK_PALETTE
 from ..core.timing import iter_bars
 from ._files import Source, atomic_write, read_limited, sniff
+from .engraving import (
+    MAX_VOICES,
+    choose_staves,
+    estimate_key,
+    fit_voices,
+    limit_voices,
+    line_directions,
+    mark_accidentals,
+    pedal_spans,
+    renumber_voices,
+    spell,
+    unpitch_drums,
+)
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +217,14 @@ def quantize_for_notation(song: Song) -> tuple[Song, list[str]]:
     return song, notes
 
 
+def notation_song(song: Song) -> tuple[Song, list[str]]:
+    """The song exactly as its MusicXML export holds it (quantised, then at most four voices per
+    staff), and the sentences saying what changed. Reading the export back gives this song."""
+    notated, notes = quantize_for_notation(song)
+    notated, voice_notes = fit_voices(notated)
+    return notated, notes + voice_notes
+
+
 # ----------------------------------------------------------------------------------------------
 # writing
 # ----------------------------------------------------------------------------------------------
@@ -218,39 +239,26 @@ def _pieces(start: int, end: int, windows) -> list[tuple[int, int]]:
     return list(zip(cuts, cuts[1:]))
 
 
-def _voices(notes: tuple[Note, ...]) -> list[list[tuple[int, int, list[Note]]]]:
-    """Chords (same start and end) packed greedily into as few voices as possible."""
-    chords: dict[tuple[int, int], list[Note]] = defaultdict(list)
-    for n in notes:
-        chords[(n.start, n.end)].append(n)
-    voices: list[list[tuple[int, int, list[Note]]]] = []
-    for (start, end), members in sorted(chords.items()):
-        for voice in voices:
-            if voice[-1][1] <= start:
-                voice.append((start, end, members))
-                break
-        else:
-            voices.append([(start, end, members)])
-    return voices
-
-
-def _element(members: list[Note] | None, ticks: int):
+def _element(members: list[Note] | None, ticks: int, spelled=None):
+    """A rest, note or chord of ``ticks``; ``spelled(note)`` gives each pitch's music21 name."""
     from music21 import chord, note
 
     ql = Fraction(ticks, PPQ)
     if not members:
         return note.Rest(quarterLength=ql)
+    names = [spelled(m) if spelled is not None else m.pitch for m in members]
     if len(members) == 1:
-        el = note.Note(members[0].pitch, quarterLength=ql)
+        el = note.Note(names[0], quarterLength=ql)
         el.volume.velocity = members[0].velocity
         return el
-    el = chord.Chord([m.pitch for m in members], quarterLength=ql)
+    el = chord.Chord(names, quarterLength=ql)
     el.volume.velocity = max(m.velocity for m in members)
     return el
 
 
-def _fill(container, content, bar_start: int, bar_end: int, windows) -> None:
-    """Put a voice's chords (clipped to the bar, tied across it) and rests into ``container``."""
+def _fill(container, content, bar_start: int, bar_end: int, windows, spelled=None, placed=None, voice=0) -> None:
+    """Put a voice's chords (clipped to the bar, tied across it) and rests into ``container``;
+    ``placed`` (a list), when given, collects (voice, tick, element) of every note and chord."""
     from music21 import tie
 
     now = bar_start
@@ -263,11 +271,13 @@ def _fill(container, content, bar_start: int, bar_end: int, windows) -> None:
                 container.insert(Fraction(a - bar_start, PPQ), _element(None, b - a))
         pieces = _pieces(s, e, windows)
         for a, b in pieces:
-            el = _element(members, b - a)
+            el = _element(members, b - a, spelled)
             first, last = a == start, b == end
             if not (first and last):
                 el.tie = tie.Tie("start" if first else "stop" if last else "continue")
             container.insert(Fraction(a - bar_start, PPQ), el)
+            if placed is not None:
+                placed.append((voice, a, el))
         now = e
     if now < bar_end:
         for a, b in _pieces(now, bar_end, windows):
@@ -285,8 +295,35 @@ def _instrument(track: Track, index: int):
     return inst
 
 
+def _mark_pedal(part, spans, placed) -> None:
+    """A music21 pedal mark ("Ped." ... "*") over the notes of one voice (the first that plays
+    while the pedal is down: the mark's start and end are then written in time order)."""
+    from music21 import expressions
+
+    placed.sort(key=lambda p: (p[0], p[1]))
+    for down, up in spans:
+        inside = [(v, el) for v, tick, el in placed if down <= tick < up]
+        if inside:
+            voice = min(v for v, _el in inside)
+            mark = expressions.PedalMark([el for v, el in inside if v == voice])
+            mark.pedalForm = expressions.PedalForm.Line  # a pedal bracket under the staff
+            part.insert(0, mark)
+
+
+def _m21_name(spelling) -> str:
+    return spelling.step + ("#" * spelling.alter if spelling.alter > 0 else "-" * -spelling.alter) + str(spelling.octave)
+
+
+def _m21_clef(c):
+    from music21 import clef
+
+    return {"treble": clef.TrebleClef, "bass": clef.BassClef, "tenor": clef.TenorClef,
+            "treble8vb": clef.Treble8vbClef, "percussion": clef.PercussionClef}[c.name]()
+
+
 def _build_score(song: Song):
-    from music21 import key, metadata, meter, stream, tempo
+    """The music21 score of a song as :func:`notation_song` leaves it."""
+    from music21 import key, layout, metadata, meter, stream, tempo
 
     score = stream.Score()
     score.metadata = metadata.Metadata()
@@ -296,39 +333,67 @@ def _build_score(song: Song):
     end = max(song.end_tick, last_event + 1, 1)
     bars = list(iter_bars(song, end - 1))
     tracks = song.tracks or (new_track(0, "Empty"),)
+    # a song without a key is spelt in the key its notes suggest (not written as a signature)
+    guess = None if song.key_signatures else estimate_key(n for t in tracks if not t.is_drum for n in t.notes)
     for index, track in enumerate(tracks):
-        part = stream.Part(id=f"P{index + 1}")
-        part.partName = track.name
-        voices = _voices(track.notes)
-        sig = None
-        for bar in bars:
-            measure = stream.Measure(number=bar.index + 1)
-            if bar.index == 0:
-                measure.insert(0, _instrument(track, index))
-            if bar.signature != sig:
-                sig = bar.signature
-                measure.insert(0, meter.TimeSignature(f"{sig.numerator}/{sig.denominator}"))
-            for k in song.key_signatures:
-                if bar.start <= k.tick < bar.end:
-                    ks = key.KeySignature(k.sharps).asKey(k.mode)
-                    measure.insert(Fraction(k.tick - bar.start, PPQ), ks)
-            if index == 0:
-                for t in song.tempos:
-                    if bar.start <= t.tick < bar.end:
-                        mm = tempo.MetronomeMark(number=round(t.bpm, 2), referent=1.0)
-                        measure.insert(Fraction(t.tick - bar.start, PPQ), mm)
-            windows = range(bar.start, bar.end, PPQ)
-            if len(voices) <= 1:
-                _fill(measure, voices[0] if voices else [], bar.start, bar.end, windows)
-            else:
-                for v, content in enumerate(voices):
-                    if v and not any(c[0] < bar.end and c[1] > bar.start for c in content):
-                        continue  # a voice with nothing in this bar is left out of it
-                    voice = stream.Voice(id=str(v + 1))
-                    _fill(voice, content, bar.start, bar.end, windows)
-                    measure.insert(0, voice)
-            part.append(measure)
-        score.insert(0, part)
+        staves = choose_staves(track)
+        pedal = () if track.is_drum else pedal_spans(track, end)
+        directions = line_directions(track.notes)
+        spellings: dict[Note, str] = {}
+
+        def spelled(n: Note, directions=directions, spellings=spellings, drum=track.is_drum) -> str:
+            name = spellings.get(n)
+            if name is None:
+                k = None if drum else (song.key_at(n.start) or guess)
+                name = spellings[n] = _m21_name(spell(n.pitch, k, directions.get(n, 0)))
+            return name
+
+        parts = []
+        for s_index, staff in enumerate(staves):
+            part = stream.PartStaff(id=f"P{index + 1}-Staff{s_index + 1}") if len(staves) > 1 else stream.Part(
+                id=f"P{index + 1}")
+            part.partName = track.name
+            voices = limit_voices(staff.notes)[0]
+            # the sustain pedal is marked under the lowest staff, as pianists read it
+            placed: list | None = [] if pedal and s_index == len(staves) - 1 else None
+            sig = None
+            for bar in bars:
+                measure = stream.Measure(number=bar.index + 1)
+                if bar.index == 0:
+                    measure.insert(0, _instrument(track, index))
+                    measure.insert(0, _m21_clef(staff.clef))
+                if bar.signature != sig:
+                    sig = bar.signature
+                    measure.insert(0, meter.TimeSignature(f"{sig.numerator}/{sig.denominator}"))
+                if not track.is_drum:  # a percussion staff has no key
+                    for k in song.key_signatures:
+                        if bar.start <= k.tick < bar.end:
+                            ks = key.KeySignature(k.sharps).asKey(k.mode)
+                            measure.insert(Fraction(k.tick - bar.start, PPQ), ks)
+                if index == 0 and s_index == 0:
+                    for t in song.tempos:
+                        if bar.start <= t.tick < bar.end:
+                            mm = tempo.MetronomeMark(number=round(t.bpm, 2), referent=1.0)
+                            measure.insert(Fraction(t.tick - bar.start, PPQ), mm)
+                windows = range(bar.start, bar.end, PPQ)
+                if len(voices) <= 1 and len(staves) == 1:
+                    _fill(measure, voices[0] if voices else [], bar.start, bar.end, windows, spelled, placed)
+                else:
+                    # voices 1-4 on the upper staff, 5-8 on the lower (as notation programs number them)
+                    for v, content in enumerate(voices or [[]]):
+                        if v and not any(c[0] < bar.end and c[1] > bar.start for c in content):
+                            continue  # a voice with nothing in this bar is left out of it
+                        voice = stream.Voice(id=str(v + 1 + MAX_VOICES * s_index))
+                        _fill(voice, content, bar.start, bar.end, windows, spelled, placed, v)
+                        measure.insert(0, voice)
+                part.append(measure)
+            if placed:
+                _mark_pedal(part, pedal, placed)
+            parts.append(part)
+        for part in parts:
+            score.insert(0, part)
+        if len(parts) > 1:
+            score.insert(0, layout.StaffGroup(parts, name=track.name, symbol="brace"))
     return score
 
 
@@ -338,7 +403,8 @@ _DOCTYPE = (b'<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE score-partwise P
 
 def _fix_part_list(xml: bytes, tracks) -> bytes:
     """music21 renumbers MIDI channels that two parts share and names parts by hashes: put back
-    each track's channel and program, and call the parts P1, P2, ..."""
+    each track's channel and program, and call the parts P1, P2, ...; then write drum parts as
+    unpitched notes and set the accidentals (:mod:`.engraving`)."""
     import xml.etree.ElementTree as ET
 
     root = ET.fromstring(xml)
@@ -353,6 +419,17 @@ def _fix_part_list(xml: bytes, tracks) -> bytes:
                     el.text = str(value)
     for part in root.iter("part"):
         part.set("id", ids.get(part.get("id"), part.get("id")))
+    parts = {p.get("id"): p for p in root.iter("part")}
+    for i, (sp, track) in enumerate(zip(root.iter("score-part"), tracks)):
+        if track.is_drum and f"P{i + 1}" in parts:
+            unpitch_drums(root, sp, parts[f"P{i + 1}"], f"P{i + 1}", track.channel, track.program)
+    for part in root.iter("part"):
+        if part.find("measure/attributes/staves") is not None:
+            renumber_voices(part)
+        for direction in part.iter("direction"):  # pedal marks go under the staff
+            if direction.find("direction-type/pedal") is not None:
+                direction.set("placement", "below")
+    mark_accidentals(root)
     for ident in root.findall("identification"):  # music21 signs itself as the composer
         for creator in ident.findall("creator"):
             if creator.text == "Music21":
@@ -360,23 +437,41 @@ def _fix_part_list(xml: bytes, tracks) -> bytes:
     return _DOCTYPE + ET.tostring(root, encoding="utf-8", xml_declaration=False)
 
 
-def song_to_musicxml(song: Song, path: str | os.PathLike) -> list[str]:
+def song_to_musicxml(song: Song, path: str | os.PathLike, progress=None, is_cancelled=None) -> list[str]:
     """Write ``song`` as MusicXML (.musicxml/.xml) or compressed MusicXML (.mxl), atomically.
 
-    Returns sentences for the user about what had to be quantised for notation (also logged).
+    Returns sentences for the user about what had to be quantised for notation and fitted into
+    voices (also logged). ``progress`` and ``is_cancelled`` are the task protocol of
+    :mod:`gtzcomposer.services.tasks`; a cancelled export raises
+    :class:`~gtzcomposer.core.errors.Cancelled` and writes nothing.
     """
     from music21.musicxml.m21ToXml import GeneralObjectExporter
+
+    from ..core.errors import Cancelled
+
+    def step(fraction: float, message: str) -> None:
+        if is_cancelled is not None and is_cancelled():
+            raise Cancelled("MusicXML export cancelled")
+        if progress is not None:
+            progress(fraction, message)
 
     path = Path(path)
     ext = path.suffix.lower()
     if ext not in EXTENSIONS:
         raise MusicXMLError(f"{path.name}: MusicXML files end in .musicxml, .xml or .mxl")
-    notated, notes = quantize_for_notation(song)
+    step(0.0, "quantising for notation")
+    notated, notes = notation_song(song)
     try:
+        step(0.1, "laying out staves and voices")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            xml = GeneralObjectExporter(_build_score(notated)).parse()
+            score = _build_score(notated)
+            step(0.4, "writing MusicXML")
+            xml = GeneralObjectExporter(score).parse()
+        step(0.9, "spelling and accidentals")
         xml = _fix_part_list(xml, notated.tracks or (new_track(0),))
+    except Cancelled:
+        raise
     except Exception as exc:  # noqa: BLE001 - music21 fails in many ways; report, don't crash
         raise MusicXMLError(f"{path.name}: music21 could not write this song as notation ({exc})") from exc
     if ext == ".mxl":
@@ -456,6 +551,7 @@ def musicxml_to_song(source: Source) -> Song:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             importer = MusicXMLImporter()
+            _pitch_unpitched_notes(root)
             importer.xmlRoot = root
             importer.xmlRootToScore(root, importer.stream)
             return _score_to_song(importer.stream, name, _midi_instruments(root))
@@ -520,6 +616,37 @@ def check_before_parse(root, name: str) -> None:
                     if value is not None and value > MAX_TUPLET:
                         raise MusicXMLError(f"{name}: {where(part, measure)} has a tuplet of {value} notes; "
                                             f"tuplets of at most {MAX_TUPLET} are read")
+
+
+def _pitch_unpitched_notes(root) -> int:
+    """Give each unpitched note whose ``<instrument>`` names a sound with ``midi-unpitched`` in the
+    part list that key as its pitch (music21 reads only a part's first MIDI instrument, so it would
+    give every drum of a kit the same sound). Returns how many notes were given a pitch."""
+    import xml.etree.ElementTree as ET
+
+    keys: dict[str, int] = {}
+    for sp in root.iter("score-part"):
+        for mi in sp.iter("midi-instrument"):
+            text = (mi.findtext("midi-unpitched") or "").strip()
+            if text.isdigit() and 1 <= int(text) <= 128 and mi.get("id"):
+                keys[mi.get("id")] = int(text) - 1
+    if not keys:
+        return 0
+    count = 0
+    for note in root.iter("note"):
+        unpitched, inst = note.find("unpitched"), note.find("instrument")
+        if unpitched is None or inst is None or inst.get("id") not in keys:
+            continue
+        spelling = spell(keys[inst.get("id")], None)
+        pitch = ET.Element("pitch")
+        ET.SubElement(pitch, "step").text = spelling.step
+        if spelling.alter:
+            ET.SubElement(pitch, "alter").text = str(spelling.alter)
+        ET.SubElement(pitch, "octave").text = str(spelling.octave)
+        note.insert(list(note).index(unpitched), pitch)
+        note.remove(unpitched)
+        count += 1
+    return count
 
 
 def _midi_instruments(root) -> dict[str, dict[str, int | bool]]:
@@ -640,7 +767,7 @@ def _score_to_song(score, name: str, midi: dict | None = None) -> Song:
         index = len(tracks)
         info = (midi or {}).get(group_id, {})
         channel = info.get("channel", inst.midiChannel)
-        is_drum = channel == 9 or unpitched
+        is_drum = channel == 9 or unpitched or info.get("unpitched") is True
         if channel is None or not 0 <= channel <= 15:
             channel = 9 if is_drum else new_track(index).channel
         program = info.get("program", inst.midiProgram)

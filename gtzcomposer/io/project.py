@@ -17,13 +17,26 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core import PPQ, GtzError, KeySignature, Note, Song, SongError, TempoChange, TimeSignature, Track
+from ..core import (
+    PITCH_BEND,
+    PPQ,
+    ControlChange,
+    GtzError,
+    KeySignature,
+    Note,
+    Song,
+    SongError,
+    TempoChange,
+    TimeSignature,
+    Track,
+)
 from ..core.generation import GenerationSettings, GenerationSettingsError
 from ._files import Source, atomic_write, read_limited, sniff
 
 FORMAT = "gtzcomposer-project"
-SCHEMA = 1
-"""The schema version this code writes and the newest it reads."""
+SCHEMA = 2
+"""The schema version this code writes and the newest it reads. Schema 2 added each track's
+``controls`` (controller and pitch-bend changes); schema 1 files load with none."""
 
 MAX_PROJECT_BYTES = 64 * 1024 * 1024
 MAX_TICK = 2**40
@@ -72,6 +85,7 @@ def song_to_dict(song: Song) -> dict[str, Any]:
                 "volume": t.volume,
                 "pan": t.pan,
                 "notes": [[n.start, n.pitch, n.duration, n.velocity] for n in t.notes],
+                "controls": [[c.tick, c.controller, c.value] for c in t.controls],
             }
             for t in song.tracks
         ],
@@ -95,6 +109,7 @@ def project_to_dict(project: Project) -> dict[str, Any]:
 
 
 _NOTE_ARRAY = re.compile(r"\[\s*(-?\d+),\s*(-?\d+),\s*(-?\d+),\s*(-?\d+)\s*\]")
+_CONTROL_ARRAY = re.compile(r"\[\s*(-?\d+),\s*(-?\d+),\s*(-?\d+)\s*\]")
 
 
 def project_to_json(project: Project) -> str:
@@ -102,7 +117,8 @@ def project_to_json(project: Project) -> str:
         text = json.dumps(project_to_dict(project), indent=2, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError, RecursionError) as exc:
         raise ProjectError(f"the project cannot be saved: its settings or view state are not plain JSON ({exc})") from None
-    return _NOTE_ARRAY.sub(r"[\1, \2, \3, \4]", text) + "\n"  # one note per line
+    text = _NOTE_ARRAY.sub(r"[\1, \2, \3, \4]", text)  # one note per line
+    return _CONTROL_ARRAY.sub(r"[\1, \2, \3]", text) + "\n"  # one controller change per line
 
 
 def save_project(project: Project, path: str | os.PathLike) -> None:
@@ -253,6 +269,14 @@ def _track(data: Any, where: str) -> Track:
         notes.append(Note(start=_int(n[0], f"{w} start", 0, MAX_TICK), pitch=_int(n[1], f"{w} pitch", 0, 127),
                           duration=_int(n[2], f"{w} duration", 0, MAX_TICK),
                           velocity=_int(n[3], f"{w} velocity", 1, 127)))
+    controls = []
+    for i, c in enumerate(_list(_get(t, "controls", where, []), f"{where}.controls")):
+        w = f"{where}.controls[{i}]"
+        if not isinstance(c, list) or len(c) != 3:
+            raise _Invalid(w, f"expected [tick, controller, value], got {_show(c)}")
+        controller = _int(c[1], f"{w} controller", 0, PITCH_BEND)
+        low, high = (-8192, 8191) if controller == PITCH_BEND else (0, 127)
+        controls.append(ControlChange(_int(c[0], f"{w} tick", 0, MAX_TICK), controller, _int(c[2], f"{w} value", low, high)))
     return Track(
         name=_str(_get(t, "name", where, default.name), f"{where}.name"),
         program=_int(_get(t, "program", where, 0), f"{where}.program", 0, 127),
@@ -264,6 +288,7 @@ def _track(data: Any, where: str) -> Track:
         solo=_bool(_get(t, "solo", where, False), f"{where}.solo"),
         volume=_int(_get(t, "volume", where, default.volume), f"{where}.volume", 0, 127),
         pan=_int(_get(t, "pan", where, default.pan), f"{where}.pan", 0, 127),
+        controls=tuple(controls),
     )
 
 

@@ -1,5 +1,5 @@
-"""Files and the project: New, Open (on a worker), Save/Save As, Import, Export (audio on a worker
-behind a progress dialog), Open Recent, dropped files, autosave and crash recovery.
+"""Files and the project: New, Open (on a worker), Save/Save As, Import, Export (audio, MIDI and
+MusicXML on a worker behind a progress dialog), Open Recent, dropped files, autosave and crash recovery.
 
 What a project holds besides the song (loop, style, generation settings, view) is one
 :class:`gtzcomposer.io.project.Project`. The parts of the window that keep some of it say so
@@ -231,18 +231,26 @@ class FileControl(QObject):
             self._export_audio(path)
             return True
         try:
-            notes = save_song(self.document.song, path)
-        except (GtzError, OSError) as exc:
+            song_format(path)
+        except GtzError as exc:
             show_error(self._window, f"Cannot export {path.name}", str(exc))
             return False
-        self.settings.set("files/last_dir", str(path.parent))
-        self.message.emit(f"Exported {path.name}" + (" (" + "; ".join(notes[:3]) + ")" if notes else ""), 8000)
-        self.exportFinished.emit(path)
+        # MusicXML of a long song takes seconds (music21): written on the worker, like audio.
+        self._progress_dialog(path, "Export", f"Writing {path.name}…")
+        self.exporter.start(save_song, self.document.song, path, label=f"Writing {path.name}")
         return True
 
     def _export_audio(self, path: Path) -> None:
-        dialog = QProgressDialog(f"Rendering {path.name}…", "Cancel", 0, 1000, self._window)
-        dialog.setWindowTitle("Export Audio")
+        self._progress_dialog(path, "Export Audio", f"Rendering {path.name}…")
+        rate, bits = self.settings.get("audio/export_rate"), self.settings.get("audio/export_bits")
+        rate = rate if rate in sound.EXPORT_RATES else 44100
+        bits = bits if bits in sound.EXPORT_BITS else 16
+        self.exporter.start(sound.render_wav, self.document.song, path, self.settings.get("audio/soundfont"),
+                            rate, bits, label=f"Rendering {path.name}")
+
+    def _progress_dialog(self, path: Path, title: str, label: str) -> None:
+        dialog = QProgressDialog(label, "Cancel", 0, 1000, self._window)
+        dialog.setWindowTitle(title)
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
         dialog.setMinimumDuration(300)
         dialog.setAutoClose(False)
@@ -250,11 +258,6 @@ class FileControl(QObject):
         dialog.canceled.connect(self.exporter.cancel)
         self.progress_dialog = dialog
         self._exporting = path
-        rate, bits = self.settings.get("audio/export_rate"), self.settings.get("audio/export_bits")
-        rate = rate if rate in sound.EXPORT_RATES else 44100
-        bits = bits if bits in sound.EXPORT_BITS else 16
-        self.exporter.start(sound.render_wav, self.document.song, path, self.settings.get("audio/soundfont"),
-                            rate, bits, label=f"Rendering {path.name}")
 
     def _on_export_progress(self, fraction: float, message: str) -> None:
         if self.progress_dialog is not None:
@@ -271,10 +274,15 @@ class FileControl(QObject):
         path, self._exporting = self._exporting, None
         return path
 
-    def _on_export_done(self, _result) -> None:
+    def _on_export_done(self, result) -> None:
         path = self._close_export_dialog()
         if path is not None:
-            self.message.emit(f"Exported {path.name}", 6000)
+            msg = f"Exported {path.name}"
+            if isinstance(result, list):  # save_song's export log
+                self.settings.set("files/last_dir", str(path.parent))
+                if result:
+                    msg += " (" + "; ".join(result[:3]) + ")"
+            self.message.emit(msg, 8000)
             self.exportFinished.emit(path)
 
     def _on_export_failed(self, exc: object) -> None:

@@ -44,6 +44,24 @@ def test_convert_midi_to_musicxml_and_back(tmp_path, song_mid, capsys, ext):
     assert back.tracks[0].notes == two_track_song().tracks[0].notes
 
 
+def test_convert_to_midi_prints_the_export_log_and_keeps_the_pedal(tmp_path, capsys):
+    from gtzcomposer.core import ControlChange, Track
+
+    song = Song(tracks=(
+        Track(name="S", channel=0, notes=(Note(0, 72, 960), Note(480, 72, 480))),  # same-pitch overlap
+        Track(name="A", channel=0, program=52, notes=(Note(0, 65, 960),),
+              controls=(ControlChange(0, 64, 127), ControlChange(960, 64, 0))),
+    ))
+    src = tmp_path / "in.gtzc"
+    save_project(Project(song=song), src)
+    assert main(["convert", str(src), str(tmp_path / "out.mid")]) == 0
+    out = capsys.readouterr().out
+    assert "note: track 2 ('A'): moved from channel 1 to channel 2 (it shared channel 1 with track 1 ('S'))" in out
+    assert "note: track 1 ('S'): 1 note shortened to end where the next note of the same pitch starts" in out
+    back = midi_to_song(tmp_path / "out.mid")
+    assert [t.channel for t in back.tracks] == [0, 1] and back.tracks[1].controls == song.tracks[1].controls
+
+
 def test_convert_a_real_file_from_another_tool(tmp_path, capsys):
     assert main(["convert", str(DATA / "pretty_midi_band.mid"), str(tmp_path / "band.gtzc")]) == 0
     song = load_song(tmp_path / "band.gtzc")

@@ -158,3 +158,20 @@ def test_random_edit_sequences_undo_exactly(seed, data):
     for inv, expected in zip(reversed(inverses), reversed(history[:-1])):
         song, _ = apply(song, inv)
         assert song == expected
+
+
+def test_replace_controls_applies_and_its_inverse_restores_exactly():
+    from gtzcomposer.core import PITCH_BEND, ControlChange, ReplaceControls, Song, new_track
+
+    pedal = (ControlChange(0, 64, 127), ControlChange(480, 64, 0), ControlChange(240, PITCH_BEND, 100))
+    song = Song(tracks=(new_track(0, controls=pedal),))
+    # move the release later and put a new press at 960; a change at 240 of the bend is replaced
+    edit = ReplaceControls(0, (ControlChange(480, 64, 0),),
+                           (ControlChange(720, 64, 0), ControlChange(960, 64, 127), ControlChange(240, PITCH_BEND, -5)))
+    after, inverse = apply(song, edit)
+    assert after.tracks[0].controls == (ControlChange(0, 64, 127), ControlChange(240, PITCH_BEND, -5),
+                                        ControlChange(720, 64, 0), ControlChange(960, 64, 127))
+    back, _ = apply(after, inverse)
+    assert back == song
+    with pytest.raises(EditError, match="controller 64 change at tick 5 is not in the track"):
+        apply(song, ReplaceControls(0, (ControlChange(5, 64, 0),), ()))

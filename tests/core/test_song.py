@@ -163,3 +163,18 @@ def test_names():
     assert note_name(60) == "C4" and note_name(21) == "A0" and note_name(127) == "G9"
     assert GM_PROGRAM_NAMES[0] == "Acoustic Grand Piano" and GM_PROGRAM_NAMES[127] == "Gunshot"
     assert gm_family(33) == "Bass" and gm_family(127) == "Sound Effects"
+
+
+def test_controller_changes_are_kept_sorted_one_per_tick_and_checked():
+    from gtzcomposer.core import PITCH_BEND, ControlChange, SongError, Track
+
+    t = Track(controls=(ControlChange(480, 64, 0), ControlChange(0, 64, 127), ControlChange(480, 64, 90),
+                        ControlChange(0, PITCH_BEND, -8192)))
+    # sorted by tick and controller; of two values at one tick the last given wins
+    assert t.controls == (ControlChange(0, 64, 127), ControlChange(0, PITCH_BEND, -8192), ControlChange(480, 64, 90))
+    assert t.controls_of(64) == (ControlChange(0, 64, 127), ControlChange(480, 64, 90))
+    assert t.controls_between(240, 480) == (ControlChange(240, 64, 127), ControlChange(240, PITCH_BEND, -8192),
+                                            ControlChange(480, 64, 90))
+    for bad in ((0, 64, 128), (0, PITCH_BEND, 8192), (0, 129, 0), (-1, 64, 0)):
+        with pytest.raises(SongError):
+            ControlChange(*bad)

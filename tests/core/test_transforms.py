@@ -109,3 +109,21 @@ def test_top_line():
 def test_song_defaults_survive_transforms():
     s = Song(tempos=(TempoChange.from_bpm(0, 90),))
     assert shift(s, 10).tempos == s.tempos
+
+
+def test_controller_changes_travel_with_shift_slice_merge_and_excerpt():
+    from gtzcomposer.core import ControlChange, Song, new_track
+    from gtzcomposer.core.transforms import excerpt, merge, shift, slice_song
+
+    pedal = (ControlChange(0, 64, 127), ControlChange(2000, 64, 0), ControlChange(2400, 64, 127),
+             ControlChange(9000, 64, 0))
+    song = Song(tracks=(new_track(0, notes=(Note(1920, 60, 960), Note(2880, 62, 960)), controls=pedal),))
+    assert shift(song, 100).tracks[0].controls[1] == ControlChange(2100, 64, 0)
+    assert shift(song, -500).tracks[0].controls[:2] == (ControlChange(0, 64, 127), ControlChange(1500, 64, 0))
+    # a slice from bar 2: the pedal held since 0 is down at its start, then the changes inside it
+    assert slice_song(song, 1920, 3840).tracks[0].controls == (
+        ControlChange(0, 64, 127), ControlChange(80, 64, 0), ControlChange(480, 64, 127))
+    assert merge(Song(), song, at=480).tracks[0].controls[1] == ControlChange(2480, 64, 0)
+    # what "Drag MIDI" carries out: the notes from bar 2 on, with their pedal
+    assert excerpt(song, 0).tracks[0].controls == (
+        ControlChange(0, 64, 127), ControlChange(80, 64, 0), ControlChange(480, 64, 127))

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from gtzcomposer.core import PPQ, KeySignature, Note, Song, TempoChange, TimeSignature, Track
+from gtzcomposer.core import (
+    CONTROLLER_NAMES,
+    PITCH_BEND,
+    PPQ,
+    ControlChange,
+    KeySignature,
+    Note,
+    Song,
+    TempoChange,
+    TimeSignature,
+    Track,
+)
 
 names = st.text(st.characters(blacklist_categories=("Cs",)), max_size=20)
 
@@ -23,6 +34,16 @@ def note_lists(draw):
     ), max_size=40))
 
 
+@st.composite
+def controls(draw):
+    out = []
+    for _ in range(draw(st.integers(0, 8))):
+        controller = draw(st.sampled_from(sorted(CONTROLLER_NAMES)))
+        value = draw(st.integers(-8192, 8191) if controller == PITCH_BEND else st.integers(0, 127))
+        out.append(ControlChange(draw(st.integers(0, 8 * PPQ)), controller, value))
+    return tuple(out)
+
+
 tracks = st.builds(
     Track,
     name=names,
@@ -35,6 +56,7 @@ tracks = st.builds(
     solo=st.booleans(),
     volume=st.integers(0, 127),
     pan=st.integers(0, 127),
+    controls=controls(),
 )
 ticks = st.integers(0, 100 * PPQ)
 songs = st.builds(

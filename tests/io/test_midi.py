@@ -10,7 +10,20 @@ import mido
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from gtzcomposer.core import PPQ, KeySignature, Note, Song, TempoChange, TempoMap, TimeSignature, Track, new_track
+from gtzcomposer.core import (
+    PITCH_BEND,
+    PPQ,
+    ControlChange,
+    KeySignature,
+    Note,
+    Song,
+    TempoChange,
+    TempoMap,
+    TimeSignature,
+    Track,
+    new_track,
+)
+from gtzcomposer.core.interchange import prepare_for_midi
 from gtzcomposer.io.midi import GTZC_TAG, MidiError, midi_to_song, song_to_midi, song_to_midi_bytes, song_to_midifile
 from tests.helpers import melody_song, notes, random_song, two_track_song
 from tests.io import midi_bytes as mb
@@ -24,14 +37,22 @@ def roundtrip(song: Song) -> Song:
     return midi_to_song(song_to_midi_bytes(song))
 
 
+def prepared(song: Song) -> Song:
+    return prepare_for_midi(song)[0]
+
+
 # ---------------------------------------------------------------------------------------------
-# hypothesis: every song our model can hold survives Song -> MIDI -> Song exactly
+# hypothesis: every song our model can hold survives Song -> MIDI -> Song exactly, as export
+# prepares it (own channels, no same-pitch overlaps); a prepared song is left as it is
 # ---------------------------------------------------------------------------------------------
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(songs)
 def test_roundtrip_is_exact_for_any_song(song):
     back = roundtrip(song)
-    assert back == song
+    ready, changes = prepare_for_midi(song)
+    assert back == ready
+    assert prepare_for_midi(ready) == (ready, [])
+    assert (ready == song) == (not changes)
     # and the file itself is stable: writing the song read back gives the same bytes
     assert song_to_midi_bytes(back) == song_to_midi_bytes(song)
 
@@ -39,7 +60,7 @@ def test_roundtrip_is_exact_for_any_song(song):
 @pytest.mark.parametrize("song", [two_track_song(), melody_song(), *(random_song(s) for s in range(5)), Song()],
                          ids=["two_track", "melody", *(f"random{s}" for s in range(5)), "empty"])
 def test_roundtrip_of_helper_songs(song):
-    assert roundtrip(song) == song
+    assert roundtrip(song) == prepared(song)
 
 
 def test_written_file_layout():
@@ -69,37 +90,125 @@ def test_unicode_names_are_utf8():
     assert roundtrip(song) == song
 
 
-def test_crossing_same_pitch_notes_use_a_hint_and_plain_midi_pairs_first_in_first_out():
-    # a long note with a short one of the same pitch inside: the short one ends first
-    track = new_track(0, notes=notes((60, 0, 960), (60, 240, 120), (60, 480, 0), (62, 0, 480)))
-    song = Song(tracks=(track,))
-    data = song_to_midi_bytes(song)
-    assert midi_to_song(data) == song
-    # without our data event, the same MIDI events pair first-in-first-out, as other readers do
-    mf = mido.MidiFile(file=io.BytesIO(data))
-    for t in mf.tracks:
-        for i, m in enumerate(t):
-            if m.type == "sequencer_specific":
-                t[i] = mido.MetaMessage("text", text="x", time=m.time)
+def test_crossing_same_pitch_notes_end_where_the_next_starts_and_every_reader_agrees(tmp_path):
+    # a long note with a short one of the same pitch inside, a zero-length one, a duplicate start
+    track = new_track(0, notes=notes((60, 0, 960), (60, 240, 120), (60, 480, 0), (62, 0, 480),
+                                     (64, 0, 480, 50), (64, 0, 240, 90)))
+    path = tmp_path / "x.mid"
+    log = song_to_midi(Song(tracks=(track,)), path)
+    assert log == ["track 1 ('Track 1'): 1 note shortened to end where the next note of the same pitch starts; "
+                   "1 note of a pitch already starting there merged"]
+    back = midi_to_song(path).tracks[0]
+    assert [(n.pitch, n.start, n.duration, n.velocity) for n in back.notes] == [
+        (60, 0, 240, 100), (62, 0, 480, 100), (64, 0, 480, 90), (60, 240, 120, 100), (60, 480, 0, 100)]
+    # pretty_midi (which ends every sounding note of a pitch at its first note-off) reads the same
+    import pretty_midi
+
+    pm = pretty_midi.PrettyMIDI(str(path))
+    theirs = sorted((n.pitch, round(n.start * 960), round(n.end * 960)) for n in pm.instruments[0].notes)
+    ours = sorted((n.pitch, n.start, n.end) for n in back.notes if n.duration)  # it drops zero-length notes
+    assert theirs == ours
+
+
+def test_pairing_hints_of_files_from_earlier_versions_are_followed():
+    # the short note inside the long one ends first; the hint says which note-on each off closes
+    payload = GTZC_TAG + b'{"color":"#4e79a7","mute":false,"solo":false,"pair":{"0/60":[1,0]}}'
+    mtrack = mido.MidiTrack([
+        mido.MetaMessage("sequencer_specific", data=tuple(payload)),
+        mido.Message("note_on", note=60, velocity=100, time=0),
+        mido.Message("note_on", note=60, velocity=100, time=240),
+        mido.Message("note_off", note=60, time=120),
+        mido.Message("note_off", note=60, time=600),
+    ])
+    mf = mido.MidiFile(type=1, ticks_per_beat=PPQ)
+    mf.tracks.append(mtrack)
     buf = io.BytesIO()
     mf.save(file=buf)
-    plain = midi_to_song(buf.getvalue()).tracks[0]
-    assert [(n.start, n.duration) for n in plain.notes if n.pitch == 60] == [(0, 360), (240, 240), (480, 480)]
-    assert plain.color == new_track(0).color and Note(0, 62, 480) in plain.notes
+    got = midi_to_song(buf.getvalue()).tracks[0].notes
+    assert [(n.start, n.duration) for n in got] == [(0, 960), (240, 120)]
+    # without the hint the same events pair first-in-first-out, as other readers do
+    mtrack.pop(0)
+    buf = io.BytesIO()
+    mf.save(file=buf)
+    assert [(n.start, n.duration) for n in midi_to_song(buf.getvalue()).tracks[0].notes] == [(0, 360), (240, 720)]
 
 
-def test_non_crossing_overlaps_need_no_hint():
-    track = new_track(0, notes=notes((60, 0, 480), (60, 240, 480), (60, 720, 0), (60, 720, 10)))
-    mtrack = song_to_midifile(Song(tracks=(track,))).tracks[1]
-    data = next(bytes(m.data) for m in mtrack if m.type == "sequencer_specific")
-    assert data.startswith(GTZC_TAG) and b"pair" not in data
-    assert roundtrip(Song(tracks=(track,))).tracks[0] == track
+def test_tracks_sharing_a_channel_get_their_own_and_drums_go_to_channel_10():
+    chorale = Song(tracks=tuple(Track(name=v, channel=0, program=p, notes=notes((60 + k, 0, 480)))
+                                for k, (v, p) in enumerate([("S", 52), ("A", 52), ("T", 0), ("B", 0)])))
+    chorale = chorale.add_track(Track(name="kit on 3", channel=2, is_drum=True, notes=notes((36, 0, 10))))
+    chorale = chorale.add_track(Track(name="piano on 10", channel=9, notes=notes((60, 0, 10))))
+    log: list[str] = []
+    mf = song_to_midifile(chorale, log)
+    assert [sorted({m.channel for m in t if not m.is_meta}) for t in mf.tracks[1:]] == [[0], [1], [2], [3], [9], [4]]
+    assert log == [
+        "track 2 ('A'): moved from channel 1 to channel 2 (it shared channel 1 with track 1 ('S'))",
+        "track 3 ('T'): moved from channel 1 to channel 3 (it shared channel 1 with track 1 ('S'))",
+        "track 4 ('B'): moved from channel 1 to channel 4 (it shared channel 1 with track 1 ('S'))",
+        "track 5 ('kit on 3'): drums moved from channel 3 to channel 10",
+        "track 6 ('piano on 10'): moved from channel 10 to channel 5 (channel 10 is for drums)",
+    ]
+    back = roundtrip(chorale)
+    assert [(t.channel, t.is_drum, t.program) for t in back.tracks] == [
+        (0, False, 52), (1, False, 52), (2, False, 0), (3, False, 0), (9, True, 0), (4, False, 0)]
+    assert prepare_for_midi(back) == (back, [])
 
 
-def test_drum_flag_off_channel_10_and_melodic_channel_10_survive():
-    song = Song(tracks=(Track(name="kit on 3", channel=2, is_drum=True, notes=notes((36, 0, 10))),
-                        Track(name="piano on 10", channel=9, is_drum=False, notes=notes((60, 0, 10)))))
+def test_more_than_15_melodic_tracks_share_channels_with_the_same_program_first():
+    song = Song(tracks=tuple(new_track(i, program=i % 2, notes=notes((60, 0, 480))) for i in range(17)))
+    ready, log = prepare_for_midi(song)
+    assert len({t.channel for t in ready.tracks[:15]}) == 15
+    assert [t.channel for t in ready.tracks[15:]] == [ready.tracks[1].channel, ready.tracks[0].channel]
+    assert "track 17 ('Track 17'): shares channel 1 with track 1 ('Track 1') (MIDI has only 15 channels for melodic tracks)" in log
+    # their notes now meet on one channel: the same pitch starting together is one note there
+    assert "track 17 ('Track 17'): 1 note of a pitch already starting there merged" in log
+
+
+def test_controllers_and_pitch_bend_survive_and_other_controllers_are_counted(caplog):
+    events = [
+        (0, b"\xb0\x07\x50"),  # volume
+        (0, b"\xb0\x40\x7f"),  # sustain down
+        (0, b"\x90\x3c\x40"),
+        (240, b"\xe0\x00\x50"),  # pitch bend: 0x50 << 7 = 10240, minus 8192 = 2048
+        (0, b"\xb0\x5b\x28"),  # reverb send: dropped
+        (240, b"\x80\x3c\x00"),
+        (0, b"\xb0\x07\x40"),  # a later volume change
+        (0, b"\xb0\x40\x00"),  # sustain up
+    ]
+    with caplog.at_level(logging.INFO, logger="gtzcomposer.io.midi"):
+        song = midi_to_song(mb.midi(mb.track(*events), fmt=0))
+    t = song.tracks[0]
+    assert t.volume == 0x50
+    assert t.controls == (ControlChange(0, 64, 127), ControlChange(240, PITCH_BEND, 2048),
+                          ControlChange(480, 7, 64), ControlChange(480, 64, 0))
+    assert "1 changes of controllers a song does not keep were dropped" in caplog.text
     assert roundtrip(song) == song
+    mtrack = song_to_midifile(song).tracks[1]
+    kinds = [(m.type, getattr(m, "control", None)) for m in mtrack if not m.is_meta]
+    assert kinds == [("program_change", None), ("control_change", 7), ("control_change", 10),
+                     ("control_change", 64), ("note_on", None), ("pitchwheel", None),
+                     ("control_change", 7), ("control_change", 64), ("note_off", None)]
+
+
+def test_pop909_sustain_pedal_survives(shared_data):
+    path = shared_data / "pop909" / "songs" / "001" / "001.mid"
+    if not path.exists():
+        pytest.skip(f"{path} is not on this machine")
+    mf = mido.MidiFile(str(path))
+    pedal = sum(1 for t in mf.tracks for m in t if m.type == "control_change" and m.control == 64)
+    song = midi_to_song(path)
+    kept = sum(len(t.controls_of(64)) for t in song.tracks)
+    assert pedal == kept == 274
+    back = roundtrip(song)
+    assert sum(len(t.controls_of(64)) for t in back.tracks) == 274
+
+
+def test_drum_flag_off_channel_10_and_melodic_channel_10_survive_in_our_data_event():
+    song = Song(tracks=(Track(name="kit on 3", channel=2, is_drum=False, notes=notes((36, 0, 10))),
+                        Track(name="drums on 1", channel=0, is_drum=True, notes=notes((60, 0, 10)))))
+    back = roundtrip(song)
+    assert [(t.channel, t.is_drum) for t in back.tracks] == [(2, False), (9, True)]
+    assert back == prepared(song)
 
 
 def test_damaged_data_event_is_ignored():
@@ -118,6 +227,9 @@ def test_too_long_song_is_refused():
     song = Song(tracks=(new_track(0, notes=(Note(2**30, 60, 1),)),))
     with pytest.raises(MidiError, match="too long"):
         song_to_midi_bytes(song)
+    pedal_far_out = Song(tracks=(new_track(0, controls=(ControlChange(2**30, 64, 127),)),))
+    with pytest.raises(MidiError, match="too long"):
+        song_to_midi_bytes(pedal_far_out)
 
 
 def test_read_and_write_paths_and_file_objects(tmp_path):
@@ -294,7 +406,7 @@ def test_real_files_match_pretty_midi_and_roundtrip(path):
     for a, b in zip(ours, theirs):
         assert a[:4] == b[:4]
         assert abs(a[4] - b[4]) <= 0.002 and abs(a[5] - b[5]) <= 0.002
-    assert roundtrip(song) == song
+    assert roundtrip(song) == prepared(song)
 
 
 def test_fixture_details():
@@ -319,4 +431,38 @@ def test_installed_music21_midi_files_read_and_roundtrip():
         pytest.skip("music21 ships no MIDI files in this version")
     for path in files:
         song = midi_to_song(path)
-        assert roundtrip(song) == song, path.name
+        assert roundtrip(song) == prepared(song), path.name
+
+
+def _exported_notes_as_pretty_midi_reads_them(song: Song, path: Path) -> tuple[list, list]:
+    """(pitch, start s, end s) of every sounding note: as we read our export, as pretty_midi does."""
+    import pretty_midi
+
+    song_to_midi(song, path)
+    ours = midi_to_song(path)
+    tm = TempoMap.of(ours)
+    mine = sorted((n.pitch, round(tm.seconds(n.start), 3), round(tm.seconds(n.end), 3))
+                  for t in ours.tracks for n in t.notes if n.duration)
+    pm = pretty_midi.PrettyMIDI(str(path))
+    theirs = sorted((n.pitch, round(n.start, 3), round(n.end, 3)) for i in pm.instruments for n in i.notes)
+    return mine, theirs
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=[p.name for p in FIXTURES])
+def test_other_readers_see_the_notes_we_export(path, tmp_path):
+    """pretty_midi (which pairs same-pitch notes differently from us) reads exactly our notes
+    back from every file we write: no extra or lost notes from overlaps."""
+    ours, theirs = _exported_notes_as_pretty_midi_reads_them(midi_to_song(path), tmp_path / "out.mid")
+    assert len(ours) == len(theirs)
+    assert all(a[0] == b[0] and abs(a[1] - b[1]) < 0.002 and abs(a[2] - b[2]) < 0.002 for a, b in zip(ours, theirs))
+
+
+def test_other_readers_see_the_notes_of_a_dense_real_song(tmp_path, shared_data):
+    songs = sorted((shared_data / "pop909" / "songs").glob("00[1-5]/00?.mid"))
+    if not songs:
+        pytest.skip("POP909 is not on this machine")
+    for path in songs:
+        ours, theirs = _exported_notes_as_pretty_midi_reads_them(midi_to_song(path), tmp_path / "out.mid")
+        assert len(ours) == len(theirs), path.name
+        assert all(a[0] == b[0] and abs(a[1] - b[1]) < 0.002 and abs(a[2] - b[2]) < 0.002
+                   for a, b in zip(ours, theirs)), path.name

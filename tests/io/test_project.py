@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from gtzcomposer.core import Song
+from gtzcomposer.core import PITCH_BEND, ControlChange, Song
 from gtzcomposer.core.generation import GenerationSettings
 from gtzcomposer.io.project import (
     FORMAT,
@@ -39,7 +39,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def full_project() -> Project:
     song = two_track_song()
     song = song.with_track(1, replace(song.tracks[1], mute=True, color="#abcdef", volume=77, pan=10))
-    song = song.with_track(0, replace(song.tracks[0], solo=True))
+    song = song.with_track(0, replace(song.tracks[0], solo=True,
+                                      controls=(ControlChange(0, 64, 127), ControlChange(240, PITCH_BEND, -4096),
+                                                ControlChange(960, 64, 0))))
     return Project(song=song, loop=(480, 1920), style="irish_reel",
                    generation=GenerationSettings(style="irish_reel", bars=16, variations=2, temperature=0.8, top_p=0.9,
                                                  seed=42, strength=1.5),
@@ -78,6 +80,21 @@ def test_save_and_load_a_full_project(tmp_path):
     # one note per line keeps files readable and diffable
     assert "[0, 72, 480, 100]" in path.read_text("utf-8")
     assert [p.name for p in tmp_path.iterdir()] == ["session.gtzc"]
+
+
+def test_controller_changes_are_saved_one_per_line_and_schema_1_files_load_without_them(tmp_path):
+    path = tmp_path / "c.gtzc"
+    save_project(full_project(), path)
+    text = path.read_text("utf-8")
+    assert '"schema": 2' in text and "[240, 128, -4096]" in text
+    assert load_project(path).song.tracks[0].controls == full_project().song.tracks[0].controls
+    old = json.loads(text)
+    old["schema"] = 1
+    for t in old["song"]["tracks"]:
+        del t["controls"]
+    back = project_from_json(json.dumps(old))
+    assert all(t.controls == () for t in back.song.tracks)
+    assert back.song.tracks[0].notes == full_project().song.tracks[0].notes
 
 
 def test_defaults_and_minimal_file():
@@ -248,7 +265,7 @@ def _with(path: str, value) -> str:
     ('{"format": "gtzcomposer-project", "schema": 1, "song": {}, "x": NaN}', "NaN is not a JSON number"),
     ("[1, 2]", "not a gtzcomposer project \\(no \"format\""),
     ('{"format": "other"}', "not a gtzcomposer project"),
-    (_with("schema", 2), "saved by a newer gtzcomposer \\(file schema 2; this version reads up to 1\\)"),
+    (_with("schema", 3), "saved by a newer gtzcomposer \\(file schema 3; this version reads up to 2\\)"),
     (_with("schema", "1"), "schema: expected a positive whole number"),
     (_with("schema", 0), "schema"),
     (_with("song", KeyError), "project: missing 'song'"),
@@ -260,6 +277,10 @@ def _with(path: str, value) -> str:
     (_with("song/tracks/0/notes/1", [0.5, 60, 1, 1]), "start: expected a whole number, got 0.5"),
     (_with("song/tracks/0/notes/1", [True, 60, 1, 1]), "start: expected a whole number, got true"),
     (_with("song/tracks/0/channel", 16), "channel: must be 0..15"),
+    (_with("song/tracks/0/controls/1", [240, 128, 9000]), r"song.tracks\[0\].controls\[1\] value: must be -8192..8191"),
+    (_with("song/tracks/0/controls/0", [0, 64, 128]), r"controls\[0\] value: must be 0..127, got 128"),
+    (_with("song/tracks/0/controls/0", [0, 129, 1]), r"controls\[0\] controller: must be 0..128"),
+    (_with("song/tracks/0/controls/0", [0, 64]), r"expected \[tick, controller, value\]"),
     (_with("song/tracks/0/mute", 1), "mute: expected true or false, got 1"),
     (_with("song/tracks/0/color", ""), "color: must not be empty"),
     (_with("song/tracks/0/name", None), "name: expected text, got null"),

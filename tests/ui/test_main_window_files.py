@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 
 import mido
 import pytest
@@ -304,6 +305,56 @@ def test_export_midi(qtbot, tmp_path):
     with qtbot.waitSignal(w.files.exportFinished):
         assert w.files.export_to(out)
     assert len(mido.MidiFile(out).tracks) >= 3
+
+
+def test_export_musicxml_off_the_gui_thread_with_progress_and_the_export_log(qtbot, tmp_path, monkeypatch):
+    import threading
+
+    from gtzcomposer.io import musicxml
+
+    song = two_track_song()
+    song = song.with_track(0, replace(song.tracks[0], notes=song.tracks[0].notes + (Note(7, 90, 100),)))  # off the grid
+    w = make_window(qtbot, song)
+    out = tmp_path / "out.musicxml"
+    workers = []
+    real = musicxml._build_score
+
+    def spy(notated):
+        workers.append(threading.current_thread() is threading.main_thread())
+        return real(notated)
+
+    monkeypatch.setattr(musicxml, "_build_score", spy)
+    with qtbot.waitSignal(w.files.exportFinished, timeout=30000):
+        assert w.files.export_to(out)
+        assert w.files.progress_dialog is not None  # a progress dialog while music21 works
+    assert workers == [False]  # built on a worker thread, never the GUI thread
+    assert w.files.progress_dialog is None and out.stat().st_size > 1000
+    assert "moved to the nearest sixteenth" in w.statusBar().currentMessage()
+
+
+def test_cancelled_musicxml_export_writes_nothing(qtbot, tmp_path, monkeypatch):
+    import threading
+
+    from gtzcomposer.io import musicxml
+
+    started, release = threading.Event(), threading.Event()
+    real = musicxml._build_score
+
+    def slow(notated):
+        started.set()
+        release.wait(10)
+        return real(notated)
+
+    monkeypatch.setattr(musicxml, "_build_score", slow)
+    w = make_window(qtbot, two_track_song())
+    out = tmp_path / "out.musicxml"
+    w.files.export_to(out)
+    assert started.wait(10)
+    qtbot.mouseClick(w.files.progress_dialog.findChild(QPushButton), Qt.MouseButton.LeftButton)
+    assert w.files.progress_dialog is None and not w.files.exporter.busy
+    release.set()
+    w.files.exporter.wait(10000)
+    assert not out.exists()
 
 
 @pytest.mark.slow

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 
 from PySide6.QtCore import QObject, Signal
 
-from ...core.edits import AddTrack, Macro, ReplaceNotes
-from ...core.song import PPQ, Note, Song, new_track
+from ...core.edits import AddTrack, Macro, ReplaceControls, ReplaceNotes
+from ...core.song import PPQ, ControlChange, Note, Song, new_track
 from ...core.timing import grid_ticks
 from ...core.transforms import quantize_notes
 from ..document import SongDocument
@@ -264,6 +264,15 @@ class RollController(QObject):
             self._pushing = False
         if self._selection != before:
             self.selectionChanged.emit()
+        return True
+
+    def replace_controls(self, old: Iterable[ControlChange], new: Iterable[ControlChange], label: str) -> bool:
+        """Push one edit replacing controller changes ``old`` by ``new`` on the current track
+        (the controller lane's gestures). Returns False when there was nothing to do."""
+        old, new = tuple(old), tuple(new)
+        if not self.has_track() or set(old) == set(new):
+            return False
+        self.document.push(ReplaceControls(self.track_index, old, new, label))
         return True
 
     def add_note(self, note: Note) -> None:
