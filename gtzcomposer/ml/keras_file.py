@@ -231,11 +231,14 @@ class Graph:
         blocks = blocks or {}
         self.name = cfg.get("name", "")
         self._order: list[tuple[str, Fn | None, list]] = []
+        self._nested: set[str] = set()
         for sub in cfg["layers"]:
             lname = sub.get("config", {}).get("name", sub.get("name"))
             if sub["class_name"] == "InputLayer":
                 self._order.append((lname, None, []))
                 continue
+            if sub["class_name"] in _MODEL_CLASSES:
+                self._nested.add(lname)
             self._order.append((lname, _make_layer(sub, weights, prefix, where, blocks), sub.get("inbound_nodes", [])))
         self._inputs = self._refs(cfg["input_layers"])
         self._outputs = self._refs(cfg["output_layers"])
@@ -251,13 +254,19 @@ class Graph:
             inputs = tuple(inputs[0])
         if len(inputs) != len(self._inputs):
             raise ValueError(f"{self.name} takes {len(self._inputs)} inputs, got {len(inputs)}")
-        values: dict[tuple[str, int, int], np.ndarray] = {}
-        for (name, node, t), x in zip(self._inputs, inputs):
-            values[(name, node, t)] = np.asarray(x, np.float32)
+        # layer name -> outputs of each of its serialised nodes (a list of tensors per node)
+        values: dict[str, list[list[np.ndarray]]] = {}
+        for (name, _node, _t), x in zip(self._inputs, inputs):
+            values.setdefault(name, [[]])[0].append(np.asarray(x, np.float32))
+
+        def get(name: str, node: int, t: int) -> np.ndarray:
+            # Keras' own rule (functional_from_config): a nested model's node indices count the
+            # node it was built with, which is not serialised
+            return values[name][node - 1 if name in self._nested else node][t]
 
         def resolve(obj):
             if _is_tensor_ref(obj):
-                return values[tuple(obj["config"]["keras_history"])]
+                return get(*obj["config"]["keras_history"])
             if isinstance(obj, list):
                 return [resolve(o) for o in obj]
             return obj
@@ -265,13 +274,10 @@ class Graph:
         for name, fn, nodes in self._order:
             if fn is None:
                 continue
-            for node_index, node in enumerate(nodes):
-                args = resolve(node.get("args", []))
-                out = fn(*args)
-                outs = out if isinstance(out, (list, tuple)) else [out]
-                for t, o in enumerate(outs):
-                    values[(name, node_index, t)] = o
-        result = [values[r] for r in self._outputs]
+            for node in nodes:
+                out = fn(*resolve(node.get("args", [])))
+                values.setdefault(name, []).append(list(out) if isinstance(out, (list, tuple)) else [out])
+        result = [get(*r) for r in self._outputs]
         return result[0] if len(result) == 1 else result
 
 
