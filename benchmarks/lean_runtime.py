@@ -83,6 +83,7 @@ def run_measured(python: str, checkout: Path, args: list[str], tmp: Path, env_ex
     env.update(PYTHONPATH=str(checkout), HOME=str(home), QT_QPA_PLATFORM="offscreen", TF_CPP_MIN_LOG_LEVEL="3",
                GTZCOMPOSER_DATA_DIR=str(home / "data"), XDG_CONFIG_HOME=str(home / "config"), **(env_extra or {}))
     out_f, err_f = home / "stdout.txt", home / "stderr.txt"
+    started = time.time()
     t = time.perf_counter()
     pid = os.fork()  # fork + exec, so that wait4 gives this child's own peak memory
     if pid == 0:
@@ -97,7 +98,11 @@ def run_measured(python: str, checkout: Path, args: list[str], tmp: Path, env_ex
     _, status, usage = os.wait4(pid, 0)
     wall = time.perf_counter() - t
     rc = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss / 1024, out_f.read_text(), err_f.read_text(), rc
+    out = out_f.read_text()
+    ready = [float(x.split()[1]) for x in out.splitlines() if x.startswith("LAUNCH_READY")]
+    if ready:  # the app's own "window shown and idle" moment
+        wall = ready[0] - started
+    return wall, usage.ru_maxrss / 1024, out, err_f.read_text(), rc
 
 
 def main() -> int:
@@ -135,9 +140,6 @@ def main() -> int:
                     if rc != 0:
                         print(f"{name} ({side}) failed with exit code {rc}:\n{err[-2000:]}")
                         return 1
-                    if name == "launch":
-                        ready = [float(x.split()[1]) for x in out.splitlines() if x.startswith("LAUNCH_READY")]
-                        wall = ready[0] if ready else wall
                     if name == "idle":
                         idle[side].append(json.loads(out.split("IDLE ", 1)[1].splitlines()[0]))
                     res[name][side].append((wall, peak))
