@@ -138,3 +138,15 @@ def test_music21_start_up_notice_never_reaches_stderr(tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "8"
     assert "might need" not in r.stderr and "music21" not in r.stderr
+
+
+def test_training_without_the_training_extra_says_what_to_install(tmp_path, shared_data):
+    code = ("import sys\n"
+            f"for name in {TRAINING_ONLY!r}: sys.modules[name] = None\n"
+            "from training.__main__ import main\n"
+            f"sys.exit(main(['genre', '--taggrams', {str(shared_data / 'gtzan-musicnn')!r}, '--out', {str(tmp_path)!r}]))\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                       env={"PYTHONPATH": str(ROOT), "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}, timeout=300)
+    assert r.returncode == 2
+    assert "needs the training extra" in r.stderr and "pip install 'gtzcomposer[training]'" in r.stderr
+    assert "Traceback" not in r.stderr and not list(tmp_path.glob("*.keras"))
