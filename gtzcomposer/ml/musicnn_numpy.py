@@ -29,6 +29,7 @@ How it is computed (decisions, each measured on this project's 2-core machine):
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable
@@ -204,18 +205,34 @@ class _Branch:
 
 
 _blas = None
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_limiter = None
 
 
+@contextlib.contextmanager
 def _one_blas_thread():
     """The BLAS runs one thread per call while the backbone runs: the blocks are spread over
     :data:`WORKERS` threads instead, which costs ~40 % less CPU than OpenBLAS' own threads on
-    small products (and they do not spin when the machine is busy)."""
-    global _blas
-    if _blas is None:
-        from threadpoolctl import ThreadpoolController
+    these products (and they do not spin when the machine is busy).  The limit is process-wide,
+    so it is counted: set by the first of concurrent callers, lifted by the last."""
+    global _blas, _blas_users, _blas_limiter
+    with _blas_lock:
+        if _blas is None:
+            from threadpoolctl import ThreadpoolController
 
-        _blas = ThreadpoolController()
-    return _blas.limit(limits=1, user_api="blas")
+            _blas = ThreadpoolController()
+        if _blas_users == 0:
+            _blas_limiter = _blas.limit(limits=1, user_api="blas")
+        _blas_users += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                _blas_limiter.restore_original_limits()
+                _blas_limiter = None
 
 
 class MusicnnNumpy:

@@ -211,3 +211,18 @@ def test_blocked_temporal_convolution_equals_the_plain_sum(k, pad):
     got = br(x, pad=pads)
     assert got.shape == plain.shape == (2, t_out, 5)
     np.testing.assert_allclose(got, plain, atol=1e-4 * np.abs(plain).max())
+
+
+def test_concurrent_taggrams_agree_and_leave_the_blas_threads_as_they_were():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_info
+
+    before = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    x = _patches("piano_classical")
+    one = musicnn.taggram(x)
+    with ThreadPoolExecutor(3) as pool:
+        outs = list(pool.map(lambda _: musicnn.taggram(x), range(6)))
+    for o in outs:
+        np.testing.assert_allclose(o, one, atol=1e-6)  # BLAS sums may round differently by alignment
+    assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == before
