@@ -9,8 +9,9 @@ the app runs its models in numpy), so nothing large can slip in:
     /tmp/bundle-venv/bin/python build_installer.py --selftest   # -> dist/gtzcomposer/gtzcomposer
 
 ``--selftest`` runs the built executable from a clean HOME in a temporary folder outside the
-checkout: ``--version``, ``models``, ``render``, ``genre``, ``continue`` and ``gui --screenshot``
-must all succeed with nothing unexpected on stderr; then it prints the bundle's size and its
+checkout: ``--version``, ``models``, ``render``, ``genre``, ``continue``, ``convert`` to MusicXML
+(music21, whose matplotlib notice must not show) and ``gui --screenshot`` must all succeed with
+nothing unexpected on stderr; then it prints the bundle's size and its
 largest components.  ``--report`` prints only the size table of an existing bundle.
 Building from the dev venv also works (``EXCLUDES`` keeps the training-only packages out), but a
 lean venv is the documented way.  Windows and macOS: the same commands with that platform's
@@ -125,6 +126,7 @@ def selftest(exe: Path) -> int:
             ("genre", ["genre", "--json", str(tmp / "song.wav")]),
             ("continue", ["continue", str(song), "--style", "folk", "--bars", "2", "--variations", "2", "--seed", "1",
                           "-o", str(tmp / "cont")]),
+            ("convert (music21)", ["convert", str(song), str(tmp / "song.musicxml")]),
             ("gui --screenshot", ["gui", "--screenshot", str(tmp / "shot.png")]),
         ]
         failed = 0
@@ -139,7 +141,7 @@ def selftest(exe: Path) -> int:
             failed += not ok
             print(f"  {'ok  ' if ok else 'FAIL'} {name:18s} {took:5.1f} s  exit {r.returncode}"
                   + (f"\n       stderr: {err[-800:]}" if err else ""), flush=True)
-        for must in ("song.wav", "shot.png", "cont/continuations.json"):
+        for must in ("song.wav", "shot.png", "cont/continuations.json", "song.musicxml"):
             if not (tmp / must).is_file():
                 print(f"  FAIL {must} was not written")
                 failed += 1
