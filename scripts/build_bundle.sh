@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the one-folder desktop bundle (dist/gtzcomposer/) from a lean virtualenv holding only the
 # app's dependencies (no TensorFlow, Keras or librosa), then self-test it from a clean HOME and print
-# its size and largest components.  Takes ~1.5-4.5 min on 2 cores.  Linux/macOS; on Windows run the
+# its size and largest components.  Takes 1.5-10 min on 2 cores.  Linux/macOS; on Windows run the
 # same steps by hand (see docs/runtime.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
