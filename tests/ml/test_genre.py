@@ -207,6 +207,15 @@ def test_missing_model_is_a_clear_error(tmp_path):
     assert not det.loaded
 
 
+def test_damaged_model_is_a_clear_error(tmp_path):
+    bad = tmp_path / "genre_head.keras"
+    bad.write_bytes(HEAD.read_bytes()[:5000])  # a cut download
+    det = g.GenreDetector(model_path=bad)
+    with pytest.raises(g.GenreError, match="could not be loaded") as err:
+        det.predict_patches(np.zeros((1, 50)))
+    assert str(bad) in str(err.value) and not det.loaded
+
+
 def test_module_import_is_light():
     import subprocess
     import sys
