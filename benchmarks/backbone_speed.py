@@ -2,10 +2,10 @@
 
     python benchmarks/backbone_speed.py [--runs 10] [--batch 32]
 
-"cold" runs in a fresh Python process and includes every import (TensorFlow/Keras), the model
-load and the first (traced) call; "warm" repeats the whole path in a process where the model is
-already loaded.  Goals (issue 5, CPU): 30 s clip <= 0.5 s warm; <= 3 s cold (DESIGN.md) /
-the `gtzcomposer genre` command <= 8 s cold end to end.
+"cold" runs in a fresh Python process and includes every import, the model load (the numpy
+backbone reading models/msd_musicnn.keras) and the first call; "warm" repeats the whole path in a
+process where the model is already loaded.  Goals (issue 5, CPU): 30 s clip <= 0.5 s warm; <= 3 s
+cold (DESIGN.md).  benchmarks/lean_runtime.py compares whole commands with an older checkout.
 """
 
 from __future__ import annotations
@@ -68,18 +68,16 @@ def cold(path: str, batch: int) -> dict:
 
 
 def _model_load_split(path: str, batch: int) -> dict:
-    """Cold path with the keras import, model load and first call timed separately."""
+    """Cold path with the backbone's import, model load and first call timed separately."""
     t0 = time.perf_counter()
-    from gtzcomposer.ml.keras_import import import_keras
-
-    import_keras()  # as the app imports it (without Keras' scikit-learn wrappers)
-    t1 = time.perf_counter()
     from gtzcomposer.ml.musicnn import load_backbone
+
+    t1 = time.perf_counter()
 
     load_backbone()
     t2 = time.perf_counter()
     r = analyse(path, batch)
-    r["keras_import"] = t1 - t0
+    r["module_import"] = t1 - t0
     r["model_load"] = t2 - t1
     r["cold_total"] = time.perf_counter() - t0
     import resource
@@ -106,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             make_clip(Path(path))
         c = cold(path, args.batch)
         print(f"cold (fresh process): {c['wall_incl_interpreter']:.2f} s wall incl. interpreter start; "
-              f"keras import {c['keras_import']:.2f} s, model load {c['model_load']:.2f} s, decode {c['decode']:.3f} s, "
+              f"backbone module import {c['module_import']:.2f} s, model load {c['model_load']:.2f} s, decode {c['decode']:.3f} s, "
               f"features {c['features']:.3f} s, first taggram {c['taggram']:.2f} s ({c['patches']} patches); "
               f"process CPU time {c['process_cpu']:.2f} s")
         analyse(path, args.batch)  # warm up in this process

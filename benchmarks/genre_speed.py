@@ -78,7 +78,7 @@ def head_only() -> None:
         print(out.stderr[-2000:])
         return
     r = json.loads(out.stdout.strip().splitlines()[-1])
-    print(f"genre head only, 28 patches (30 s): cold (import keras + load) {r['cold']:.2f} s, warm {1000 * r['warm']:.1f} ms")
+    print(f"genre head only, 28 patches (30 s): cold (imports + load) {r['cold']:.2f} s, warm {1000 * r['warm']:.1f} ms")
 
 
 def main() -> int:

@@ -42,7 +42,8 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 if [ "$DEV" = 1 ]; then
-  .venv/bin/python -m pip install -q ".[dev]"
+  # the training extra too: Keras + TensorFlow, the reference the tests compare the numpy runtime with
+  .venv/bin/python -m pip install -q ".[dev,training]"
   # The original musicnn (only for the test that re-converts its weights; it pins an ancient
   # numpy, so it is installed without its dependencies).
   .venv/bin/python -m pip install -q --no-deps "musicnn==0.1.0"

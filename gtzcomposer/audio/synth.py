@@ -70,11 +70,28 @@ def _fluidsynth():
             except (ImportError, OSError, AttributeError) as exc:
                 _import_error = str(exc) or type(exc).__name__
     if _module is None:
-        raise SynthError(
-            f"FluidSynth is not available ({_import_error}); install the libfluidsynth3 system package "
-            "and the pyfluidsynth Python package"
-        )
+        raise SynthError(missing_fluidsynth_message(_import_error or ""))
     return _module
+
+
+def missing_fluidsynth_message(error: str) -> str:
+    """One sentence saying how to get FluidSynth, fit for where the app runs: a desktop bundle
+    (``sys.frozen``: the Python binding is inside, only the system library can be missing) or a
+    Python install (the library, or the pyfluidsynth package, or both)."""
+    if sys.platform == "darwin":
+        how = "install it with Homebrew (brew install fluid-synth)"
+    elif sys.platform == "win32":
+        how = "install FluidSynth 2.x and put its bin folder (with libfluidsynth-3.dll) on PATH"
+    else:
+        how = ("install it with your system's package manager (Debian/Ubuntu: sudo apt install libfluidsynth3; "
+               "Fedora: sudo dnf install fluidsynth-libs)")
+    if getattr(sys, "frozen", False):
+        return (f"Sound needs the FluidSynth library, which is not installed on this computer ({error}): {how}, "
+                "then start gtzcomposer again")
+    if "fluidsynth library" in error.lower():  # pyfluidsynth is there, the library is not
+        return f"FluidSynth is not available ({error}): {how}"
+    return (f"FluidSynth is not available ({error}); install the libfluidsynth3 system package "
+            "and the pyfluidsynth Python package")
 
 
 def fluidsynth_available() -> tuple[bool, str]:

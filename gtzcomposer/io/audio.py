@@ -317,6 +317,17 @@ def _resampled_length(n: int, rate: int, sr: int) -> int:
     return int(np.ceil(n * sr / rate))
 
 
+def resample(y: np.ndarray, rate: int, sr: int = 16000) -> np.ndarray:
+    """Mono float samples at ``rate`` -> float32 at ``sr``, as ``librosa.resample(y, orig_sr=rate,
+    target_sr=sr)`` gives them (soxr "HQ", length ceil(n * sr / rate)), without librosa."""
+    import soxr
+
+    y = np.asarray(y, np.float32)
+    if rate == sr:
+        return y
+    return _fix_length(soxr.resample(y, rate, sr, quality="HQ"), _resampled_length(len(y), rate, sr))
+
+
 def _fix_length(y: np.ndarray, n: int) -> np.ndarray:
     y = y.astype(np.float32, copy=False)
     if len(y) >= n:

@@ -18,10 +18,13 @@ music21 is imported inside the functions: it costs about 0.3 s to import.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import math
 import os
+import re
+import sys
 import warnings
 import zipfile
 from collections import defaultdict
@@ -437,6 +440,25 @@ def _fix_part_list(xml: bytes, tracks) -> bytes:
     return _DOCTYPE + ET.tostring(root, encoding="utf-8", xml_declaration=False)
 
 
+_MUSIC21_NOTICE = re.compile(r"music21:\s*Certain music21 functions might need .*?installAdditional\.html\s*", re.S)
+
+
+def _import_music21() -> None:
+    """Import music21 once, keeping its start-up notice "Certain music21 functions might need the
+    optional package matplotlib" off stderr (gtzcomposer never plots with music21, and the desktop
+    bundle leaves matplotlib out); anything else it writes there is passed on."""
+    if "music21" in sys.modules:
+        return
+    buf = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(buf):
+            import music21  # noqa: F401
+    finally:
+        rest = _MUSIC21_NOTICE.sub("", buf.getvalue())
+        if rest:
+            sys.stderr.write(rest)
+
+
 def song_to_musicxml(song: Song, path: str | os.PathLike, progress=None, is_cancelled=None) -> list[str]:
     """Write ``song`` as MusicXML (.musicxml/.xml) or compressed MusicXML (.mxl), atomically.
 
@@ -445,6 +467,7 @@ def song_to_musicxml(song: Song, path: str | os.PathLike, progress=None, is_canc
     :mod:`gtzcomposer.services.tasks`; a cancelled export raises
     :class:`~gtzcomposer.core.errors.Cancelled` and writes nothing.
     """
+    _import_music21()
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 
     from ..core.errors import Cancelled
@@ -546,6 +569,7 @@ def musicxml_to_song(source: Source) -> Song:
         raise MusicXMLError(f"{name}: not a MusicXML score (the document is a <{root.tag}>)")
     check_before_parse(root, name)
     try:
+        _import_music21()
         from music21.musicxml.xmlToM21 import MusicXMLImporter
 
         with warnings.catch_warnings():

@@ -8,7 +8,8 @@ Pipeline (see docs/genre.md):
 2. the mel spectrogram is computed per window of ``WINDOW_PATCHES`` patches with enough context
    that every frame equals the whole-file frame (frames are local: STFT window 512, hop 256);
 3. the backbone (:func:`gtzcomposer.ml.musicnn.taggram`) gives 50 tag sigmoids per patch;
-4. the head (``models/genre_head.keras``) gives 10 genre probabilities per patch;
+4. the head (``models/genre_head.keras``, run in numpy by :func:`load_head`) gives 10 genre
+   probabilities per patch;
 5. :func:`aggregate` combines patches: the mean of the patches' log-probabilities, renormalised
    (softmax). A clip's / a file's probabilities aggregate all its patches; a *segment* aggregates
    the patches whose start time falls in a ``segment_seconds`` (default 10 s) span.
@@ -19,7 +20,8 @@ every long task; a ``concurrent.futures.CancelledError`` too) when
 the backbone). Audio shorter than one patch (2.99 s) is padded with silence to 3 s; under
 ``MIN_SECONDS`` it is refused.
 
-Heavy imports (keras, librosa, the backbone) happen inside functions, never at import time.
+No TensorFlow, Keras or librosa at run time (the models run in numpy); the backbone and the
+head load inside functions, never at import time.
 """
 
 from __future__ import annotations
@@ -288,11 +290,7 @@ class GenreDetector:
             if not path.is_file():
                 raise GenreError(f"The genre model is missing: {path} does not exist. "
                                  "Rebuild it with 'python -m training genre --taggrams DIR'.")
-            from .genre_model import load_head
-
-            if self.end_to_end:  # a fine-tuned backbone + head: needs the backbone's layers registered
-                from . import musicnn_arch  # noqa: F401
-            self._head = load_head(path)
+            self._head = load_head(path, self.end_to_end)
             labels = self.card.labels
             if labels and labels != GENRES:
                 raise GenreError(f"The genre model {path} has labels {labels}, expected {list(GENRES)}.")
@@ -323,7 +321,7 @@ class GenreDetector:
         head = self._load_head()
         if len(t) == 0:
             return np.zeros((0, len(GENRES)), np.float32)
-        out = [np.asarray(head.predict_on_batch(t[i:i + batch_size])) for i in range(0, len(t), batch_size)]
+        out = [np.asarray(head(t[i:i + batch_size])) for i in range(0, len(t), batch_size)]
         return np.concatenate(out).astype(np.float32)
 
     def detect_taggram(self, taggram: np.ndarray, times: np.ndarray | None = None,
@@ -378,9 +376,9 @@ class GenreDetector:
                 raise GenreError("The samples contain NaN or infinite values.")
             self._load_head()
             if sr != SAMPLE_RATE:
-                import librosa
+                from ..io.audio import resample
 
-                x = librosa.resample(x, orig_sr=sr, target_sr=SAMPLE_RATE).astype(np.float32)
+                x = resample(x, sr, SAMPLE_RATE)
             total = len(x) / SAMPLE_RATE
             blocks = _blocks_from_samples(x)
         try:
@@ -429,7 +427,7 @@ class GenreDetector:
             if len(p) == 0:
                 continue
             if self.end_to_end:
-                pp = np.concatenate([np.asarray(self._head.predict_on_batch(p[i:i + 64]), np.float32)
+                pp = np.concatenate([np.asarray(self._head(p[i:i + 64]), np.float32)
                                      for i in range(0, len(p), 64)])
             else:
                 tg = musicnn.taggram(p, is_cancelled=is_cancelled)
@@ -458,6 +456,26 @@ class GenreDetector:
         progress(1.0, "done")
         return GenreResult(aggregate(probs), float(duration), np.concatenate(times), probs,
                            self.segment_seconds, envelope, source)
+
+
+def load_head(path: Path, end_to_end: bool = False):
+    """The genre model at ``path`` as a numpy function: taggram rows (n, 50) -> genre
+    probabilities (n, 10), or for a fine-tuned model (``end_to_end``) log-mel patches
+    (n, 187, 96) -> probabilities, its backbone run by the numpy musicnn
+    (:mod:`gtzcomposer.ml.keras_file` reads the ``.keras`` file; no Keras or TensorFlow).
+
+    ``gtzcomposer.ml.genre_model`` builds and trains the Keras model (the reference)."""
+    from .keras_file import KerasFileError, load_graph
+
+    blocks = {}
+    if end_to_end:
+        from .musicnn_numpy import block_factory
+
+        blocks["msd_musicnn"] = block_factory()
+    try:
+        return load_graph(path, blocks)
+    except KerasFileError as exc:
+        raise GenreError(f"The genre model {path} could not be loaded: {exc}") from exc
 
 
 def _duration_of(info) -> float | None:

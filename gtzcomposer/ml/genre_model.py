@@ -8,7 +8,8 @@ members (``TagLogit -> Dense(10)``, :func:`build_linear`, fitted on clip means) 
 renormalises with a softmax. Clip-level aggregation over
 patches happens outside the model, in :func:`gtzcomposer.ml.genre.aggregate`.
 
-``training/genre.py`` builds and trains it; :class:`gtzcomposer.ml.genre.GenreDetector` loads it.
+``training/genre.py`` builds and trains it; the app runs the saved model in numpy
+(:func:`gtzcomposer.ml.genre.load_head`, no Keras); this Keras model is the reference.
 """
 
 from __future__ import annotations

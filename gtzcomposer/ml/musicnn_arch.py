@@ -1,6 +1,8 @@
 """The MSD_musicnn architecture (Pons & Serra, musicnn 0.1.0) as Keras 3 layers.
 
-This module imports keras at the top: import it lazily (``gtzcomposer.ml.musicnn`` does).
+This module imports keras at the top: import it lazily.  It is the reference (what the port is
+built, converted, saved and tested with; training code); the app runs the same model in numpy
+(:mod:`gtzcomposer.ml.musicnn_numpy`).
 
 musicnn ("musically motivated CNN") on a (time=187, mel=96) log-mel patch:
 
@@ -76,99 +78,6 @@ class Interleave(layers.Layer):
         return (input_shape[0][0], 2 * input_shape[0][1])
 
 
-class ConvMaxAffine(layers.Layer):
-    """Inference-only fusion of a front-end branch: conv -> ReLU -> batch-norm -> max over frequency.
-
-    Batch-norm is a per-channel affine map ``a*r + c``; max over frequency commutes with it where
-    ``a > 0`` and turns into a min where ``a < 0``, and max/min commute with ReLU.  So the branch
-    equals ``a * relu(s * max_f(s * (conv(x) + bias))) + c`` with ``s = sign(a)``: the sign goes
-    into the kernel, and the batch-norm runs on the pooled (time, channels) tensor instead of the
-    (time, freq, channels) one.  Same result (bit for bit in practice), ~10 % less time.  Reads
-    the weights of the tagger's own layers, so it follows them if they change.
-    """
-
-    def __init__(self, conv: layers.Conv2D, bn: layers.BatchNormalization, **kwargs):
-        super().__init__(trainable=False, **kwargs)
-        self._conv, self._bn = conv, bn
-
-    def call(self, x):
-        conv, bn = self._conv, self._bn
-        a = bn.gamma / ops.sqrt(bn.moving_variance + bn.epsilon)
-        c = bn.beta - a * bn.moving_mean
-        s = ops.where(a >= 0, 1.0, -1.0)
-        z = ops.conv(x, conv.kernel * s, strides=1, padding=conv.padding)
-        m = ops.max(z + conv.bias * s, axis=2)
-        return a * ops.relu(s * m) + c
-
-    def compute_output_shape(self, input_shape):
-        return self._conv.compute_output_shape(input_shape)[:2] + (self._conv.filters,)
-
-
-class BlockedTemporalConvMaxAffine(layers.Layer):
-    """Inference-only, faster form of a temporal front-end branch (conv (K, 1) -> ReLU ->
-    batch-norm -> max over frequency), fused like :class:`ConvMaxAffine`.
-
-    A (K, 1) convolution with one input channel is a poor shape for the CPU kernels.  Cut the
-    (zero-padded) time axis into blocks of ``G`` frames and make the ``G`` frames of a block the
-    channels: output frame ``G*i + j`` is ``sum_m sum_r block[i + m][r] * w[G*m + r - j]``, a
-    convolution over blocks with a (M, 1) kernel, ``G`` input and ``G * filters`` output channels
-    (``M = ceil((G + K - 1) / G)``; the taps outside ``0..K-1`` are zero).  The same products and
-    sums (equal to the plain convolution bit for bit in our tests), in a shape that runs faster.
-
-    Takes the batch-normed (batch, time, mel, 1) input of any length.  ``pad`` is the zero padding
-    of the time axis (before, after): ``None`` is the model's "same" padding
-    (``((K-1)//2, K-1-(K-1)//2)``, output as long as the input); ``(P, 0)`` / ``(0, Q)`` give only
-    the first / last output frames of a patch from its first / last ``K - 1`` frames.
-    """
-
-    def __init__(self, conv: layers.Conv2D, bn: layers.BatchNormalization, block: int = 16,
-                 pad: tuple[int, int] | None = None, **kwargs):
-        super().__init__(trainable=False, **kwargs)
-        import numpy as np
-
-        k = conv.kernel_size[0]
-        if conv.kernel_size[1] != 1 or conv.padding != "same":
-            raise ValueError("a (K, 1) convolution with 'same' padding is expected")
-        self._conv, self._bn, self.block = conv, bn, block
-        self.pad = ((k - 1) // 2, k - 1 - (k - 1) // 2) if pad is None else tuple(pad)
-        g = block
-        self._k, self._m = k, -(-(g + k - 1) // g)
-        m, r, j = np.meshgrid(np.arange(self._m), np.arange(g), np.arange(g), indexing="ij")
-        tap = g * m + r - j  # (M, G, G): kernel tap feeding output offset j from block m, row r
-        self._valid = ((tap >= 0) & (tap < k)).astype("float32")[..., None]
-        self._tap = np.clip(tap, 0, k - 1).astype("int32")
-
-    def call(self, x):
-        conv, bn, g = self._conv, self._bn, self.block
-        k, n_taps = self._k, self._m
-        a = bn.gamma / ops.sqrt(bn.moving_variance + bn.epsilon)
-        c = bn.beta - a * bn.moving_mean
-        s = ops.where(a >= 0, 1.0, -1.0)
-        filters = conv.filters
-        w = ops.reshape(conv.kernel, (k, filters)) * s  # (K, F)
-        w2 = ops.take(w, ops.reshape(self._tap, (-1,)), axis=0)
-        w2 = ops.reshape(w2, (n_taps, g, g, filters)) * self._valid  # (M, r, j, F)
-        w2 = ops.reshape(w2, (n_taps, 1, g, g * filters))
-        n_mels = x.shape[2]
-        before, after = self.pad
-        t = x.shape[1] if x.shape[1] is not None else ops.shape(x)[1]
-        t_out = t + before + after - k + 1
-        n_out = (t_out + g - 1) // g
-        length = g * (n_out + n_taps - 1)
-        xp = ops.pad(x[..., 0], ((0, 0), (before, length - t - before), (0, 0)))
-        xb = ops.transpose(ops.reshape(xp, (-1, n_out + n_taps - 1, g, n_mels)), (0, 1, 3, 2))
-        z = ops.conv(xb, w2, strides=1, padding="valid")  # (B, n_out, mel, G*F)
-        mx = ops.max(z + ops.tile(conv.bias * s, (g,)), axis=2)
-        mx = ops.reshape(mx, (-1, n_out * g, filters))[:, :t_out]
-        return a * ops.relu(s * mx) + c
-
-    def compute_output_shape(self, input_shape):
-        t = input_shape[1]
-        if t is not None:
-            t = t + sum(self.pad) - self._k + 1
-        return (input_shape[0], t, self._conv.filters)
-
-
 def _bn(name: str) -> layers.BatchNormalization:
     # tf.compat.v1.layers.batch_normalization defaults: axis -1, epsilon 1e-3, momentum 0.99
     return layers.BatchNormalization(axis=-1, epsilon=1e-3, momentum=0.99, name=name)
@@ -241,77 +150,6 @@ def build_musicnn(n_frames: int = N_FRAMES, n_mels: int = N_MELS, n_tags: int = 
     frontend = layers.Concatenate(axis=-1, name="frontend")(front)  # (T, 561)
     tags = _tail(frontend, L, n_tags)
     return keras.Model(x_in, tags, name="msd_musicnn")
-
-
-# What the overlap path computes once over a span of overlapping patches (the front-end branches
-# whose "same" padding spoils few frames of a patch), with the frames at a patch's start and end
-# where the patch model's zero padding differs from the span: (name, channels, first, last).
-SPAN_BRANCHES = (("timbral", 408, 3, 3), ("temporal64", 51, 31, 32), ("temporal32", 51, 15, 16))
-EDGE_FRAMES = 63  # frames at each end of a patch that the edge model reads (K - 1 for temporal64)
-
-
-def overlap_models(tagger: keras.Model, n_frames: int = N_FRAMES, n_mels: int = N_MELS, block: int = 16):
-    """Three models sharing ``tagger``'s weights, to tag overlapping patches without recomputing
-    front-end features on frames that several patches share:
-
-    - ``span``: (1, any time, 96) log-mel -> (1, time, 510) = the timbral (408), temporal64 (51)
-      and temporal32 (51) features, computed over a whole span of frames at once (with the
-      model's zero padding at the span's ends);
-    - ``edges``: (the first 63 frames of patches, their last 63), each (batch, 63, 96) -> the same
-      three features in the first (3, 31, 15) and the last (3, 32, 16) frames of the patches, with
-      the zero padding the patch model uses there (six outputs, see ``SPAN_BRANCHES``);
-    - ``rest``: (patches (batch, 187, 96), their span features (batch, 187, 510)) -> tags
-      (computes the temporal128 branch, whose 128-frame padding touches most frames, and the
-      mid and back end).
-
-    A feature at patch frame t of a branch whose convolution spans frames t-P..t+Q only sees frames
-    of the patch there, so it equals the span's value except in the first P and last Q frames of a
-    patch, where the patch model pads with zeros; :func:`gtzcomposer.ml.musicnn.taggram` takes those
-    from ``edges``.  ``block`` > 0 runs the temporal branches as :class:`BlockedTemporalConvMaxAffine`
-    (same sums, faster); 0 as :class:`ConvMaxAffine` (``span``/``edges`` need ``block`` > 0).
-    """
-    L = _Layers(tagger)
-    get = tagger.get_layer
-    timbral_tags = ("timbral74", "timbral77")
-
-    def fused(name: str, x, where: str = ""):
-        return ConvMaxAffine(get(f"{name}_conv"), get(f"{name}_bn"), name=f"{name}_fused{where}")(x)
-
-    def blocked(length: int, x, where: str = "", pad=None):
-        return BlockedTemporalConvMaxAffine(get(f"temporal{length}_conv"), get(f"temporal{length}_bn"), block=block,
-                                            pad=pad, name=f"temporal{length}_blocked{where}")(x)
-
-    span_in = keras.Input(shape=(None, n_mels), name="logmel_span")
-    x = layers.Reshape((-1, n_mels, 1), name="span_expand")(span_in)
-    x = L("input_bn", _bn)(x)
-    padded = L("timbral_pad", None)(x)
-    span_out = [fused(tag, padded) for tag in timbral_tags] + [blocked(64, x), blocked(32, x)]
-    span = keras.Model(span_in, layers.Concatenate(axis=-1, name="span_features")(span_out),
-                       name="msd_musicnn_span")
-
-    edge_in, edge_out = [], []
-    for side in ("first", "last"):
-        e_in = keras.Input(shape=(EDGE_FRAMES, n_mels), name=f"logmel_{side}{EDGE_FRAMES}")
-        e = layers.Reshape((EDGE_FRAMES, n_mels, 1), name=f"{side}_expand")(e_in)
-        e = L("input_bn", _bn)(e)
-        six = e[:, :6] if side == "first" else e[:, -6:]
-        six = layers.ZeroPadding2D(((3, 0) if side == "first" else (0, 3), (0, 0)), name=f"{side}_pad")(six)
-        tim = layers.Concatenate(axis=-1, name=f"{side}_timbral")([fused(tag, six, f"_{side}") for tag in timbral_tags])
-        t31 = e[:, :31] if side == "first" else e[:, -31:]
-        edge_in.append(e_in)
-        edge_out += [tim,
-                     blocked(64, e, f"_{side}", (31, 0) if side == "first" else (0, 32)),
-                     blocked(32, t31, f"_{side}", (15, 0) if side == "first" else (0, 16))]
-    edges = keras.Model(edge_in, edge_out, name="msd_musicnn_edges")
-
-    p_in = keras.Input(shape=(n_frames, n_mels), name="logmel")
-    f_in = keras.Input(shape=(n_frames, sum(b[1] for b in SPAN_BRANCHES)), name="span_features")
-    x = L("expand", None)(p_in)
-    x = L("input_bn", _bn)(x)
-    t128 = blocked(128, x) if block else fused("temporal128", x)
-    frontend = layers.Concatenate(axis=-1, name="overlap_frontend")([f_in[..., :408], t128, f_in[..., 408:]])
-    rest = keras.Model([p_in, f_in], _tail(frontend, L), name="msd_musicnn_rest")
-    return span, edges, rest
 
 
 def feature_model(tagger: keras.Model) -> keras.Model:

@@ -6,7 +6,7 @@ today), ``resultReady(object)`` with the :class:`~gtzcomposer.ml.genre.GenreResu
 ``failed(str)`` with an error message. Detection runs through :class:`~gtzcomposer.services.tasks.TaskRunner`
 on a one-thread pool (one analysis at a time: a cancelled one finishes before the next starts),
 with progress and cancel (:class:`gtzcomposer.core.errors.Cancelled`).
-Nothing heavy is imported at module level: keras/librosa load inside the worker on first use.
+Nothing heavy is imported at module level: the models load inside the worker on first use.
 """
 
 from __future__ import annotations

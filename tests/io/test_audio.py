@@ -376,3 +376,18 @@ def test_a_fifo_is_refused_without_blocking(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(AudioError, match="not a regular file"):
         audio_info(fifo)
+
+
+@pytest.mark.parametrize("rate", [44100, 22050, 48000, 8000])
+def test_resample_equals_librosa_resample(rate):
+    """io.audio.resample (soxr) gives librosa.resample's samples and length, without librosa."""
+    librosa = pytest.importorskip("librosa", reason="librosa comes with the training extra; the app does not need it")
+    from gtzcomposer.io.audio import resample
+
+    rng = np.random.default_rng(rate)
+    x = (0.3 * np.sin(np.arange(rate * 2 + 7) * 0.05) + 0.05 * rng.normal(size=rate * 2 + 7)).astype(np.float32)
+    got = resample(x, rate, 16000)
+    want = librosa.resample(x, orig_sr=rate, target_sr=16000)
+    assert got.dtype == np.float32 and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(resample(x, 16000, 16000), x)

@@ -1,4 +1,5 @@
-"""The Keras 3 musicnn port against the original musicnn 0.1.0 outputs (tests/data/musicnn_reference)."""
+"""The backbone as the app runs it (numpy, no Keras) against the original musicnn 0.1.0 outputs
+(tests/data/musicnn_reference).  The Keras reference: tests/reference/test_musicnn_keras.py."""
 
 from __future__ import annotations
 
@@ -40,17 +41,17 @@ def test_fixture_is_real_music_of_several_kinds(reference):
 
 
 @pytest.mark.parametrize("name", INFO["clips"])
-@pytest.mark.parametrize("path", ["overlap", "per_patch"])
+@pytest.mark.parametrize("path", ["overlap", "one_by_one"])
 def test_port_matches_original_tags_on_every_patch(name, path, reference):
     expected = reference[f"{name}/taggram"]
-    fn = musicnn.taggram if path == "overlap" else musicnn.taggram_per_patch
-    got = fn(_patches(name))
+    p = _patches(name)
+    got = musicnn.taggram(p) if path == "overlap" else np.concatenate([musicnn.taggram(q[None]) for q in p])
     assert got.shape == expected.shape
     assert got.dtype == np.float32
     assert np.max(np.abs(got - expected)) <= 1e-4
 
 
-def test_overlap_path_equals_per_patch_path_on_mixed_input():
+def test_overlap_path_equals_patch_by_patch_on_mixed_input():
     a, b = _patches("rock_band"), _patches("chorale_organ")
     rng = np.random.default_rng(5)
     noise = rng.uniform(0, 3, (3, 187, 96)).astype(np.float32)
@@ -59,12 +60,14 @@ def test_overlap_path_equals_per_patch_path_on_mixed_input():
     runs = musicnn._overlapping_runs(x, F.PATCH_HOP)
     assert runs[0] == (0, len(a)) and (len(a), len(a) + 1) in runs
     fast = musicnn.taggram(x, batch_size=4)
-    slow = musicnn.taggram_per_patch(x, batch_size=4)
+    net = musicnn.load_backbone()
+    slow = np.concatenate([net.outputs(q[None])["tags"] for q in x])  # each patch on its own
     assert np.max(np.abs(fast - slow)) < 1e-5
     # shifting one patch by a frame breaks the run: still right, just not shared
     y = a.copy()
     y[3] = np.roll(y[3], 1, axis=0)
-    np.testing.assert_allclose(musicnn.taggram(y), musicnn.taggram_per_patch(y), atol=1e-5)
+    assert musicnn._overlapping_runs(y, F.PATCH_HOP) == [(0, 3), (3, 4), (4, len(y))]
+    np.testing.assert_allclose(musicnn.taggram(y), net.outputs(y)["tags"], atol=1e-5)
 
 
 def test_port_features_match_original(reference):
@@ -114,7 +117,10 @@ def test_taggram_batches_progress_and_cancel():
 def test_load_backbone_is_cached_and_shaped():
     m = musicnn.load_backbone()
     assert m is musicnn.load_backbone()
-    assert tuple(m.input_shape) == (None, 187, 96) and tuple(m.output_shape) == (None, 50)
+    assert m.n_tags == 50
+    out = m.outputs(np.zeros((2, 187, 96), np.float32))
+    assert {k: v.shape for k, v in out.items()} == {"tags": (2, 50), "penultimate": (2, 200),
+                                                    "max_pool": (2, 753), "mean_pool": (2, 753)}
 
 
 def test_missing_model_is_a_clear_error(monkeypatch, tmp_path):
@@ -122,6 +128,23 @@ def test_missing_model_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(musicnn, "_models", {})
     with pytest.raises(musicnn.BackboneError, match="convert-musicnn"):
         musicnn.load_backbone()
+
+
+@pytest.mark.parametrize("damage", ["not a zip", "cut", "other model"])
+def test_damaged_model_is_a_clear_error(monkeypatch, tmp_path, damage):
+    path = tmp_path / "msd_musicnn.keras"
+    if damage == "not a zip":
+        path.write_text("hello")
+    elif damage == "cut":
+        data = model_path("msd_musicnn").read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    else:
+        path.write_bytes(model_path("genre_head").read_bytes())
+    monkeypatch.setattr(musicnn, "model_path", lambda name: path)
+    monkeypatch.setattr(musicnn, "_models", {})
+    with pytest.raises(musicnn.BackboneError, match="could not be loaded") as err:
+        musicnn.load_backbone()
+    assert str(path) in str(err.value)
 
 
 def test_importing_the_backbone_module_does_not_import_tensorflow():
@@ -156,46 +179,50 @@ def test_taggram_of_file_matches_whole_clip_path(tmp_path, reference):
         musicnn.taggram_of_file(bad)
 
 
-@pytest.mark.parametrize("length", [128, 64, 32])
-def test_blocked_temporal_branch_equals_the_patch_model_branch(length):
-    from gtzcomposer.ml import musicnn_arch as A
-
-    tagger = musicnn.load_backbone()
-    conv, bn = tagger.get_layer(f"temporal{length}_conv"), tagger.get_layer(f"temporal{length}_bn")
-    x = np.random.default_rng(length).uniform(0, 3, (3, 187, 96)).astype(np.float32)
-    xb = tagger.get_layer("input_bn")(x[..., None])
-    # the tagger's own layers: conv -> ReLU -> batch-norm -> max over frequency
-    plain = np.asarray(tagger.get_layer(f"temporal{length}_pool")(bn(conv(xb))))
-    for block in (8, 16):
-        got = np.asarray(A.BlockedTemporalConvMaxAffine(conv, bn, block=block)(xb))
-        assert got.shape == plain.shape
-        assert np.max(np.abs(got - plain)) <= 1e-5 * np.max(np.abs(plain))
-    # padded on one side only, from the first / last K - 1 frames: the patch's first / last frames
-    before, after = (length - 1) // 2, length - 1 - (length - 1) // 2
-    first = np.asarray(A.BlockedTemporalConvMaxAffine(conv, bn, pad=(before, 0))(xb[:, : length - 1]))
-    last = np.asarray(A.BlockedTemporalConvMaxAffine(conv, bn, pad=(0, after))(xb[:, -(length - 1):]))
-    assert first.shape == (3, before, 51) and last.shape == (3, after, 51)
-    np.testing.assert_allclose(first, plain[:, :before], atol=1e-5 * np.max(np.abs(plain)))
-    np.testing.assert_allclose(last, plain[:, -after:], atol=1e-5 * np.max(np.abs(plain)))
-
-
-def test_compiled_taggram_is_traced_once_for_any_length():
-    x = _patches("rock_band")
-    musicnn.warm_up()
-    run_fn, _ = musicnn._compiled(F.PATCH_HOP)
-    before = run_fn.experimental_get_tracing_count()
-    for n in (2, 3, len(x) - 1):
-        np.testing.assert_allclose(musicnn.taggram(x[:n]), musicnn.taggram_per_patch(x[:n]), atol=1e-5)
-    assert run_fn.experimental_get_tracing_count() == before == 1
-
-
-def test_import_keras_skips_sklearn_only_while_importing():
+def test_tagging_a_file_imports_no_tensorflow_keras_or_librosa():
     import subprocess
     import sys
 
-    code = ("import sys; from gtzcomposer.ml.keras_import import import_keras; k = import_keras(); "
-            "a = 'sklearn' in sys.modules; import sklearn; "
-            "print(a, k is sys.modules['keras'], sys.modules['sklearn'] is not None)")
+    code = ("import sys; from gtzcomposer.ml import musicnn; "
+            f"t, _ = musicnn.taggram_of_file({str(REF_DIR / 'rock_band.flac')!r}); "
+            "print(t.shape, sorted(m for m in ('keras', 'tensorflow', 'librosa', 'numba', 'sklearn') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2])
-    assert out.stdout.split() == ["False", "True", "True"]
+    assert out.stdout.strip() == "(6, 50) []"
+
+
+@pytest.mark.parametrize("k", [128, 64, 32, 7])
+@pytest.mark.parametrize("pad", [None, "first", "last"])
+def test_blocked_temporal_convolution_equals_the_plain_sum(k, pad):
+    """The Toeplitz-blocked temporal branch against the convolution written as a plain sum."""
+    from gtzcomposer.ml import musicnn_numpy as N
+
+    rng = np.random.default_rng(k)
+    kernel = rng.normal(size=(k, 1, 1, 5)).astype(np.float32)
+    bn = N._Affine([rng.uniform(-1, 1, 5), rng.normal(size=5), rng.normal(size=5), rng.uniform(0.5, 2, 5)])
+    br = N._Branch(kernel, rng.normal(size=5).astype(np.float32), bn, True)
+    x = rng.uniform(0, 3, (2, 70, 96)).astype(np.float32)
+    before, after = br.pad
+    pads = {None: None, "first": (before, 0), "last": (0, after)}[pad]
+    xp = np.pad(x, ((0, 0), pads or br.pad, (0, 0))).astype(np.float64)
+    t_out = xp.shape[1] - k + 1
+    conv = sum(xp[:, i:i + t_out, :, None] * kernel[i, 0, 0].astype(np.float64) for i in range(k))  # (B, T, M, F)
+    plain = (np.maximum(conv + br.bias_s * br.s, 0) * bn.a + bn.c).max(axis=2)  # conv + bias, ReLU, BN, max
+    got = br(x, pad=pads)
+    assert got.shape == plain.shape == (2, t_out, 5)
+    np.testing.assert_allclose(got, plain, atol=1e-4 * np.abs(plain).max())
+
+
+def test_concurrent_taggrams_agree_and_leave_the_blas_threads_as_they_were():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_info
+
+    before = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    x = _patches("piano_classical")
+    one = musicnn.taggram(x)
+    with ThreadPoolExecutor(3) as pool:
+        outs = list(pool.map(lambda _: musicnn.taggram(x), range(6)))
+    for o in outs:
+        np.testing.assert_allclose(o, one, atol=1e-6)  # BLAS sums may round differently by alignment
+    assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == before

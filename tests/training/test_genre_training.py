@@ -63,6 +63,7 @@ def test_fold_layouts_are_rotated_contiguous_runs():
 
 
 def test_fit_linear_folds_the_standardisation_into_one_affine_map():
+    pytest.importorskip("sklearn", reason="the training extra (pip install '.[training]') brings it")
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -208,6 +209,7 @@ def test_read_split(tmp_path):
 @pytest.mark.slow
 def test_training_is_deterministic_and_writes_a_card(tmp_path, shared_data, monkeypatch):
     """A small run (10 clips per genre, 3 epochs) twice with one seed gives identical models."""
+    pytest.importorskip("keras", reason="the training extra (pip install '.[training]') brings it")
     train, test = tg.load_taggrams(shared_data / "gtzan-musicnn")
 
     def subset(data, per_genre):
@@ -240,6 +242,7 @@ def test_training_is_deterministic_and_writes_a_card(tmp_path, shared_data, monk
 @pytest.mark.slow
 def test_training_from_gtzan_audio(tmp_path, monkeypatch):
     """--gtzan: taggrams computed with our backbone port from a tiny synthetic 'GTZAN' folder."""
+    pytest.importorskip("keras", reason="the training extra (pip install '.[training]') brings it")
     import soundfile as sf
 
     from training.__main__ import main
@@ -284,6 +287,7 @@ def test_training_from_gtzan_audio(tmp_path, monkeypatch):
 
 def test_search_table_selects_the_best_eligible_candidate(tmp_path):
     """training/genre_search.py: ensembles are added, reference-only models are never selected."""
+    pytest.importorskip("matplotlib", reason="the training extra (pip install '.[training]') brings it")
     from training import genre_search as gs
 
     ids, y = _ids(per_genre=10, genres=("blues", "rock"))

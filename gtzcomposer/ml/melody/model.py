@@ -14,10 +14,6 @@ same logits.
 
 from __future__ import annotations
 
-import io
-import json
-import re
-import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -114,39 +110,11 @@ def build_model(cfg: MelodyConfig):
 
 # --- numpy single-step inference -------------------------------------------------------------------
 def read_keras_weights(path: str | Path) -> dict[str, list[np.ndarray]]:
-    """{layer name: [arrays in variable order]} straight from a ``.keras`` zip, without Keras."""
-    import h5py
+    """{layer name: [arrays in variable order]} straight from a ``.keras`` zip, without Keras
+    (see :mod:`gtzcomposer.ml.keras_file`)."""
+    from ..keras_file import read
 
-    with zipfile.ZipFile(path) as z:
-        blob = z.read("model.weights.h5")
-        config = json.loads(z.read("config.json"))
-    out: dict[str, list[np.ndarray]] = {}
-    with h5py.File(io.BytesIO(blob), "r") as f:
-        def visit(name, obj):
-            if isinstance(obj, h5py.Dataset):
-                parts = name.split("/")
-                # layers/<layer>/[cell/]vars/<i>
-                if parts[0] == "layers" and "vars" in parts:
-                    layer = parts[1]
-                    idx = int(parts[-1])
-                    lst = out.setdefault(layer, [])
-                    while len(lst) <= idx:
-                        lst.append(None)
-                    lst[idx] = np.asarray(obj[()])
-        f.visititems(visit)
-    # The weights file names layers by class ("gru", "gru_1", ...) in the order of the model's
-    # layers; map those back to the layer names given in build_model.
-    renamed: dict[str, list[np.ndarray]] = {}
-    seen: dict[str, int] = {}
-    for layer in config["config"]["layers"]:
-        snake = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", layer["class_name"])
-        snake = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", snake).lower()
-        n = seen.get(snake, 0)
-        seen[snake] = n + 1
-        key = snake if n == 0 else f"{snake}_{n}"
-        if key in out:
-            renamed[layer["config"]["name"]] = out[key]
-    return renamed
+    return read(path).weights
 
 
 def _sigmoid(x):
