@@ -10,7 +10,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # command module -> registered by that module's register(subparsers)
-MODULES = ("musicnn_convert", "genre", "melody", "melody_eval")
+MODULES = ("musicnn_convert", "genre", "melody", "melody_eval", "band")
 
 
 def main(argv: list[str] | None = None) -> int:

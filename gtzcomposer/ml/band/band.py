@@ -76,14 +76,15 @@ def band_bars(song: Song, start: int, end: int) -> list[Bar]:
 def progression(song: Song, notes: Sequence[Note], start: int, end: int, continuation=None,
                 variation_index: int = 0) -> tuple[ChordSpan, ...]:
     """The chords the band follows over ``[start, end)``: the continuation's own progression when it
-    has one, else one chord per bar inferred from ``notes`` (seed + continued melody)."""
+    has one, else one chord per bar inferred from ``notes`` (seed + continued melody) with
+    ``core.chords.infer_chords``, sus/sixth/augmented chords played as their triads."""
     own = getattr(continuation, "chords", None)
     if own:
         row = own[variation_index] if isinstance(own[0], (list, tuple)) else own
         return tuple(row)
     bars = band_bars(song, start, end)
     spans = [(max(b.start, start), min(b.end, end)) for b in bars]
-    chords = infer_chords(notes, spans)
+    chords = [_plain(c) for c in infer_chords(notes, spans)]
     out: list[ChordSpan] = []
     last: Chord | None = None
     for (s0, s1), c in zip(spans, chords):
@@ -94,6 +95,16 @@ def progression(song: Song, notes: Sequence[Note], start: int, end: int, continu
         first = next((s.chord for s in out if s.chord is not None), None)
         out = [ChordSpan(s.start, s.end, s.chord or first) for s in out]
     return tuple(out)
+
+
+_PLAIN = {"sus2": "maj", "sus4": "maj", "6": "maj", "aug": "maj", "min6": "min", "minmaj7": "min"}
+
+
+def _plain(chord: Chord | None) -> Chord | None:
+    """A melody alone rarely tells a sus or sixth chord from its triad: the band plays the triad."""
+    if chord is None or chord.quality not in _PLAIN:
+        return chord
+    return Chord(chord.root, _PLAIN[chord.quality])
 
 
 def _chord_at(spans: Sequence[ChordSpan], tick: int) -> Chord | None:
@@ -237,3 +248,56 @@ def _comp(tracks: Sequence[MmaTrack], style: BandStyle, to_song, first: int, end
     program = style.program if style.program is not None else (chosen[0].program if chosen else 0)
     notes = [Note(to_song(s), p, max(1, to_song(e) - to_song(s)), v) for t in chosen for s, e, p, v in t.notes]
     return BandPart("chords", "Chords", program, False, _clip(notes, first, end))
+
+
+def band_for_continuation(song: Song, continuation, genre: str, parts: Sequence[str], seed: int,
+                          under_seed: bool = False) -> list[BandTake]:
+    """One take per ``continuation.variations`` (same order): the band over the continued bars, and
+    from the seed's first bar on when ``under_seed``."""
+    start, end = continuation.start, continuation.end
+    band_start = start
+    if under_seed and continuation.seed_notes:
+        band_start = min(n.start for n in continuation.seed_notes)
+    progs = [progression(song, tuple(continuation.seed_notes) + tuple(v.notes), band_start, end, continuation, i)
+             for i, v in enumerate(continuation.variations)]
+    return play_band(song, progs, genre, parts, start, end, seed, band_start)
+
+
+def band_track_index(song: Song, part: str) -> int | None:
+    """The existing track a band part continues: a track named Drums/Bass/Chords (for drums: of
+    the drum kind, else the first drum track)."""
+    name = TRACK_NAMES[part].lower()
+    for i, t in enumerate(song.tracks):
+        if t.name.strip().lower() == name and t.is_drum == (part == "drums"):
+            return i
+    if part == "drums":
+        return next((i for i, t in enumerate(song.tracks) if t.is_drum), None)
+    return None
+
+
+def band_edits(song: Song, take: BandTake) -> list:
+    """Edits (``core.edits``) that add the take's parts: notes appended to the existing Drums/Bass/
+    Chords tracks, or new tracks (drums on channel 10). Wrap them in one ``Macro`` for one undo step."""
+    from ...core.edits import AddNotes, AddTrack
+    from ...core.song import new_track
+
+    edits = []
+    n_tracks = len(song.tracks)
+    for part in BAND_PARTS:
+        bp = take.parts.get(part)
+        if bp is None or not bp.notes:
+            continue
+        index = band_track_index(song, part)
+        if index is not None:
+            edits.append(AddNotes(index, bp.notes, label=f"Add {bp.track_name.lower()}"))
+        else:
+            track = new_track(n_tracks, bp.track_name, program=bp.program, is_drum=bp.is_drum)
+            edits.append(AddTrack(track.with_notes(bp.notes), label=f"Add {bp.track_name} track"))
+            n_tracks += 1
+    return edits
+
+
+def with_band(song: Song, take: BandTake) -> Song:
+    from ...core.edits import Macro, apply
+
+    return apply(song, Macro(tuple(band_edits(song, take)), "Add band"))[0]

@@ -1,0 +1,280 @@
+"""python -m training band-drums  -> models/band_drums.json.gz + card models/band_drums.json
+python -m training band-eval    -> genre classifier on GMD grooves, recognition of the band's drums
+
+``band-drums`` cuts the Groove MIDI Dataset (``--gmd``, default ``../shared/data/groove-midi/groove``)
+into bars for the GTZAN genres it has a style for (see ``gtzcomposer.ml.band.styles.GMD_STYLES``):
+
+* beat takes of the train and validation splits (never test), 4/4 only; bar phase: the downbeat offset (0-3 beats) where kick
+  on beats 1/3 and snare on 2/4 score highest; the first bar is skipped (count-in, pickups);
+  at most ``MAX_BARS`` bars per take, at most ``MAX_TAKES`` takes per style (a seeded choice);
+* a note belongs to the bar whose line it is nearest to within a 32nd (early hits stay in the
+  bar they lead into, with a negative onset);
+* fill takes (same splits): the bar with the most tom and snare hits.
+
+``band-eval`` trains a small softmax classifier (numpy, seeded) on per-bar groove features of the
+GMD *train* split (styles of the GTZAN genres) and reports accuracy on the *test* split, then how
+often the band's drums per genre (GMD bank = train + validation takes, so partly seen material; and
+MMA's own groove drums, unseen) are recognised as their genre.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import random
+from collections import Counter, defaultdict
+from pathlib import Path
+
+DEFAULT_GMD = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "groove-midi" / "groove"
+MAX_BARS = 16
+MAX_TAKES = 40
+MAX_FILLS = 40
+TOMS = {41, 43, 45, 47, 48, 50, 58}
+SNARES = {37, 38, 40}
+KICK = 36
+
+
+def register(sub) -> None:
+    p = sub.add_parser("band-drums", help="cut GMD drum takes into bars per style -> models/band_drums.json.gz")
+    p.add_argument("--gmd", default=None, help="the GMD groove/ folder (with info.csv)")
+    p.add_argument("--out", default=None, help="models folder (default: the repository's models/)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=run_drums)
+    e = sub.add_parser("band-eval", help="genre classifier on GMD grooves; how the band's drums are recognised")
+    e.add_argument("--gmd", default=None)
+    e.add_argument("--out", default=None, help="models folder whose band_drums card gets the results")
+    e.add_argument("--seed", type=int, default=0)
+    e.set_defaults(func=run_eval)
+
+
+def _gmd(args) -> Path:
+    root = Path(args.gmd) if args.gmd else DEFAULT_GMD
+    if not (root / "info.csv").exists():
+        raise SystemExit(f"GMD not found: {root / 'info.csv'} (pass --gmd DIR, the dataset's groove/ folder)")
+    return root
+
+
+def _models(args) -> Path:
+    return Path(args.out) if args.out else Path(__file__).resolve().parent.parent / "models"
+
+
+def read_take(path: Path) -> tuple[int, list[tuple[float, int, int, float]]]:
+    """(bpm, notes as (onset in beats, pitch, velocity, duration in beats))."""
+    import mido
+
+    mid = mido.MidiFile(str(path))
+    tpb = mid.ticks_per_beat
+    tick, notes, open_ = 0, [], {}
+    uspq = 500000
+    for msg in mido.merge_tracks(mid.tracks):
+        tick += msg.time
+        if msg.type == "set_tempo" and not notes:
+            uspq = msg.tempo
+        if msg.type == "note_on" and msg.velocity > 0:
+            open_[msg.note] = len(notes)
+            notes.append([tick / tpb, msg.note, msg.velocity, 0.05])
+        elif msg.type in ("note_off", "note_on") and msg.note in open_:
+            i = open_.pop(msg.note)
+            notes[i][3] = max(0.02, tick / tpb - notes[i][0])
+    return round(60e6 / uspq), [tuple(n) for n in notes]
+
+
+def bar_phase(notes) -> int:
+    """Downbeat offset in beats (0..3) where kick falls on 1/3 and snare on 2/4 most."""
+    best, best_score = 0, -1.0
+    for phase in range(4):
+        score = 0.0
+        for t, p, v, _ in notes:
+            beat = round(t - phase)
+            if abs(t - phase - beat) > 0.15:
+                continue
+            pos = beat % 4
+            if p == KICK:
+                score += v * (1.0 if pos in (0, 2) else -0.3)
+            elif p in SNARES:
+                score += v * (1.0 if pos in (1, 3) else -0.3)
+        if score > best_score:
+            best, best_score = phase, score
+    return best
+
+
+def cut_bars(notes, phase: int, keep_last: bool = False) -> list[list[list[int]]]:
+    """Bars of ``[onset ticks @480 from the bar line, pitch, velocity, duration ticks]``."""
+    bars: dict[int, list[list[int]]] = defaultdict(list)
+    for t, p, v, d in notes:
+        x = (t - phase) / 4.0  # in bars
+        index = int((x + 1 / 32) // 1)
+        if index < 0:
+            continue
+        onset = round((x - index) * 1920)
+        bars[index].append([onset, int(p), int(v), max(1, min(240, round(d * 480)))])
+    if not bars:
+        return []
+    last = max(bars)
+    return [sorted(bars.get(i, [])) for i in range(last + keep_last)]  # the last bar is partial
+
+
+def fill_score(bar) -> float:
+    return sum(1.0 for _, p, _, _ in bar if p in TOMS) + 0.5 * sum(1.0 for _, p, _, _ in bar if p in SNARES)
+
+
+def run_drums(args) -> int:
+    from gtzcomposer.ml.band.drums import BANK_NAME, BANK_SCHEMA
+    from gtzcomposer.ml.band.styles import GMD_STYLES
+
+    root = _gmd(args)
+    rows = list(csv.DictReader((root / "info.csv").open(encoding="utf-8")))
+    wanted = set(GMD_STYLES.values())
+    rng = random.Random(args.seed)
+    styles: dict[str, dict] = {}
+    counts = {}
+    for style in sorted(wanted):
+        beats, fills = [], []
+        for r in rows:
+            if r["style"].split("/")[0] != style or r["time_signature"] != "4-4" or r["split"] == "test":
+                continue
+            bpm, notes = read_take(root / r["midi_filename"])
+            bars = cut_bars(notes, bar_phase(notes), keep_last=r["beat_type"] == "fill")
+            if r["beat_type"] == "beat":
+                bars = [b for b in bars[1:] if len(b) >= 4][:MAX_BARS]
+                if len(bars) >= 2:
+                    beats.append({"id": r["id"], "drummer": r["drummer"], "style": r["style"], "bpm": bpm,
+                                  "bars": bars})
+            else:
+                scored = [b for b in bars if len(b) >= 4]
+                if scored:
+                    fills.append({"id": r["id"], "drummer": r["drummer"], "bpm": bpm,
+                                  "bar": max(scored, key=fill_score)})
+        rng.shuffle(beats)
+        rng.shuffle(fills)
+        beats, fills = sorted(beats[:MAX_TAKES], key=lambda b: b["id"]), sorted(fills[:MAX_FILLS], key=lambda b: b["id"])
+        if beats:
+            styles[style] = {"beats": beats, "fills": fills}
+            counts[style] = {"takes": len(beats), "bars": sum(len(b["bars"]) for b in beats), "fills": len(fills)}
+    out = _models(args)
+    out.mkdir(parents=True, exist_ok=True)
+    data = {"schema": BANK_SCHEMA, "ppq": 480, "styles": styles}
+    path = out / f"{BANK_NAME}.json.gz"
+    with gzip.open(path, "wt", encoding="utf-8", compresslevel=9) as fh:
+        json.dump(data, fh, separators=(",", ":"))
+    # keep the gzip byte-stable across runs: no file name / mtime in the header
+    raw = gzip.decompress(path.read_bytes())
+    path.write_bytes(gzip.compress(raw, compresslevel=9, mtime=0))
+    card_path = out / f"{BANK_NAME}.json"
+    card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.exists() else {}
+    card.update({
+        "name": BANK_NAME, "kind": "drum bar bank (derived data, no model)", "schema": BANK_SCHEMA,
+        "command": "python -m training band-drums [--gmd ../shared/data/groove-midi/groove]",
+        "source": "Groove MIDI Dataset (Gillick, Roberts, Engel, Eck, Bamman, ICML 2019), Google Magenta",
+        "licence": "CC BY 4.0 (attribution: Groove MIDI Dataset, Google Magenta)",
+        "split": "train and validation splits (info.csv 'split' column); no test-split take is in the bank",
+        "selection": (f"4/4 beat takes, first bar skipped, up to {MAX_BARS} bars per take, up to {MAX_TAKES} takes "
+                      f"and {MAX_FILLS} fill bars per style, seeded choice (seed {args.seed})"),
+        "styles": counts,
+    })
+    card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    for s, c in counts.items():
+        print(f"{s:8s} {c['takes']:3d} takes {c['bars']:4d} bars {c['fills']:3d} fills")
+    print(f"wrote {path} ({path.stat().st_size // 1024} KiB) and {card_path}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+def run_eval(args) -> int:
+    import numpy as np
+
+    from gtzcomposer.ml.band.features import GENRE_OF_GMD, groove_features
+    from gtzcomposer.ml.band.groove_classifier import train_softmax
+
+    root = _gmd(args)
+    rows = list(csv.DictReader((root / "info.csv").open(encoding="utf-8")))
+    data = {"train": ([], []), "test": ([], [])}
+    for r in rows:
+        style = r["style"].split("/")[0]
+        if style not in GENRE_OF_GMD or r["time_signature"] != "4-4" or r["beat_type"] != "beat":
+            continue
+        split = "train" if r["split"] == "train" else ("test" if r["split"] == "test" else None)
+        if split is None:
+            continue
+        _, notes = read_take(root / r["midi_filename"])
+        bars = cut_bars(notes, bar_phase(notes))[1:]
+        for i in range(0, len(bars) - 1, 2):  # 2-bar windows
+            two = bars[i] + [[o + 1920, p, v, d] for o, p, v, d in bars[i + 1]]
+            if len(two) >= 8:
+                data[split][0].append(groove_features(two, 3840))
+                data[split][1].append(GENRE_OF_GMD[style])
+    labels = sorted(set(data["train"][1]))
+    xtr = np.array(data["train"][0], np.float32)
+    ytr = np.array([labels.index(y) for y in data["train"][1]])
+    # balance: classes weighted by inverse frequency
+    model = train_softmax(xtr, ytr, len(labels), seed=args.seed)
+    xte = np.array(data["test"][0], np.float32)
+    yte = np.array([labels.index(y) for y in data["test"][1]])
+    pred = model.predict(xte)
+    per_real = {g: float(np.mean(pred[yte == i] == i)) if np.any(yte == i) else None for i, g in enumerate(labels)}
+    n_real = Counter(data["test"][1])
+    print(f"held-out accuracy {float(np.mean(pred == yte)):.3f} on {len(yte)} two-bar windows")
+
+    gen = _generated_windows(labels)
+    results = {}
+    for source, per_genre in gen.items():
+        for g, windows in per_genre.items():
+            if not windows:
+                continue
+            p = model.predict(np.array([groove_features(w, 3840) for w in windows], np.float32))
+            results.setdefault(g, {})[source] = round(float(np.mean(p == labels.index(g))), 3)
+    table = []
+    for i, g in enumerate(labels):
+        row = {"genre": g, "real_test": None if per_real[g] is None else round(per_real[g], 3),
+               "real_test_windows": n_real.get(g, 0), **results.get(g, {})}
+        table.append(row)
+        print(row)
+    out = _models(args)
+    card_path = out / "band_drums.json"
+    card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.exists() else {}
+    card["evaluation"] = {
+        "command": "python -m training band-eval",
+        "classifier": ("softmax regression on 2-bar groove features (onset grid per drum class, velocity, "
+                       "micro-timing, density), trained on GMD train-split beat takes of these genres"),
+        "chance": round(1 / len(labels), 3),
+        "held_out_accuracy": round(float(np.mean(pred == yte)), 3),
+        "per_genre": table,
+        "note": ("'gmd_band' drums are bars of the bank (train + validation takes), so the classifier has seen "
+                 "part of them: an upper bound; 'mma_band' are the MMA grooves' own drums for that genre, unseen material"),
+    }
+    card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def _generated_windows(labels):
+    """Two-bar drum windows the band plays per genre: with GMD drums and with MMA's drums."""
+    from gtzcomposer.core import Song
+    from gtzcomposer.core.chords import Chord, ChordSpan
+    from gtzcomposer.ml.band import play_band
+    from gtzcomposer.ml.band import styles as st
+
+    song = Song()
+    bt = song.time_signatures[0].bar_ticks
+    prog = [Chord(0, "maj"), Chord(9, "min"), Chord(5, "maj"), Chord(7, "7")] * 2
+    spans = [ChordSpan(i * bt, (i + 1) * bt, c) for i, c in enumerate(prog)]
+    out: dict[str, dict[str, list]] = {"gmd_band": {}, "mma_band": {}}
+    for g in labels:
+        for source in ("gmd_band", "mma_band"):
+            saved = st.STYLES[(g, "4/4")]
+            if source == "mma_band":
+                st.STYLES[(g, "4/4")] = st.BandStyle(**{**saved.__dict__, "drums": "mma"})
+            try:
+                windows = []
+                for seed in range(4):
+                    takes = play_band(song, [spans] * 4, g, ["drums"], 0, 8 * bt, seed=seed)
+                    for t in takes:
+                        notes = t.parts["drums"].notes
+                        for i in range(0, 8, 2):
+                            w = [[n.start - i * bt, n.pitch, n.velocity, n.duration] for n in notes
+                                 if i * bt - 60 <= n.start < (i + 2) * bt - 60]
+                            windows.append(w)
+                out[source][g] = windows
+            finally:
+                st.STYLES[(g, "4/4")] = saved
+    return out
