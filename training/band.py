@@ -184,31 +184,40 @@ def run_drums(args) -> int:
 def run_eval(args) -> int:
     import numpy as np
 
-    from gtzcomposer.ml.band.features import GENRE_OF_GMD, groove_features
-    from gtzcomposer.ml.band.groove_classifier import train_softmax
+    from gtzcomposer.ml.band.styles import GMD_STYLES
+
+    genre_of_gmd = {v: k for k, v in GMD_STYLES.items()}
 
     root = _gmd(args)
     rows = list(csv.DictReader((root / "info.csv").open(encoding="utf-8")))
-    data = {"train": ([], []), "test": ([], [])}
+    data = {"train": ([], []), "validation": ([], []), "test": ([], [])}
     for r in rows:
         style = r["style"].split("/")[0]
-        if style not in GENRE_OF_GMD or r["time_signature"] != "4-4" or r["beat_type"] != "beat":
+        if style not in genre_of_gmd or r["time_signature"] != "4-4" or r["beat_type"] != "beat":
             continue
-        split = "train" if r["split"] == "train" else ("test" if r["split"] == "test" else None)
-        if split is None:
-            continue
+        split = r["split"]
         _, notes = read_take(root / r["midi_filename"])
         bars = cut_bars(notes, bar_phase(notes))[1:]
         for i in range(0, len(bars) - 1, 2):  # 2-bar windows
             two = bars[i] + [[o + 1920, p, v, d] for o, p, v, d in bars[i + 1]]
             if len(two) >= 8:
                 data[split][0].append(groove_features(two, 3840))
-                data[split][1].append(GENRE_OF_GMD[style])
+                data[split][1].append(genre_of_gmd[style])
     labels = sorted(set(data["train"][1]))
     xtr = np.array(data["train"][0], np.float32)
     ytr = np.array([labels.index(y) for y in data["train"][1]])
-    # balance: classes weighted by inverse frequency
-    model = train_softmax(xtr, ytr, len(labels), seed=args.seed)
+    # L2 strength chosen on the validation split (balanced accuracy); classes weighted by inverse frequency
+    xva = np.array(data["validation"][0], np.float32)
+    yva = np.array([labels.index(y) for y in data["validation"][1]])
+    best = None
+    for l2 in (1e-3, 1e-2, 0.1, 0.3, 1.0):
+        m = train_softmax(xtr, ytr, len(labels), seed=args.seed, l2=l2)
+        pv = m.predict(xva)
+        bal = float(np.mean([np.mean(pv[yva == i] == i) for i in range(len(labels)) if np.any(yva == i)]))
+        print(f"l2 {l2:g}: validation balanced accuracy {bal:.3f}")
+        if best is None or bal > best[0]:
+            best = (bal, l2, m)
+    _, l2, model = best
     xte = np.array(data["test"][0], np.float32)
     yte = np.array([labels.index(y) for y in data["test"][1]])
     pred = model.predict(xte)
@@ -225,7 +234,7 @@ def run_eval(args) -> int:
             p = model.predict(np.array([groove_features(w, 3840) for w in windows], np.float32))
             results.setdefault(g, {})[source] = round(float(np.mean(p == labels.index(g))), 3)
     table = []
-    for i, g in enumerate(labels):
+    for g in labels:
         row = {"genre": g, "real_test": None if per_real[g] is None else round(per_real[g], 3),
                "real_test_windows": n_real.get(g, 0), **results.get(g, {})}
         table.append(row)
@@ -238,6 +247,7 @@ def run_eval(args) -> int:
         "classifier": ("softmax regression on 2-bar groove features (onset grid per drum class, velocity, "
                        "micro-timing, density), trained on GMD train-split beat takes of these genres"),
         "chance": round(1 / len(labels), 3),
+        "l2": l2, "train_windows": int(len(ytr)), "validation_windows": int(len(yva)),
         "held_out_accuracy": round(float(np.mean(pred == yte)), 3),
         "per_genre": table,
         "note": ("'gmd_band' drums are bars of the bank (train + validation takes), so the classifier has seen "
@@ -278,3 +288,76 @@ def _generated_windows(labels):
             finally:
                 st.STYLES[(g, "4/4")] = saved
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# groove features and a small softmax classifier (numpy only)
+DRUM_CLASSES = ({35, 36}, {37, 38, 40}, {42, 44, 22}, {46, 26}, {41, 43, 45, 58}, {47, 48, 50},
+                {49, 52, 55, 57}, {51, 53, 59})
+
+
+def _drum_class(pitch: int) -> int:
+    for i, c in enumerate(DRUM_CLASSES):
+        if pitch in c:
+            return i
+    return len(DRUM_CLASSES)
+
+
+def groove_features(notes, length: int):
+    """A 2-bar window of ``[onset, pitch, velocity, duration]`` (480 PPQ, 4/4): onsets per drum
+    class on the 16th grid, mean velocity per class, position in the beat on a 12-per-beat grid
+    (swing shows there), micro-timing and density."""
+    import numpy as np
+
+    n_cls = len(DRUM_CLASSES) + 1
+    grid = np.zeros((n_cls, 32))
+    vel = np.zeros(n_cls)
+    cnt = np.zeros(n_cls)
+    trip = np.zeros(12)
+    dev = []
+    for onset, pitch, v, _ in notes:
+        c = _drum_class(pitch)
+        pos = round(onset / 120)
+        grid[c, pos % 32] += 1
+        vel[c] += v
+        cnt[c] += 1
+        trip[round((onset % 480) / 40) % 12] += 1
+        dev.append(abs(onset - pos * 120) / 60)
+    n = max(1, len(notes))
+    feats = [np.minimum(grid, 2).ravel() / 2, vel / np.maximum(cnt, 1) / 127, cnt / n, trip / n,
+             [float(np.mean(dev)) if dev else 0.0, min(len(notes) / 64, 2.0)]]
+    return np.concatenate([np.asarray(f, float).ravel() for f in feats])
+
+
+class Softmax:
+    def __init__(self, w, b, mu, sd):
+        self.w, self.b, self.mu, self.sd = w, b, mu, sd
+
+    def predict(self, x):
+        import numpy as np
+
+        z = ((x - self.mu) / self.sd) @ self.w + self.b
+        return np.argmax(z, axis=1)
+
+
+def train_softmax(x, y, n_classes: int, seed: int = 0, epochs: int = 400, lr: float = 0.5, l2: float = 1e-3):
+    """Class-balanced softmax regression by full-batch gradient descent (deterministic)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    mu, sd = x.mean(axis=0), x.std(axis=0) + 1e-6
+    xs = (x - mu) / sd
+    w = rng.normal(0, 0.01, (x.shape[1], n_classes))
+    b = np.zeros(n_classes)
+    counts = np.bincount(y, minlength=n_classes).astype(float)
+    sample_w = (len(y) / (n_classes * np.maximum(counts, 1)))[y]
+    onehot = np.eye(n_classes)[y]
+    for _ in range(epochs):
+        z = xs @ w + b
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        g = (p - onehot) * sample_w[:, None] / len(y)
+        w -= lr * (xs.T @ g + l2 * w)
+        b -= lr * g.sum(axis=0)
+    return Softmax(w, b, mu, sd)
