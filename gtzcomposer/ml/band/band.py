@@ -163,9 +163,9 @@ def play_band(song: Song, progressions: Sequence[Sequence[ChordSpan]], genre: st
         out: dict[str, BandPart] = {}
         drum_source = ""
         if "bass" in parts:
-            out["bass"] = _bass(block_tracks, style, to_song, first, end)
+            out["bass"] = _bass(block_tracks, style, to_song, first, end, prog, bars)
         if "chords" in parts:
-            out["chords"] = _comp(block_tracks, style, to_song, first, end)
+            out["chords"] = _comp(block_tracks, style, to_song, first, end, prog)
         if "drums" in parts and style.drums is not None:
             if style.drums == "gmd" and gmd_style in bank_styles(bank):
                 rng = random.Random(seed * 7919 + v)
@@ -206,7 +206,8 @@ def _clip(notes: Sequence[Note], first: int, end: int) -> tuple[Note, ...]:
     return tuple(sorted(out))
 
 
-def _bass(tracks: Sequence[MmaTrack], style: BandStyle, to_song, first: int, end: int) -> BandPart:
+def _bass(tracks: Sequence[MmaTrack], style: BandStyle, to_song, first: int, end: int,
+          prog: Sequence[ChordSpan], bars: Sequence[Bar]) -> BandPart:
     cands: list[MmaTrack] = []
     for prefix in style.bass:
         for t in _named(tracks, prefix):
@@ -227,11 +228,45 @@ def _bass(tracks: Sequence[MmaTrack], style: BandStyle, to_song, first: int, end
         if line and line[-1][0] + line[-1][2] > s:
             line[-1][2] = s - line[-1][0]
         line.append([s, p, max(1, e - s), v])
+    _anchor(line, prog, bars)
     notes = [Note(s, p, d, v) for s, p, d, v in line]
     return BandPart("bass", "Bass", program, False, _clip(notes, first, end))
 
 
-def _comp(tracks: Sequence[MmaTrack], style: BandStyle, to_song, first: int, end: int) -> BandPart:
+def _nearest(pitch: int, pcs) -> int:
+    best = min((abs(d), d) for d in range(-6, 7) if (pitch + d) % 12 in pcs)[1]
+    p = pitch + best
+    return p + 12 if p < BASS_LOW else (p - 12 if p > BASS_HIGH else p)
+
+
+def _anchor(line: list[list[int]], prog: Sequence[ChordSpan], bars: Sequence[Bar]) -> None:
+    """Land the bass where the harmony moves: the note on a chord change becomes the chord's root,
+    a note on a bar's downbeat outside the chord its nearest chord tone (MMA's walking lines choose
+    scale tones at random and sometimes land off the chord). Notes within a 32nd of the line count."""
+    if not line:
+        return
+    starts = [n[0] for n in line]
+
+    def at(tick: int):
+        i = min(range(len(starts)), key=lambda k: abs(starts[k] - tick))
+        return line[i] if abs(starts[i] - tick) <= 60 else None
+
+    previous = None
+    for span in prog:
+        if span.chord is not None and span.chord != previous:
+            n = at(span.start)
+            if n is not None and n[1] % 12 != span.chord.root:
+                n[1] = _nearest(n[1], {span.chord.root})
+        previous = span.chord
+    for bar in bars:
+        chord = _chord_at(prog, bar.start)
+        n = at(bar.start)
+        if chord is not None and n is not None and n[1] % 12 not in chord.pitch_classes:
+            n[1] = _nearest(n[1], chord.pitch_classes)
+
+
+def _comp(tracks: Sequence[MmaTrack], style: BandStyle, to_song, first: int, end: int,
+          prog: Sequence[ChordSpan]) -> BandPart:
     chosen: list[MmaTrack] = []
     if style.comp_all:
         for prefix in style.comp:
@@ -239,15 +274,26 @@ def _comp(tracks: Sequence[MmaTrack], style: BandStyle, to_song, first: int, end
     for prefix in () if style.comp_all else style.comp:
         named = _named(tracks, prefix)
         if named:
-            exact = [t for t in named if t.name.upper() == prefix.upper()]
-            main = exact[0] if exact else max(named, key=lambda t: len(t.notes))
+            main = max(named, key=lambda t: (len(t.notes), t.name.upper() == prefix.upper()))
             comp_kinds = ("CHORD", "PLECTRUM", "ARPEGGIO")
             chosen = [main] + [t for t in tracks if t is not main and t.channel != 9 and t.program == main.program
                                and t.name.upper().split("-")[0] in comp_kinds]
             break
     program = style.program if style.program is not None else (chosen[0].program if chosen else 0)
-    notes = [Note(to_song(s), p, max(1, to_song(e) - to_song(s)), v) for t in chosen for s, e, p, v in t.notes]
+    notes = []
+    for t in chosen:
+        for s, e, p, v in t.notes:
+            s, e = to_song(s), to_song(e)
+            notes.append(Note(s, p, max(1, _cut_at_change(s, e, p, prog) - s), v))
     return BandPart("chords", "Chords", program, False, _clip(notes, first, end))
+
+
+def _cut_at_change(start: int, end: int, pitch: int, prog: Sequence[ChordSpan]) -> int:
+    """A comping note held into a chord it does not belong to stops at that chord change."""
+    for span in prog:
+        if start < span.start < end and span.chord is not None and pitch % 12 not in span.chord.pitch_classes:
+            return span.start
+    return end
 
 
 def band_for_continuation(song: Song, continuation, genre: str, parts: Sequence[str], seed: int,

@@ -3,9 +3,10 @@
 * ``chord_tone_rate``: of the melody notes that start on a strong beat (beats 1 and 3 of 4/4,
   beat 1 of 3/4 and 2/4, the two dotted quarters of 6/8, within a 32nd), the share whose pitch
   class belongs to the chord sounding there;
-* ``bass_root_rate``: of the chord changes (every chord span's first tick, the first included),
-  the share where the bass note sounding there (an onset within a 16th) is the chord's root;
-* ``bass_tone_rate``: of the bars' downbeats, the share where the bass note is a chord tone;
+* ``bass_root_rate``: of the chord changes where the bass sounds (every chord span's first tick,
+  the first included; a note starting within a 16th or sounding there), the share on the root;
+* ``bass_tone_rate``: of the bars' downbeats where the bass sounds, the share on a chord tone
+  (a bass that rests on a downbeat is a rhythm, not a wrong note);
 * ``fit``: their mean over the parts present (a rate with nothing to count is left out).
 
 ``rank_score`` combines the style critic's probability and the fit (equal weights): a variation
@@ -90,20 +91,23 @@ def band_fit(song: Song, melody: Sequence[Note], chords: Sequence[ChordSpan], ba
     root_rate = tone_rate = None
     if bass:
         changes = [s for s in chords if s.chord is not None and start <= s.start < end]
-        ok = 0
+        ok = n_changes = 0
         for s in changes:
             b = _sounding(bass, s.start, ppq // 4)
-            ok += b is not None and b.pitch % 12 == s.chord.root
-        root_rate = ok / len(changes) if changes else None
+            if b is not None:
+                n_changes += 1
+                ok += b.pitch % 12 == s.chord.root
+        root_rate = ok / n_changes if n_changes else None
         downs = [bar.start for bar in iter_bars(song, end) if start <= bar.start < end]
         ok = n_down = 0
         for t in downs:
             chord = _chord_at(chords, t)
             if chord is None:
                 continue
-            n_down += 1
             b = _sounding(bass, t, ppq // 4)
-            ok += b is not None and b.pitch % 12 in chord.pitch_classes
+            if b is not None:
+                n_down += 1
+                ok += b.pitch % 12 in chord.pitch_classes
         tone_rate = ok / n_down if n_down else None
     return Fit(chord_rate, root_rate, tone_rate)
 

@@ -72,8 +72,8 @@ _TABLE: tuple[BandStyle, ...] = (
     # country: train beat, two-beat bass, acoustic/steel guitar strums
     _s("country", "4/4", ["CountrySwing", "CountrySwing1", "SlowCountry", "BlueGrass"], drums="gmd"),
     _s("country", "3/4", ["CountryWaltz", "CountryWaltz1", "CountryWaltzWalk"]),
-    # disco: four on the floor, octave bass
-    _s("disco", "4/4", ["BoneyM", "Dance1", "BoneyMSus"], fills=("BoneyMFill",), drums="gmd"),
+    # disco: four on the floor, octave bass (MMA's BoneyM bass plays the chord's third: not used)
+    _s("disco", "4/4", ["Dance2", "8BeatDance", "Dance1", "DancePop1"], drums="gmd"),
     # hiphop
     _s("hiphop", "4/4", ["Hip-Hop", "ModernR&B"], comp=("Chord-6", "Chord"), drums="gmd"),
     # jazz: swing with walking bass, comping piano/guitar; jazz waltz; 6/8 swing
@@ -86,7 +86,7 @@ _TABLE: tuple[BandStyle, ...] = (
        bass=("Bass", "Bass-9", "Scale-Bass"), comp=("Chord-7", "Chord-6", "Chord-Guitar", "Chord-Piano"),
        comp_all=True, program=30),
     # pop
-    _s("pop", "4/4", ["8BeatPop1", "Pop", "PopBallad"], drums="gmd"),
+    _s("pop", "4/4", ["8BeatPop1", "PopBallad", "PopRock1", "8BeatPop2"], drums="gmd"),
     _s("pop", "3/4", ["PopWaltz"]),
     # reggae: off-beat skank over a bass line (MMA's ska) with GMD reggae drums
     _s("reggae", "4/4", ["Ska", "Ska1"], comp=("Chord",), program=27, drums="gmd"),
