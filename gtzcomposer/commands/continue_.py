@@ -67,6 +67,10 @@ def run(args) -> int:
 
     parts = tuple(p.strip() for p in args.parts.split(",") if p.strip())
     settings_parts = GenerationSettings(parts=parts).parts  # a bad name: one sentence, exit 2
+    if len(settings_parts) > 1:
+        from ..ml.band.mma import prestart
+
+        prestart()  # MMA starts while the melody model loads and samples
     gen = MelodyGenerator.load(args.model)
     song = load_song(args.seed_file)
     ti = _pick_track(song, args.track)
