@@ -156,35 +156,17 @@ def _band(song, result, settings, args, seed):
     says why on stderr and in the summary."""
     import sys
 
-    from ..core import GtzError
-
     if not settings.band_parts:
         return None
-    from ..ml.band import band_fit, band_for_continuation, band_genre, rank_score
+    from ..ml.band import band_continuation
 
-    genre = args.band_genre or band_genre(settings.style)
-    summary = {"genre": genre, "stand_in": args.band_genre is None and genre != settings.style,
-               "under_seed": bool(args.band_under_seed)}
-    parts = list(settings.band_parts)
-    notes = []
-    if genre == "classical" and "drums" in parts:
-        parts.remove("drums")
-        notes.append("classical has no drums: the band plays piano accompaniment and bass only")
-    try:
-        takes = band_for_continuation(song, result, genre, parts, seed, under_seed=bool(args.band_under_seed))
-    except GtzError as exc:
-        print(f"gtzcomposer continue: the band did not play: {exc}", file=sys.stderr)
-        summary["error"] = str(exc)
-        return {"parts": ["melody"], "summary": summary,
-                "ranked": [(v, None, None) for v in result.variations]}
-    rows = []
-    for v, take in zip(result.variations, takes):
-        bass = take.parts["bass"].notes if "bass" in take.parts else None
-        fit = band_fit(song, v.notes, take.chords, bass, result.start, result.end)
-        rows.append((v, take, fit))
-    rows.sort(key=lambda r: -rank_score(r[0].score, r[2]))
-    if summary["stand_in"]:
-        notes.append(f"the {settings.style} style has no band of its own: a {genre} band plays")
-    summary["note"] = "; ".join(notes)
-    played = ["melody"] + [p for p in ("chords", "bass", "drums") if p in parts]
-    return {"parts": played, "summary": summary, "ranked": rows}
+    br = band_continuation(song, result, settings.band_parts, seed, genre=args.band_genre,
+                           under_seed=bool(args.band_under_seed))
+    summary = {"genre": br.genre, "stand_in": args.band_genre is None and br.genre != settings.style,
+               "under_seed": bool(args.band_under_seed), "note": br.note}
+    if br.error:
+        print(f"gtzcomposer continue: the band did not play: {br.error}", file=sys.stderr)
+        summary["error"] = br.error
+        return {"parts": ["melody"], "summary": summary, "ranked": [(v, None, None) for v in result.variations]}
+    return {"parts": ["melody", *br.parts], "summary": summary,
+            "ranked": list(zip(br.continuation.variations, br.takes, br.fits))}

@@ -347,3 +347,53 @@ def with_band(song: Song, take: BandTake) -> Song:
     from ...core.edits import Macro, apply
 
     return apply(song, Macro(tuple(band_edits(song, take)), "Add band"))[0]
+
+
+@dataclass(frozen=True)
+class BandResult:
+    """A continuation with its band, ranked by style and fit (best first)."""
+
+    continuation: object  # the melody Continuation, variations re-ranked (``rank`` renumbered)
+    takes: tuple[BandTake, ...]  # one per variation, same order; empty when the band did not play
+    fits: tuple  # one ``fit.Fit`` per variation
+    genre: str
+    parts: tuple[str, ...]  # the band parts played
+    note: str = ""  # plain words for the user: a stand-in band, no drums in classical
+    error: str = ""  # why the band did not play ("" when it did)
+
+
+def band_continuation(song: Song, continuation, parts: Sequence[str], seed: int, genre: str | None = None,
+                      under_seed: bool = False) -> BandResult:
+    """The band for every variation of ``continuation`` (a melody ``Continuation``), ranked by
+    :func:`fit.rank_score`. ``genre`` defaults to the style's band genre (its stand-in for a folk
+    style). A band that cannot play (no mma, no groove in the meter) gives ``error`` and the
+    melody alone, never an exception: the melody still works."""
+    import dataclasses
+
+    from .fit import band_fit, rank_score
+    from .styles import band_genre
+
+    style = getattr(continuation, "style", "")
+    notes = []
+    try:
+        genre = genre or band_genre(style)
+    except GtzError as exc:
+        return BandResult(continuation, (), (), genre or "", (), "", str(exc))
+    if genre != style and style:
+        notes.append(f"the {style} style has no band of its own: a {genre} band plays")
+    parts = [p for p in BAND_PARTS if p in parts]
+    if genre == "classical" and "drums" in parts:
+        parts.remove("drums")
+        notes.append("classical has no drums: the band plays piano accompaniment and bass")
+    try:
+        takes = band_for_continuation(song, continuation, genre, parts, seed, under_seed=under_seed)
+    except GtzError as exc:
+        return BandResult(continuation, (), (), genre, (), "; ".join(notes), str(exc))
+    rows = []
+    for v, take in zip(continuation.variations, takes):
+        bass = take.parts["bass"].notes if "bass" in take.parts else None
+        rows.append((v, take, band_fit(song, v.notes, take.chords, bass, continuation.start, continuation.end)))
+    rows.sort(key=lambda r: -rank_score(r[0].score, r[2]))
+    variations = [dataclasses.replace(v, rank=i + 1) for i, (v, _, _) in enumerate(rows)]
+    return BandResult(dataclasses.replace(continuation, variations=variations), tuple(r[1] for r in rows),
+                      tuple(r[2] for r in rows), genre, tuple(parts), "; ".join(notes))
