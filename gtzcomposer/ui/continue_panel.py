@@ -63,13 +63,21 @@ def _load_generator(progress=None, is_cancelled=None):
     return MelodyGenerator.load()
 
 
-def _generate(seed_notes, song, settings, progress=None, is_cancelled=None):
+def _generate(seed_notes, song, settings, band_genre=None, under_seed=False, progress=None, is_cancelled=None):
+    """The continuation, or with band parts asked, the ranked ``ml.band.BandResult``."""
     from ..ml.melody.generator import MelodyGenerator
 
     if progress:
         progress(0.0, "loading the melody model")
     gen = MelodyGenerator.load()
-    return gen.continue_melody(seed_notes, song, settings, progress=progress, is_cancelled=is_cancelled)
+    cont = gen.continue_melody(seed_notes, song, settings, progress=progress, is_cancelled=is_cancelled)
+    if not settings.band_parts:
+        return cont
+    from .band_controls import band_worker
+
+    if progress:
+        progress(0.97, "the band")
+    return band_worker(cont, song, settings.band_parts, settings.seed, band_genre, under_seed)
 
 
 class ContinuePanel(QWidget):
@@ -78,6 +86,11 @@ class ContinuePanel(QWidget):
     acceptRequested = Signal(object)
     auditionRequested = Signal(object)
     errorOccurred = Signal(str)
+    # the band (see band_controls.py): the current variation's take (None: no band), and Accept /
+    # Audition of a variation with its band: (notes of the melody, take)
+    bandChanged = Signal(object)
+    acceptBandRequested = Signal(object, object)
+    auditionBandRequested = Signal(object, object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -87,6 +100,7 @@ class ContinuePanel(QWidget):
         self._result = None
         self._index = -1
         self._last_seed: int | None = None
+        self._band = None  # ml.band.BandResult of the current result, when the band played
         self.runner = TaskRunner(self)
         self.runner.progress.connect(self._on_progress)
         self.runner.finished.connect(self._on_finished)
@@ -156,8 +170,12 @@ class ContinuePanel(QWidget):
         row3.addWidget(self.accept_button)
         row3.addWidget(self.regenerate_button)
 
+        from .band_controls import BandControls
+
+        self.band = BandControls()
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.band)
         layout.addLayout(row1)
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.status)
@@ -212,8 +230,9 @@ class ContinuePanel(QWidget):
         settings = GenerationSettings(
             style=self.style_box.currentText(), bars=self.bars.value(), variations=self.variations.value(),
             temperature=self.temperature.value(), top_p=self.top_p.value(), seed=seed,
-            key_lock=self.key_lock.isChecked(), strength=self.style_strength.value())
-        self.runner.start(_generate, self._seed, self._song, settings, label="continuing the melody")
+            key_lock=self.key_lock.isChecked(), strength=self.style_strength.value(), parts=self.band.parts())
+        self.runner.start(_generate, self._seed, self._song, settings, self.band.genre(),
+                          self.band.under_seed.isChecked(), label="continuing the melody")
 
     def regenerate(self) -> None:
         self.generate(seed=random.randrange(2**31))
@@ -233,21 +252,39 @@ class ContinuePanel(QWidget):
     def audition(self) -> None:
         v = self.current_variation
         if v is not None:
-            self.auditionRequested.emit(tuple(self._result.seed_notes) + tuple(v.notes))
+            notes = tuple(self._result.seed_notes) + tuple(v.notes)
+            take = self.current_take
+            if take is not None:
+                self.auditionBandRequested.emit(notes, take)
+            else:
+                self.auditionRequested.emit(notes)
 
     def accept(self) -> None:
         v = self.current_variation
         if v is None:
             return
-        self.acceptRequested.emit(tuple(v.notes))
+        take = self.current_take
+        if take is not None:
+            self.acceptBandRequested.emit(tuple(v.notes), take)
+        else:
+            self.acceptRequested.emit(tuple(v.notes))
         self.clear_variations()
         self.status.setText("Accepted.")
 
+    @property
+    def current_take(self):
+        """The band of the current variation (``ml.band.BandTake``), or None."""
+        if self._band is None or not self._band.takes or self._index < 0:
+            return None
+        return self._band.takes[self._index]
+
     def clear_variations(self) -> None:
         self._result = None
+        self._band = None
         self._index = -1
         self.variation_label.setText("no variations")
         self.currentVariationChanged.emit(-1, None)
+        self.bandChanged.emit(None)
         self._update_enabled()
 
     # --- internals -------------------------------------------------------------------------------
@@ -257,22 +294,37 @@ class ContinuePanel(QWidget):
         index = max(0, min(index, len(self._result.variations) - 1))
         self._index = index
         v = self._result.variations[index]
-        self.variation_label.setText(f"{index + 1} / {len(self._result.variations)}  (style score {v.score:.2f})")
+        label = f"{index + 1} / {len(self._result.variations)}  (style score {v.score:.2f}"
+        take = self.current_take
+        if take is not None:
+            label += f", fit {self._band.fits[index].fit:.2f}"
+        self.variation_label.setText(label + ")")
         self._update_enabled()
         self.currentVariationChanged.emit(index, v)
+        self.bandChanged.emit(take)
 
     def _on_progress(self, fraction: float, message: str) -> None:
         self.progress_bar.setValue(round(100 * fraction))
 
     def _on_finished(self, result) -> None:
+        band = None
+        if result is not None and hasattr(result, "takes"):  # melody + band
+            band, result = result, result.continuation
         if result is None or not hasattr(result, "variations"):  # a preload finished
             self._update_enabled()
             return
         self._result = result
+        self._band = band if band is not None and band.takes else None
         self.progress_bar.setValue(100)
         self.status.setText(f"{len(result.variations)} variations in {result.style} (seed {self._last_seed}).")
+        notices = []
         if result.reduced_to_top_line:
-            self.notice.setText("The selection is polyphonic: only its top line was continued.")
+            notices.append("The selection is polyphonic: only its top line was continued.")
+        if band is not None and band.error:
+            notices.append(f"The band did not play: {band.error}.")
+        elif band is not None:
+            notices.append(f"Band: {band.genre} ({', '.join(band.parts)})" + (f"; {band.note}." if band.note else "."))
+        self.notice.setText(" ".join(notices))
         self.variationsReady.emit(list(result.variations))
         self._select(0)
 

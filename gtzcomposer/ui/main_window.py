@@ -1207,6 +1207,12 @@ class MainWindow(QMainWindow):
         panel.acceptRequested.connect(self._accept_variation)
         if hasattr(panel, "auditionRequested"):
             panel.auditionRequested.connect(self._audition)
+        if hasattr(panel, "bandChanged"):  # the band: ui/band_controls.py
+            from . import band_controls
+
+            panel.bandChanged.connect(lambda take: band_controls.show_band(self, take))
+            panel.acceptBandRequested.connect(lambda notes, take: band_controls.accept_band(self, notes, take))
+            panel.auditionBandRequested.connect(lambda notes, take: band_controls.audition_band(self, notes, take))
         if hasattr(panel, "errorOccurred"):
             panel.errorOccurred.connect(lambda m: self.statusBar().showMessage(m, 8000))
         if hasattr(panel, "preload"):

@@ -57,6 +57,8 @@ class RollController(QObject):
         self.loop: tuple[int, int] | None = None
         self._loop_sent: tuple[int, int] | None = None
         self.ghost_variation: tuple[Note, ...] | None = None
+        # the band under a variation: (colour of the track each part lands on, its notes)
+        self.ghost_band: tuple[tuple[str, tuple[Note, ...]], ...] = ()
         self.last_length = PPQ
         self.new_velocity = 100
         self._selection: set[Note] = set()
@@ -144,6 +146,7 @@ class RollController(QObject):
         self._song_at_path = song
         if fresh:
             self.ghost_variation = None
+            self.ghost_band = ()
             self.clear_selection()
             if self.viewport[0] > 0 and self.viewport[1] > 0:
                 self.fit_default()
@@ -169,6 +172,7 @@ class RollController(QObject):
 
     def _on_track(self, _index: int) -> None:
         self.ghost_variation = None
+        self.ghost_band = ()
         if self._selection:
             self._selection = set()
             self.selectionChanged.emit()
@@ -384,6 +388,11 @@ class RollController(QObject):
 
     def set_ghost_variation(self, notes: Iterable[Note] | None) -> None:
         self.ghost_variation = None if notes is None else tuple(sorted(notes))
+        self.changed.emit()
+
+    def set_ghost_band(self, parts) -> None:
+        """``[(colour, notes), ...]``: band parts shown as ghost notes in their tracks' colours."""
+        self.ghost_band = () if not parts else tuple((c, tuple(sorted(ns))) for c, ns in parts)
         self.changed.emit()
 
     # --- zoom and scroll ---------------------------------------------------------------------------

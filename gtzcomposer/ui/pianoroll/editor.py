@@ -162,6 +162,9 @@ class PianoRollEditor(QWidget):
     def set_ghost_variation(self, notes: Iterable[Note] | None) -> None:
         self.controller.set_ghost_variation(notes)
 
+    def set_ghost_band(self, parts) -> None:
+        self.controller.set_ghost_band(parts)
+
     def selected_notes(self) -> tuple[Note, ...]:
         return self.controller.selected_notes()
 
