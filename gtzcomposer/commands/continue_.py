@@ -70,7 +70,7 @@ def run(args) -> int:
     if len(settings_parts) > 1:
         from ..ml.band.mma import prestart
 
-        prestart()  # MMA starts while the melody model loads and samples
+        prestart(respawn=False)  # MMA starts while the melody model loads and samples
     gen = MelodyGenerator.load(args.model)
     song = load_song(args.seed_file)
     ti = _pick_track(song, args.track)

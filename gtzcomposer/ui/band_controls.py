@@ -45,12 +45,21 @@ class BandControls(QWidget):
         layout.addLayout(form)
         layout.addWidget(self.message)
         self.available = mma_available()
+        for box in (self.chords, self.bass, self.drums):
+            box.toggled.connect(self._warm)
         if not self.available:
             from ..ml.band.mma import MMA_PACKAGE_HINT
 
             self.message.setText(MMA_PACKAGE_HINT[0].upper() + MMA_PACKAGE_HINT[1:] + ".")
             for w in (self.chords, self.bass, self.drums, self.under_seed, self.genre_box):
                 w.setEnabled(False)
+
+    def _warm(self, on: bool) -> None:
+        """A band part was ticked: start MMA now, so that the band's first run does not wait for it."""
+        if on and self.available:
+            from ..ml.band.mma import prestart
+
+            prestart()
 
     def parts(self) -> tuple[str, ...]:
         if not self.available:

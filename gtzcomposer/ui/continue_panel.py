@@ -208,6 +208,7 @@ class ContinuePanel(QWidget):
         if not self._unavailable and not self.runner.busy:
             self.runner.start(_load_generator, label="loading the melody model")
 
+
     @property
     def current_variation(self):
         if self._result is None or self._index < 0:

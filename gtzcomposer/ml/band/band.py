@@ -375,11 +375,12 @@ def band_continuation(song: Song, continuation, parts: Sequence[str], seed: int,
 
     style = getattr(continuation, "style", "")
     notes = []
+    asked = genre
     try:
         genre = genre or band_genre(style)
     except GtzError as exc:
         return BandResult(continuation, (), (), genre or "", (), "", str(exc))
-    if genre != style and style:
+    if asked is None and genre != style:
         notes.append(f"the {style} style has no band of its own: a {genre} band plays")
     parts = [p for p in BAND_PARTS if p in parts]
     if genre == "classical" and "drums" in parts:

@@ -8,8 +8,9 @@ Decisions:
   naming the package; a failed run -> :class:`MmaError` with MMA's own last line.
 * One run per *batch*: all variations of a request are consecutive blocks of bars in one file
   (MMA's start-up is ~0.15-0.3 s, its work per bar a few ms), split again by bar afterwards.
-* A spare MMA process is started ahead of need (:func:`prestart`, and after every run) and waits
-  for its song on stdin, so the start-up is off the critical path; one idle process, ~20 MB.
+* A spare MMA process is started ahead of need (:func:`prestart`; in the app also after every run)
+  and waits for its song on stdin, so the start-up is off the critical path; one idle process,
+  ~20 MB.
 * Ticks: MMA writes 192 per quarter. Its bar is ``Time`` quarters (six for its 6/8 grooves, which
   count eighths as its beats), so an MMA tick maps to ``bar_ticks / (time * 192)`` song ticks,
   whatever the song's PPQ.
@@ -129,6 +130,7 @@ class _Spare:
 
 _spare: _Spare | None = None
 _spare_lock = threading.Lock()
+_respawn = False  # start a new spare after every run (the app); a one-shot command does not
 
 
 def _take_spare(exe: str) -> _Spare:
@@ -142,10 +144,12 @@ def _take_spare(exe: str) -> _Spare:
     return spare
 
 
-def prestart() -> bool:
+def prestart(respawn: bool = True) -> bool:
     """Start a spare MMA process now (call at start-up or before a melody is generated), so that
-    the band's first run does not wait for MMA to start. False when mma is not installed."""
-    global _spare
+    the band's first run does not wait for MMA to start; with ``respawn`` every run starts the next
+    spare (for the app; a one-shot command passes False). False when mma is not installed."""
+    global _spare, _respawn
+    _respawn = respawn
     exe = shutil.which("mma")
     if exe is None:
         return False
@@ -182,7 +186,8 @@ def run_mma(source: str) -> tuple[int, list[MmaTrack]]:
         result = read_mma_midi(spare.out)
     finally:
         spare.close()
-    prestart()  # the next run's process starts now
+    if _respawn:
+        prestart()  # the next run's process starts now
     return result
 
 
