@@ -16,6 +16,8 @@ Goals (issue #12): warm <= 0.5 s, first use <= 1.5 s.
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -36,6 +38,8 @@ def main() -> int:
         return 2
 
     t0 = time.perf_counter()
+    c0 = resource.getrusage(resource.RUSAGE_SELF)
+    c0 = c0.ru_utime + c0.ru_stime
     from gtzcomposer.core import KeySignature, Note, Song, TempoChange, TimeSignature, new_track
     from gtzcomposer.core.generation import GenerationSettings
     from gtzcomposer.ml.band import GENRES, band_for_continuation
@@ -51,28 +55,43 @@ def main() -> int:
                 time_signatures=(TimeSignature(0, 4, 4),), key_signatures=(KeySignature(0, 7, "major"),))
     parts = ("chords", "bass", "drums")
 
+    def cpu() -> float:
+        """CPU seconds of this process and of the (reaped) MMA processes: less sensitive than wall
+        time to a machine shared with other jobs."""
+        me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+    band_cpu: list[float] = []
+
     def once(genre: str, seed: int):
         settings = GenerationSettings(gen.styles[seed % len(gen.styles)], bars=8, variations=4, seed=seed,
                                       parts=("melody",) + parts)
         cont = gen.continue_melody(notes, song, settings)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), cpu()
         band_for_continuation(song, cont, genre, parts, seed)
+        band_cpu.append(cpu() - c)
         return time.perf_counter() - t
 
     once("rock", 0)
     t1 = time.perf_counter()
-    print(f"first use (imports + model load + first 8x4 with the band): {t1 - t0:.3f} s")
+    print(f"first use (imports + model load + first 8x4 with the band): {t1 - t0:.3f} s, "
+          f"{cpu() - c0:.3f} CPU s (this process + MMA)")
 
-    times, band_times = [], []
+    times, band_times, cpus = [], [], []
+    band_cpu.clear()
     for i in range(args.repeat):
         genre = GENRES[i % len(GENRES)]
-        t = time.perf_counter()
+        t, c = time.perf_counter(), cpu()
         band_times.append(once(genre, i + 1))
         times.append(time.perf_counter() - t)
+        cpus.append(cpu() - c)
     print(f"warm 8 bars x 4 variations, melody + chords + bass + drums: median {statistics.median(times):.3f} s, "
           f"worst {max(times):.3f} s over {len(times)} runs (genres in turn)")
     print(f"  of which the band (one MMA run): median {statistics.median(band_times):.3f} s, "
           f"worst {max(band_times):.3f} s")
+    print(f"  CPU seconds (this process + MMA): all parts median {statistics.median(cpus):.3f}, "
+          f"the band median {statistics.median(band_cpu):.3f} (the spare MMA's start-up included)")
+    print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "empty.mma"
