@@ -221,3 +221,27 @@ def test_fit_scores_chord_tones_and_bass_roots():
     assert bad.chord_tone_rate == 0.0 and bad.bass_root_rate == 0.0 and bad.bass_tone_rate == 1.0
     assert rank_score(0.5, good) > rank_score(0.5, bad)
     assert rank_score(0.9, bad) < rank_score(0.6, good)
+
+
+def test_progression_infers_one_chord_per_bar_with_the_key_choosing_an_open_third():
+    from gtzcomposer.core import KeySignature
+    from gtzcomposer.ml.band import progression
+
+    song = Song(key_signatures=(KeySignature.parse("G"),))
+    notes = [Note(0, 67, 960), Note(960, 71, 960), Note(1920, 69, 960), Note(2880, 71, 960)]  # G B | A B
+    prog = progression(song, notes, 0, 3 * 1920)
+    assert [(s.start, s.end) for s in prog] == [(0, 1920), (1920, 3840), (3840, 5760)]
+    assert prog[0].chord == Chord(7, "maj")
+    assert prog[1].chord == Chord(9, "min")  # A + B leave the third open: G major has C, not C#
+    assert prog[2].chord == prog[1].chord  # a silent bar keeps the chord before it
+
+
+def test_progression_takes_the_continuations_own_chords_when_it_has_them():
+    from types import SimpleNamespace
+
+    from gtzcomposer.ml.band import progression
+
+    own = (ChordSpan(0, 1920, Chord(2, "min7")),)
+    cont = SimpleNamespace(chords=[own, (ChordSpan(0, 1920, Chord(7, "7")),)])
+    assert progression(Song(), [Note(0, 60, 480)], 0, 1920, cont, 0) == own
+    assert progression(Song(), [Note(0, 60, 480)], 0, 1920, cont, 1)[0].chord == Chord(7, "7")

@@ -77,14 +77,17 @@ def progression(song: Song, notes: Sequence[Note], start: int, end: int, continu
                 variation_index: int = 0) -> tuple[ChordSpan, ...]:
     """The chords the band follows over ``[start, end)``: the continuation's own progression when it
     has one, else one chord per bar inferred from ``notes`` (seed + continued melody) with
-    ``core.chords.infer_chords``, sus/sixth/augmented chords played as their triads."""
+    ``core.chords.infer_chords``, sus/sixth/augmented chords played as their triads (the third
+    from the key's scale where the melody left it open)."""
     own = getattr(continuation, "chords", None)
     if own:
         row = own[variation_index] if isinstance(own[0], (list, tuple)) else own
         return tuple(row)
     bars = band_bars(song, start, end)
     spans = [(max(b.start, start), min(b.end, end)) for b in bars]
-    chords = [_plain(c) for c in infer_chords(notes, spans)]
+    key = getattr(continuation, "key", None) or song.key_at(start)
+    scale = key.scale if key is not None else None
+    chords = [_plain(c, scale) for c in infer_chords(notes, spans)]
     out: list[ChordSpan] = []
     last: Chord | None = None
     for (s0, s1), c in zip(spans, chords):
@@ -100,11 +103,16 @@ def progression(song: Song, notes: Sequence[Note], start: int, end: int, continu
 _PLAIN = {"sus2": "maj", "sus4": "maj", "6": "maj", "aug": "maj", "min6": "min", "minmaj7": "min"}
 
 
-def _plain(chord: Chord | None) -> Chord | None:
-    """A melody alone rarely tells a sus or sixth chord from its triad: the band plays the triad."""
+def _plain(chord: Chord | None, scale=None) -> Chord | None:
+    """A melody alone rarely tells a sus or sixth chord from its triad: the band plays the triad;
+    where the melody left the third open (sus, augmented), the key's scale chooses it."""
     if chord is None or chord.quality not in _PLAIN:
         return chord
-    return Chord(chord.root, _PLAIN[chord.quality])
+    quality = _PLAIN[chord.quality]
+    if scale and chord.quality in ("sus2", "sus4", "aug"):
+        if (chord.root + 4) % 12 not in scale and (chord.root + 3) % 12 in scale:
+            quality = "min"
+    return Chord(chord.root, quality)
 
 
 def _chord_at(spans: Sequence[ChordSpan], tick: int) -> Chord | None:
