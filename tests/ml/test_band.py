@@ -245,3 +245,14 @@ def test_progression_takes_the_continuations_own_chords_when_it_has_them():
     cont = SimpleNamespace(chords=[own, (ChordSpan(0, 1920, Chord(7, "7")),)])
     assert progression(Song(), [Note(0, 60, 480)], 0, 1920, cont, 0) == own
     assert progression(Song(), [Note(0, 60, 480)], 0, 1920, cont, 1)[0].chord == Chord(7, "7")
+
+
+def test_own_chords_of_the_continuation_with_inferred_chords_under_the_seed():
+    from types import SimpleNamespace
+
+    from gtzcomposer.ml.band import progression
+
+    cont = SimpleNamespace(start=1920, chords=[Chord(2, "min7"), Chord(7, "7")])  # one per continued bar
+    prog = progression(Song(), [Note(0, 60, 960), Note(960, 64, 960)], 0, 3 * 1920, cont, 0)
+    assert [(s.start, s.chord) for s in prog] == [(0, Chord(0, "maj")), (1920, Chord(2, "min7")),
+                                                  (3840, Chord(7, "7"))]

@@ -76,13 +76,27 @@ def band_bars(song: Song, start: int, end: int) -> list[Bar]:
 def progression(song: Song, notes: Sequence[Note], start: int, end: int, continuation=None,
                 variation_index: int = 0) -> tuple[ChordSpan, ...]:
     """The chords the band follows over ``[start, end)``: the continuation's own progression when it
-    has one, else one chord per bar inferred from ``notes`` (seed + continued melody) with
+    has one (``Variation.chords`` or ``Continuation.chords``: ChordSpans, or one Chord per bar), else one chord per bar inferred from ``notes`` (seed + continued melody) with
     ``core.chords.infer_chords``, sus/sixth/augmented chords played as their triads (the third
     from the key's scale where the melody left it open)."""
-    own = getattr(continuation, "chords", None)
+    own = None
+    variations = getattr(continuation, "variations", None) or ()
+    if variation_index < len(variations):
+        own = getattr(variations[variation_index], "chords", None)
+    if not own:
+        own = getattr(continuation, "chords", None)
+        if own and isinstance(own[0], (list, tuple)):
+            own = own[variation_index] if variation_index < len(own) else None
     if own:
-        row = own[variation_index] if isinstance(own[0], (list, tuple)) else own
-        return tuple(row)
+        cont_start = getattr(continuation, "start", start)
+        if all(isinstance(s, ChordSpan) for s in own):
+            spans = tuple(own)
+        else:  # one Chord (or None) per bar of the continuation
+            bars = band_bars(song, cont_start, end)
+            spans = tuple(ChordSpan(max(b.start, cont_start), min(b.end, end), c) for b, c in zip(bars, own))
+        if spans and start < spans[0].start:  # the band plays under the seed too: infer the seed's chords
+            spans = progression(song, notes, start, spans[0].start) + spans
+        return spans
     bars = band_bars(song, start, end)
     spans = [(max(b.start, start), min(b.end, end)) for b in bars]
     key = getattr(continuation, "key", None) or song.key_at(start)
