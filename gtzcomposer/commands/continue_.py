@@ -34,8 +34,10 @@ def register(sub) -> None:
     p.add_argument("--parts", default="melody",
                    help="comma-separated parts: melody,chords,bass,drums (any subset; default melody). "
                    "The band (chords, bass, drums) needs the program mma")
-    p.add_argument("--band-genre", default=None,
-                   help="GTZAN genre the band plays (default: the style, or its stand-in for a folk style)")
+    from ..ml.band.styles import GENRES
+
+    p.add_argument("--band-genre", default=None, choices=GENRES, metavar="GENRE",
+                   help="GTZAN genre the band plays: " + ", ".join(GENRES) + " (default: the style, or its stand-in for a folk style)")
     p.add_argument("--band-under-seed", action="store_true", help="the band plays under the seed's bars too")
     p.add_argument("-o", "--out", required=True, metavar="OUTDIR", help="folder for the MIDI files and the summary")
     p.set_defaults(func=run)

@@ -1,26 +1,29 @@
-"""The genre band: drums, bass and chords under a continuation (see ``band.py``)."""
+"""The genre band: drums, bass and chords under a continuation (see ``band.py``).
 
-from .band import (
-    BAND_PARTS,
-    TRACK_NAMES,
-    BandError,
-    BandPart,
-    BandResult,
-    BandTake,
-    band_bars,
-    band_continuation,
-    band_edits,
-    band_for_continuation,
-    band_track_index,
-    play_band,
-    progression,
-    with_band,
-)
-from .fit import Fit, band_fit, rank_score
-from .mma import MmaError, MmaMissingError, mma_available
-from .styles import GENRES, STAND_INS, NoGrooveError, band_genre, band_style
+The names below load their module on first use, so that importing ``ml.band.styles`` (the CLI's
+``--band-genre`` choices) costs nothing at start-up.
+"""
 
-__all__ = ["BAND_PARTS", "GENRES", "STAND_INS", "TRACK_NAMES", "BandError", "BandPart", "BandResult", "BandTake", "Fit", "MmaError",
-           "MmaMissingError", "NoGrooveError", "band_bars", "band_continuation", "band_edits", "band_fit", "band_for_continuation", "band_genre",
-           "band_track_index", "band_style", "mma_available", "play_band",
-           "progression", "rank_score", "with_band"]
+from __future__ import annotations
+
+import importlib
+
+_WHERE = {
+    "band": ("BAND_PARTS", "TRACK_NAMES", "BandError", "BandPart", "BandResult", "BandTake", "band_bars",
+             "band_continuation", "band_edits", "band_for_continuation", "band_track_index", "play_band",
+             "progression", "with_band"),
+    "fit": ("Fit", "band_fit", "rank_score"),
+    "mma": ("MmaError", "MmaMissingError", "mma_available"),
+    "styles": ("GENRES", "STAND_INS", "NoGrooveError", "band_genre", "band_style"),
+}
+_MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str):
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
