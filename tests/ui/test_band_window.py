@@ -12,10 +12,9 @@ from gtzcomposer.resources import model_path
 from tests.helpers import melody_song
 from tests.ui.mw_helpers import make_window
 
-pytestmark = [
-    pytest.mark.skipif(shutil.which("mma") is None, reason="the program mma (Debian package mma) is not installed"),
-    pytest.mark.skipif(not model_path("melody").exists(), reason="bundled melody model not built"),
-]
+needs_mma = pytest.mark.skipif(shutil.which("mma") is None,
+                               reason="the program mma (Debian package mma) is not installed")
+pytestmark = pytest.mark.skipif(not model_path("melody").exists(), reason="bundled melody model not built")
 
 
 def _window(qtbot, song):
@@ -29,7 +28,8 @@ def _window(qtbot, song):
     return w, panel
 
 
-def test_band_ghosts_accept_in_one_undo_step_and_audition(qtbot, monkeypatch):
+@needs_mma
+def test_band_ghosts_accept_in_one_undo_step_and_audition(qtbot, monkeypatch, tmp_path):
     from gtzcomposer.audio.events import NOTE_ON
     from gtzcomposer.audio.player import Player
     from gtzcomposer.services.playback import PlaybackService
@@ -83,8 +83,35 @@ def test_band_ghosts_accept_in_one_undo_step_and_audition(qtbot, monkeypatch):
     assert w.document.song == before
     w.document.undo_stack.redo()
     assert w.document.song == after
+    # MIDI export keeps the drums on channel 10
+    import mido
+
+    from gtzcomposer.io.formats import save_song
+
+    save_song(w.document.song, tmp_path / "band.mid")
+    channels = {next((m.name for m in t if m.type == "track_name"), ""): {m.channel for m in t if m.type == "note_on"}
+                for t in mido.MidiFile(tmp_path / "band.mid").tracks}
+    assert channels["Drums"] == {9} and 9 not in channels["Bass"] | channels["Chords"]
 
 
+def test_without_mma_the_band_is_greyed_out_with_the_package_named_and_the_melody_works(qtbot, monkeypatch, tmp_path):
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))  # a machine without the program mma
+    w, panel = _window(qtbot, melody_song([60, 62, 64, 65, 67, 65, 64, 62]))
+    assert not panel.band.drums.isEnabled() and not panel.band.bass.isEnabled()
+    assert "package `mma`" in panel.band.message.text()
+    panel.band.drums.setChecked(True)  # even if ticked programmatically, only the melody is asked
+    assert panel.band.parts() == ("melody",)
+    panel.bars.setValue(1)
+    with qtbot.waitSignal(panel.variationsReady, timeout=60000):
+        panel.generate(seed=2)
+    assert panel.current_take is None and w.editor.controller.ghost_variation
+    panel.accept()
+    assert [t.name for t in w.document.song.tracks] == ["Melody"]
+
+
+@needs_mma
 def test_accept_continues_existing_band_tracks(qtbot):
     song = melody_song([60, 62, 64, 65, 67, 65, 64, 62])
     song = song.add_track(new_track(1, "Bass", program=33))
