@@ -76,9 +76,9 @@ _TABLE: tuple[BandStyle, ...] = (
     _s("disco", "4/4", ["Dance2", "8BeatDance", "Dance1", "DancePop1"], drums="gmd"),
     # hiphop
     _s("hiphop", "4/4", ["Hip-Hop", "ModernR&B"], comp=("Chord-6", "Chord"), drums="gmd"),
-    # jazz: swing with walking bass, comping piano/guitar; jazz waltz; 6/8 swing
+    # jazz: swing with an acoustic walking bass, comping piano/guitar; jazz waltz; 6/8 swing
     _s("jazz", "4/4", ["JazzCombo", "Swing", "SwingWalk", "JazzCombo1"], comp=("Chord-Piano", "Chord"),
-       bass=("Walk", "Bass"), drums="gmd"),
+       bass=("Walk", "Bass"), bass_program=32, drums="gmd"),
     _s("jazz", "3/4", ["JazzWaltz", "JazzWaltz1"], fills=("JazzWaltzFill",), bass=("Walk", "Bass")),
     _s("jazz", "6/8", ["68Swing", "68Swing1"]),
     # metal: distorted power chords, driving eighth bass
@@ -88,8 +88,8 @@ _TABLE: tuple[BandStyle, ...] = (
     # pop
     _s("pop", "4/4", ["8BeatPop1", "PopBallad", "PopRock1", "8BeatPop2"], drums="gmd"),
     _s("pop", "3/4", ["PopWaltz"]),
-    # reggae: off-beat skank over a bass line (MMA's ska) with GMD reggae drums
-    _s("reggae", "4/4", ["Ska", "Ska1"], comp=("Chord",), program=27, drums="gmd"),
+    # reggae: off-beat skank (clean electric guitar) over an electric bass line (MMA's ska), GMD drums
+    _s("reggae", "4/4", ["Ska", "Ska1"], comp=("Chord",), program=27, bass_program=33, drums="gmd"),
     # rock
     _s("rock", "4/4", ["BasicRock", "60sRock", "FolkRock", "Rock128"], comp=("Chord-Dist", "Chord", "Plectrum"),
        drums="gmd"),
