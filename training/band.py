@@ -167,9 +167,9 @@ def run_drums(args) -> int:
     raw = gzip.decompress(path.read_bytes())
     path.write_bytes(gzip.compress(raw, compresslevel=9, mtime=0))
     card_path = out / f"{BANK_NAME}.json"
-    card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.exists() else {}
+    card = {}  # a new bank makes the old evaluation stale: run band-eval again
     card.update({
-        "name": BANK_NAME, "version": "1", "schema": BANK_SCHEMA,
+        "name": BANK_NAME, "version": "1", "schema": BANK_SCHEMA, "file": f"{BANK_NAME}.json.gz",
         "task": "human drum bars per style for the band (derived data from the Groove MIDI Dataset, no model)",
         "command": "python -m training band-drums [--gmd ../shared/data/groove-midi/groove]",
         "source": "Groove MIDI Dataset (Gillick, Roberts, Engel, Eck, Bamman, ICML 2019), Google Magenta",

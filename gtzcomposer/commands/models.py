@@ -19,7 +19,7 @@ def load_cards() -> list[dict]:
         with open(path, encoding="utf-8") as f:
             card = json.load(f)
         card.setdefault("name", path.stem)
-        card["file"] = path.with_suffix(".keras").name
+        card.setdefault("file", path.with_suffix(".keras").name)
         cards.append(card)
     return cards
 
