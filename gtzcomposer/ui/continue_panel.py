@@ -11,7 +11,10 @@ selected notes and the song whenever the selection changes, and listens to:
   to play from the seed;
 * ``acceptRequested(object)``: a tuple of Notes, the current variation; the main window inserts
   them into the seed's track as one undoable ``core.edits.AddNotes`` edit;
-* ``errorOccurred(str)``: a message to show (the panel also shows it in its status line).
+* ``errorOccurred(str)``: a message to show (the panel also shows it in its status line);
+* with band parts ticked (``band_controls.BandControls``, docs/band.md): ``bandChanged(take)``
+  with each variation shown (None: no band), and ``acceptBandRequested(notes, take)`` /
+  ``auditionBandRequested(notes, take)`` instead of the melody-only signals.
 
 Generation runs on a worker (services.TaskRunner) with progress and Cancel; the model is loaded
 lazily on the worker the first time (or by :meth:`preload` at start-up).
