@@ -37,13 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"gtzcomposer {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"gtzcomposer.commands.{name}")
-        except ModuleNotFoundError as exc:  # a feature not built into this checkout
-            if exc.name != f"gtzcomposer.commands.{name}":
-                raise
-            continue
-        module.register(sub)
+        importlib.import_module(f"gtzcomposer.commands.{name}").register(sub)
     return parser
 
 
@@ -54,7 +48,7 @@ def _looks_like_file(arg: str) -> bool:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    known = set(parser._subparsers._group_actions[0].choices) if parser._subparsers else set()
+    known = {name.rstrip("_") for name in COMMANDS}
     # `gtzcomposer`, `gtzcomposer song.mid`: open the GUI.
     if not argv or (argv[0] not in known and _looks_like_file(argv[0])):
         argv = ["gui", *argv]

@@ -10,20 +10,14 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # command module -> registered by that module's register(subparsers)
-MODULES = ("musicnn_convert", "genre", "melody", "melody_eval", "band")
+MODULES = ("musicnn_convert", "genre", "melody", "melody_eval", "cloud", "band")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training", description="Reproduce the bundled models.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in MODULES:
-        try:
-            module = importlib.import_module(f"training.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"training.{name}":
-                raise
-            continue
-        module.register(sub)
+        importlib.import_module(f"training.{name}").register(sub)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -249,13 +249,17 @@ def train_mlp(x, y, seed: int, name: str = "mlp"):
 
     from gtzcomposer.ml.genre_model import build_member
 
+    from . import distribute
+
     keras.utils.set_random_seed(seed)
     h = HPARAMS
-    member = build_member(x, hidden=h["hidden"], dropout_in=h["dropout_in"], dropout=h["dropout"], l2=h["l2"],
-                          noise=h["noise"], name=name)
-    trainer = keras.Sequential([member, keras.layers.Activation("softmax")])
-    trainer.compile(keras.optimizers.Adam(h["lr"]), "sparse_categorical_crossentropy")
-    trainer.fit(x, y, batch_size=h["batch_size"], epochs=h["epochs"], verbose=0, shuffle=True)
+    s = distribute.scaled(h["batch_size"], h["lr"])  # the recipe itself on one device
+    with distribute.strategy().scope():
+        member = build_member(x, hidden=h["hidden"], dropout_in=h["dropout_in"], dropout=h["dropout"], l2=h["l2"],
+                              noise=h["noise"], name=name)
+        trainer = keras.Sequential([member, keras.layers.Activation("softmax")])
+        trainer.compile(keras.optimizers.Adam(s.learning_rate), "sparse_categorical_crossentropy")
+    trainer.fit(x, y, batch_size=s.batch_size, epochs=h["epochs"], verbose=0, shuffle=True)
     return member
 
 
@@ -660,7 +664,11 @@ def train_and_save(train, test, out: Path, reports: Path | None, seed: int, comm
                    tag_names: list[str] | None = None, log=print) -> dict:
     from gtzcomposer.ml.genre import GENRES, MODEL_NAME, PATCH_HOP_SECONDS, PATCH_SECONDS
 
+    from . import distribute
+
+    devices = distribute.scaled(HPARAMS["batch_size"], HPARAMS["lr"])  # before any other TensorFlow work
     set_determinism(seed)
+    log(f"patch MLP: {devices.describe()}")
     t0 = time.time()
     base = baseline(train, test, seed)
     log(f"baseline LR: validation {base['validation_accuracy']:.3f}, test clip accuracy {base['accuracy']:.3f}")
@@ -720,7 +728,9 @@ def train_and_save(train, test, out: Path, reports: Path | None, seed: int, comm
         "references": {"musicnn + PCA + SVM": 0.772, "best reported": 0.821},
         "previous_head": PREVIOUS_HEAD,
         "evaluation_note": EVAL_NOTE,
-        "training": {"seconds": round(time.time() - t0, 1)},
+        "training": {"seconds": round(time.time() - t0, 1),
+                     "devices": {"replicas": devices.replicas, "mlp_global_batch": devices.batch_size,
+                                 "mlp_lr": devices.learning_rate, "scaling": devices.rule}},
         "seed": seed,
         "command": command,
         "framework": "keras 3 (TensorFlow backend), deterministic ops",

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import melody_data
+from . import distribute, melody_data
 
 REPO = Path(__file__).resolve().parents[1]
 COMMAND = "python -m training melody"
@@ -140,19 +140,24 @@ def train_melody(args, data: dict, styles: list[str]):
     vx, vy, vw = windows(val, args.window, args.window)
     print(f"melody: {len(train)} train pieces -> {len(y)} windows; {len(val)} val pieces -> {len(vy)} windows")
     cfg = MelodyConfig(n_styles=len(styles), units=args.units, layers=args.layers)
-    model = build_model(cfg)
-    model.compile(optimizer=keras.optimizers.Adam(args.lr, clipnorm=1.0),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  weighted_metrics=[])
+    s = distribute.scaled(args.batch, args.lr)  # the recipe itself on one device
+    print(f"melody: {s.describe()}")
+    with distribute.strategy().scope():
+        model = build_model(cfg)
+        model.compile(optimizer=keras.optimizers.Adam(s.learning_rate, clipnorm=1.0),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      weighted_metrics=[])
     monitor = "val_loss" if len(vy) else "loss"  # a small MIDI folder may leave no validation piece
     callbacks = [
         keras.callbacks.EarlyStopping(monitor=monitor, patience=3, restore_best_weights=True),
         keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=1),
         _time_limit_callback(keras, args.max_minutes),
     ]
+    if os.environ.get("GTZ_CHECKPOINT_DIR"):  # a cloud job: a reclaimed spot instance resumes at the last epoch
+        callbacks.append(keras.callbacks.BackupAndRestore(os.path.join(os.environ["GTZ_CHECKPOINT_DIR"], "melody")))
     t0 = time.time()
     hist = model.fit(list(x), y, sample_weight=w, validation_data=(list(vx), vy, vw) if len(vy) else None,
-                     batch_size=args.batch,
+                     batch_size=s.batch_size,
                      epochs=args.epochs, callbacks=callbacks, verbose=2, shuffle=True)
     seconds = time.time() - t0
     return model, cfg, hist.history, seconds, len(train), len(y)
@@ -169,11 +174,13 @@ def train_critic(args, data: dict, styles: list[str]):
     vx, vy = critic_examples(sequences(data, "val", styles))
     counts = np.bincount(fy, minlength=len(styles))
     class_weight = {i: float(len(fy) / (len(styles) * max(1, c))) for i, c in enumerate(counts)}
-    model = build_critic(len(styles), N_FEATURES)
-    model.compile(optimizer=keras.optimizers.Adam(3e-3),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    s = distribute.scaled(256, 3e-3)
+    with distribute.strategy().scope():
+        model = build_critic(len(styles), N_FEATURES)
+        model.compile(optimizer=keras.optimizers.Adam(s.learning_rate),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     monitor = "val_loss" if len(vy) else "loss"
-    hist = model.fit(fx, fy, validation_data=(vx, vy) if len(vy) else None, batch_size=256, epochs=40,
+    hist = model.fit(fx, fy, validation_data=(vx, vy) if len(vy) else None, batch_size=s.batch_size, epochs=40,
                      class_weight=class_weight,
                      callbacks=[keras.callbacks.EarlyStopping(monitor=monitor, patience=4, restore_best_weights=True)],
                      verbose=0)
@@ -191,6 +198,11 @@ def split_counts(data: dict, styles: list[str]) -> dict:
                 c[p["split"]] += 1
         out[s] = c
     return out
+
+
+def _devices(args) -> dict:
+    s = distribute.scaled(args.batch, args.lr)
+    return {"replicas": s.replicas, "global_batch": s.batch_size, "lr": s.learning_rate, "scaling": s.rule}
 
 
 def resolve_names(args) -> None:
@@ -215,6 +227,7 @@ def run(args) -> int:
         print(f"EDA report: {Path(args.report_dir) / 'data.md'}")
     if args.data_only:
         return 0
+    distribute.strategy()  # before any other TensorFlow work (GTZ_VIRTUAL_CPUS splits the CPU)
     import keras
 
     from gtzcomposer.ml.melody.encoding import (
@@ -256,6 +269,7 @@ def run(args) -> int:
         "config": cfg.to_dict(),
         "training": {"epochs_run": len(history["loss"]), "train_pieces": n_train, "train_windows": n_windows,
                      "window": args.window, "batch": args.batch, "lr": args.lr, "seconds": round(seconds),
+                     "devices": _devices(args),
                      "backend": keras.backend.backend(), "final_val_loss": float(min(history.get("val_loss", [float("nan")]))),
                      "history": {k: [round(float(v), 4) for v in vals] for k, vals in history.items()}},
         "critic": f"{args.critic_name}.keras",

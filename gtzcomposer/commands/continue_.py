@@ -63,10 +63,14 @@ def run(args) -> int:
     import random
     from pathlib import Path
 
+    from ..core import GtzError
     from ..core.generation import DEFAULT_STYLE_STRENGTH, GenerationSettings
     from ..io.formats import load_song, save_song
     from ..ml.melody.generator import MelodyGenerator
 
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise GtzError(f"-o {out}: that is a file, not a folder; give a folder for the MIDI files and the summary")
     parts = tuple(p.strip() for p in args.parts.split(",") if p.strip())
     settings_parts = GenerationSettings(parts=parts).parts  # a bad name: one sentence, exit 2
     if len(settings_parts) > 1:
@@ -89,8 +93,10 @@ def run(args) -> int:
     finally:
         close()
     band = _band(song, result, settings, args, seed)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GtzError(f"-o {out}: cannot make the folder ({exc.strerror or exc})") from None
     stem = Path(args.seed_file).stem
     entries = []
     ranked = band["ranked"] if band else [(v, None, None) for v in result.variations]

@@ -49,6 +49,8 @@ def analyse(paths, segments: bool, detector=None, progress_for=terminal_progress
 
 def _table(entry: dict, top: int, segments: bool) -> str:
     lines = [f"{entry['file']}  ({entry['duration']:.1f} s)  top: {entry['top']}"]
+    if entry.get("warning"):
+        lines.append(f"  warning: {entry['warning']}")
     for g in entry["genres"][:top]:
         p = g["probability"]
         lines.append(f"  {g['genre']:<10} {p:6.1%}  {'#' * int(round(p * 40))}")

@@ -32,7 +32,7 @@ def describe(song) -> dict:
             {
                 "name": t.name,
                 "channel": t.channel + 1,
-                "program": t.program,
+                "program": t.program + 1,  # 1-128, as General MIDI numbers programs for people
                 "instrument": "Drum kit" if t.is_drum else GM_PROGRAM_NAMES[t.program],
                 "drums": t.is_drum,
                 "notes": len(t.notes),

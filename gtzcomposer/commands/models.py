@@ -12,16 +12,9 @@ def register(sub) -> None:
 
 
 def load_cards() -> list[dict]:
-    from ..resources import models_dir
+    from ..ml.registry import all_cards
 
-    cards = []
-    for path in sorted(models_dir().glob("*.json")):
-        with open(path, encoding="utf-8") as f:
-            card = json.load(f)
-        card.setdefault("name", path.stem)
-        card.setdefault("file", path.with_suffix(".keras").name)
-        cards.append(card)
-    return cards
+    return [card.to_dict() for card in all_cards()]
 
 
 def run(args) -> int:

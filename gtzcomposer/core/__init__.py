@@ -32,6 +32,7 @@ from .song import (
     TempoChange,
     TimeSignature,
     Track,
+    free_channel,
     new_track,
     note_name,
 )
@@ -42,6 +43,6 @@ __all__ = [
     "RemoveTrack", "ReplaceNotes", "ResizeNotes", "SetKeySignatures", "SetTempos",
     "SetTimeSignatures", "SetTitle", "SetVelocities", "UpdateTrack", "apply", "GtzError",
     "DRUM_CHANNEL", "PPQ", "KeySignature", "Note", "Song", "SongError", "TempoChange",
-    "TimeSignature", "Track", "new_track", "note_name", "TempoMap", "bar_at", "bar_start",
+    "TimeSignature", "Track", "free_channel", "new_track", "note_name", "TempoMap", "bar_at", "bar_start",
     "format_position", "grid_ticks", "iter_bars", "GM_FAMILIES", "GM_PROGRAM_NAMES", "gm_family",
 ]

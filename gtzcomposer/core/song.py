@@ -319,6 +319,15 @@ def _event_at(events: tuple, tick: int):
     return current
 
 
+def free_channel(song: Song, exclude: int | None = None) -> int:
+    """The lowest melodic channel no other track uses (wraps around when all 15 are taken)."""
+    used = {t.channel for i, t in enumerate(song.tracks) if i != exclude}
+    for c in range(16):
+        if c != DRUM_CHANNEL and c not in used:
+            return c
+    return 0
+
+
 def new_track(index: int, name: str | None = None, program: int = 0, is_drum: bool = False, **kw) -> Track:
     """A track with the palette colour and a free channel chosen from its index."""
     channel = DRUM_CHANNEL if is_drum else [c for c in range(16) if c != DRUM_CHANNEL][index % 15]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from .song import Note, Song, Track
+from .song import Note, Song, TempoChange, Track
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,3 +134,27 @@ def top_line(notes: Iterable[Note]) -> tuple[Note, ...]:
             n = replace(n, duration=ordered[i + 1].start - n.start)
         out.append(n)
     return tuple(out)
+
+
+def excerpt(song: Song, track_index: int, notes: Iterable[Note] = ()) -> Song:
+    """``notes`` of one track (the whole track when empty) as a one-track song that starts at
+    the bar holding the first note, with the tempo, meter and key in effect there (what the
+    "Drag MIDI" button hands to another program)."""
+    from .errors import GtzError
+    from .timing import bar_at
+
+    if not song.tracks:
+        raise GtzError("the song has no tracks")
+    track = song.tracks[track_index]
+    notes = tuple(notes) or track.notes
+    if not notes:
+        raise GtzError("there are no notes to drag: select some notes first")
+    offset = bar_at(song, min(n.start for n in notes)).start
+    key = song.key_at(offset)
+    return Song(
+        tracks=(replace(track, notes=tuple(n.moved(-offset) for n in notes), mute=False, solo=False),),
+        tempos=(TempoChange(0, song.tempo_at(offset).uspq),),
+        time_signatures=(replace(song.time_signature_at(offset), tick=0),),
+        key_signatures=(replace(key, tick=0),) if key else (),
+        title=track.name,
+    )

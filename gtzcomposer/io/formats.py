@@ -47,6 +47,24 @@ def load_song(path: str | Path) -> Song:
     return load_project(path).song
 
 
+def load_any(path: str | Path, progress=None, is_cancelled=None):
+    """A :class:`~gtzcomposer.io.project.Project` from any song file: a ``.gtzc`` as saved, a
+    MIDI or MusicXML file as a project holding just its song (titled after the file when it has
+    no title). A task for the window's loader (``progress``/``is_cancelled`` are not used: one
+    file reads in one go)."""
+    from dataclasses import replace
+
+    from .project import Project, load_project
+
+    path = Path(path)
+    if not path.is_file():
+        raise GtzError(f"{path.name}: no such file")
+    if song_format(path) == "project":
+        return load_project(path)
+    song = load_song(path)
+    return Project(song=song if song.title else replace(song, title=path.stem))
+
+
 def save_song(song: Song, path: str | Path) -> list[str]:
     """Write a song; returns notes for the user (e.g. what notation had to quantise)."""
     fmt = song_format(path)

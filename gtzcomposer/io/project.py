@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core import PPQ, GtzError, KeySignature, Note, Song, SongError, TempoChange, TimeSignature, Track
+from ..core.generation import GenerationSettings, GenerationSettingsError
 from ._files import Source, atomic_write, read_limited, sniff
 
 FORMAT = "gtzcomposer-project"
@@ -28,34 +29,22 @@ MAX_PROJECT_BYTES = 64 * 1024 * 1024
 MAX_TICK = 2**40
 MAX_TEXT = 10_000  # longest name, title, colour or style accepted
 
-DEFAULT_GENERATION: dict[str, Any] = {
-    "bars": 8,
-    "variations": 4,
-    "temperature": 1.0,
-    "top_p": 0.95,
-    "key_lock": True,
-    "seed": None,
-}
-
-
 class ProjectError(GtzError):
     """A project file that cannot be read or a project that cannot be saved."""
-
-
-def default_generation() -> dict[str, Any]:
-    return dict(DEFAULT_GENERATION)
 
 
 @dataclass(frozen=True)
 class Project:
     """What a session holds. ``loop`` is ``(start, end)`` in ticks or None; ``generation`` holds the
-    continuation settings (see :data:`DEFAULT_GENERATION`); ``view`` is free-form JSON-able state
+    Continue panel's settings (a :class:`~gtzcomposer.core.generation.GenerationSettings`);
+    ``style`` is the style picked (the same as ``generation.style`` when the app saved it); ``view``
+    is free-form JSON-able state
     of the window (zoom, scroll, selected track...)."""
 
     song: Song = field(default_factory=Song)
     loop: tuple[int, int] | None = None
     style: str | None = None
-    generation: dict[str, Any] = field(default_factory=default_generation)
+    generation: GenerationSettings = field(default_factory=GenerationSettings)
     view: dict[str, Any] = field(default_factory=dict)
 
 
@@ -268,18 +257,18 @@ def _track(data: Any, where: str) -> Track:
     )
 
 
-def _generation(data: Any, where: str) -> dict[str, Any]:
-    g = _obj(data, where)
-    out = default_generation()
-    out.update(g)  # unknown keys are kept as they are (they are plain JSON)
-    out["bars"] = _int(out["bars"], f"{where}.bars", 1, 256)
-    out["variations"] = _int(out["variations"], f"{where}.variations", 1, 64)
-    out["temperature"] = _number(out["temperature"], f"{where}.temperature", 0.0, 10.0, low_open=True)
-    out["top_p"] = _number(out["top_p"], f"{where}.top_p", 0.0, 1.0, low_open=True)
-    out["key_lock"] = _bool(out["key_lock"], f"{where}.key_lock")
-    if out["seed"] is not None:
-        out["seed"] = _int(out["seed"], f"{where}.seed", 0, 2**63 - 1)
-    return {**{k: out[k] for k in DEFAULT_GENERATION}, **out}  # known keys first, in a fixed order
+def _generation(data: Any, where: str, style: str | None = None) -> GenerationSettings:
+    """The settings (missing keys get the defaults, unknown keys are ignored; a file without a
+    style there takes the project's ``style``)."""
+    g = dict(_obj(data, where))
+    if style and "style" not in g:
+        g["style"] = style
+    try:
+        return GenerationSettings.from_dict(g)
+    except GenerationSettingsError as exc:
+        raise _Invalid(where, str(exc)) from None
+    except TypeError as exc:  # e.g. parts that are not a list
+        raise _Invalid(where, f"unusable settings ({exc})") from None
 
 
 def _loop(data: Any, where: str) -> tuple[int, int] | None:
@@ -306,7 +295,9 @@ def _check_project_fields(project: Project, where: str) -> dict[str, Any]:
         if project.style is not None:
             _str(project.style, f"{where}.style", allow_empty=False)
         _obj(project.view, f"{where}.view")
-        return _generation(project.generation, f"{where}.generation")
+        if not isinstance(project.generation, GenerationSettings):
+            raise _Invalid(f"{where}.generation", f"expected GenerationSettings, got {type(project.generation).__name__}")
+        return project.generation.to_dict()
     except _Invalid as exc:
         raise ProjectError(f"the project cannot be saved: {exc}") from None
 
@@ -354,7 +345,7 @@ def _project(data: Any, name: str) -> Project:
         song=_song(_get(data, "song", "project", required=True), "song"),
         loop=_loop(data.get("loop"), "loop"),
         style=style,
-        generation=_generation(data.get("generation", {}), "generation"),
+        generation=_generation(data.get("generation", {}), "generation", style),
         view=dict(_obj(data.get("view", {}), "view")),
     )
 

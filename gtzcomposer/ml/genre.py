@@ -13,7 +13,8 @@ Pipeline (see docs/genre.md):
    (softmax). A clip's / a file's probabilities aggregate all its patches; a *segment* aggregates
    the patches whose start time falls in a ``segment_seconds`` (default 10 s) span.
 
-Cancellation: ``detect`` raises :class:`Cancelled` (a ``concurrent.futures.CancelledError``) when
+Cancellation: ``detect`` raises :class:`gtzcomposer.core.errors.Cancelled` (the one cancellation of
+every long task; a ``concurrent.futures.CancelledError`` too) when
 ``is_cancelled()`` turns true (checked between blocks and windows, and passed on to the reader and
 the backbone). Audio shorter than one patch (2.99 s) is padded with silence to 3 s; under
 ``MIN_SECONDS`` it is refused.
@@ -23,7 +24,6 @@ Heavy imports (keras, librosa, the backbone) happen inside functions, never at i
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import CancelledError
@@ -32,7 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.errors import GtzError
+from ..core.errors import Cancelled, GtzError
+from .registry import ModelCard, ModelCardError, read_card
 
 GENRES: tuple[str, ...] = (
     "blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock",
@@ -49,6 +50,7 @@ PATCH_SECONDS = PATCH_FRAMES * HOP_LENGTH / SAMPLE_RATE  # 2.992
 WINDOW_PATCHES = 60  # patches per feature window (about a minute of audio)
 DEFAULT_SEGMENT_SECONDS = 10.0
 MIN_SECONDS = 0.5  # shorter audio is refused; up to one patch it is padded with silence
+SHORT_SECONDS = 10.0  # less audio than this gets a warning with its result (a few patches only)
 ENVELOPE_RATE = 50  # envelope points per second (peak of |x| over 20 ms), for waveform pictures
 
 Progress = Callable[[float, str], None]
@@ -57,13 +59,6 @@ IsCancelled = Callable[[], bool]
 
 class GenreError(GtzError):
     """The file cannot be analysed (too short, unreadable, no model), with a sentence saying why."""
-
-
-class Cancelled(CancelledError):  # noqa: N818 - the name says what happened
-    """Raised by :meth:`GenreDetector.detect` when ``is_cancelled()`` returned true.
-
-    A ``concurrent.futures.CancelledError`` (what the audio reader and the backbone raise), so
-    ``except CancelledError`` catches every cancellation."""
 
 
 # ----------------------------------------------------------------------------- aggregation
@@ -131,6 +126,17 @@ class GenreResult:
         return sorted_genres(self.probabilities)
 
     @property
+    def warning(self) -> str | None:
+        """A sentence for a result that rests on too little audio to trust (None otherwise)."""
+        if self.duration < SHORT_SECONDS:
+            n = max(1, len(self.patch_times))
+            padded = " padded with silence" if self.duration < PATCH_SECONDS else ""
+            return (f"Only {self.duration:.1f} s of audio: the model hears 3 s at a time, so this guess rests on "
+                    f"{n} excerpt{'s' if n > 1 else ''}{padded}; give it {SHORT_SECONDS:g} s or more for a "
+                    "steadier answer.")
+        return None
+
+    @property
     def segments(self) -> list[Segment]:
         return make_segments(self.patch_times, self.patch_probabilities, self.duration, self.segment_seconds)
 
@@ -141,6 +147,8 @@ class GenreResult:
             "genres": [{"genre": g, "probability": round(p, 6)} for g, p in self.sorted()],
             "patches": int(len(self.patch_times)),
         }
+        if self.warning:
+            d["warning"] = self.warning
         if segments:
             d["segments"] = [
                 {
@@ -250,7 +258,7 @@ class GenreDetector:
         self._model_path = Path(model_path) if model_path else None
         self.segment_seconds = float(segment_seconds)
         self._head = None
-        self._card: dict | None = None
+        self._card: ModelCard | None = None
 
     # -- models
     @property
@@ -285,8 +293,8 @@ class GenreDetector:
             if self.end_to_end:  # a fine-tuned backbone + head: needs the backbone's layers registered
                 from . import musicnn_arch  # noqa: F401
             self._head = load_head(path)
-            labels = self.card.get("labels")
-            if labels and tuple(labels) != GENRES:
+            labels = self.card.labels
+            if labels and labels != GENRES:
                 raise GenreError(f"The genre model {path} has labels {labels}, expected {list(GENRES)}.")
         return self._head
 
@@ -297,10 +305,13 @@ class GenreDetector:
         return self.card.get("input_kind", "taggram") == "patches"
 
     @property
-    def card(self) -> dict:
+    def card(self) -> ModelCard:
         if self._card is None:
-            p = self.model_path.with_suffix(".json")
-            self._card = json.loads(p.read_text(encoding="utf-8")) if p.is_file() else {}
+            p = self.model_path
+            try:
+                self._card = read_card(p.stem, p.parent)
+            except ModelCardError:  # a head without a card: the bundled layout is assumed
+                self._card = ModelCard(p.stem, p.with_suffix(".json"), {})
         return self._card
 
     # -- head only

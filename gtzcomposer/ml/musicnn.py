@@ -7,16 +7,16 @@ convert-musicnn``); its card ``models/msd_musicnn.json`` holds the tag names and
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
-from functools import lru_cache
 
 import numpy as np
 
 from gtzcomposer.core.errors import Cancelled, GtzError
 from gtzcomposer.ml.features import PATCH_HOP
-from gtzcomposer.resources import model_card_path, model_path
+from gtzcomposer.resources import model_path
+
+from .registry import ModelCard, ModelCardError, read_card
 
 MODEL_NAME = "msd_musicnn"
 DEFAULT_BATCH = 32
@@ -31,19 +31,17 @@ class BackboneError(GtzError):
     """The bundled musicnn model is missing or unreadable."""
 
 
-@lru_cache(maxsize=1)
-def card() -> dict:
+def card() -> ModelCard:
     """The model card (``models/msd_musicnn.json``)."""
-    path = model_card_path(MODEL_NAME)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise BackboneError(f"The musicnn model card {path} is missing or unreadable ({exc}).") from exc
+        return read_card(MODEL_NAME)
+    except ModelCardError as exc:
+        raise BackboneError(f"The musicnn model card is missing or unreadable: {exc}.") from exc
 
 
 def tag_names() -> list[str]:
     """The 50 MSD tag names, in the order of the model's outputs (musicnn's MSD_LABELS)."""
-    return list(card()["labels"])
+    return list(card().labels)
 
 
 _models: dict[str, object] = {}

@@ -14,10 +14,11 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
 from .. import __version__
+from .themes import apply_theme
 
 ORG = "gtzcomposer"
 APP = "gtzcomposer"
@@ -49,46 +50,6 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     font.setHintingPreference(QFont.HintingPreference.PreferFullHinting)
     app.setFont(font)
     return app
-
-
-# Colour of each palette role (by role name), and of disabled text.
-_LIGHT = {
-    "Window": "#eef0f3", "WindowText": "#1d2128", "Base": "#ffffff", "AlternateBase": "#f4f6f8",
-    "ToolTipBase": "#fffbe6", "ToolTipText": "#1d2128", "Text": "#1d2128", "Button": "#e6e9ed",
-    "ButtonText": "#1d2128", "BrightText": "#d0021b", "Highlight": "#2f6fdb", "HighlightedText": "#ffffff",
-    "Link": "#2f6fdb", "PlaceholderText": "#7b8490", "Light": "#ffffff", "Midlight": "#f2f4f6",
-    "Mid": "#b8bec6", "Dark": "#8c939c", "Shadow": "#5c636b", "disabled": "#9aa1aa",
-}
-_DARK = {
-    "Window": "#2b2e33", "WindowText": "#e3e6ea", "Base": "#1f2125", "AlternateBase": "#272a2f",
-    "ToolTipBase": "#3a3e45", "ToolTipText": "#e3e6ea", "Text": "#e3e6ea", "Button": "#353940",
-    "ButtonText": "#e3e6ea", "BrightText": "#ff6b6b", "Highlight": "#4a8cf0", "HighlightedText": "#ffffff",
-    "Link": "#6aa5ff", "PlaceholderText": "#8a9099", "Light": "#4a4f57", "Midlight": "#3e424a",
-    "Mid": "#2f3238", "Dark": "#1a1c1f", "Shadow": "#0f1012", "disabled": "#6c727b",
-}
-
-
-def _palette(colors: dict[str, str]) -> QPalette:
-    p = QPalette()
-    r, g = QPalette.ColorRole, QPalette.ColorGroup
-    for name, c in colors.items():
-        if name != "disabled":
-            p.setColor(getattr(r, name), QColor(c))
-    for role in (r.WindowText, r.Text, r.ButtonText):
-        p.setColor(g.Disabled, role, QColor(colors["disabled"]))
-    return p
-
-
-def light_palette() -> QPalette:
-    return _palette(_LIGHT)
-
-
-def dark_palette() -> QPalette:
-    return _palette(_DARK)
-
-
-def apply_theme(app: QApplication, name: str) -> None:
-    app.setPalette(dark_palette() if name == "dark" else light_palette())
 
 
 def _probe_ready(window) -> None:
@@ -132,7 +93,11 @@ def run_gui(file: str | None = None, screenshot: str | None = None, theme: str |
     if screenshot:
         window.resize(*size)
         if file:
-            window.open_file(file, ask=False, background=False)
+            # Read it here, not through the window: a file that cannot be read is one sentence
+            # on stderr and exit 2 (an error dialog would wait forever for a click offscreen).
+            from ..io.formats import load_any
+
+            window.files.show_loaded(Path(file), load_any(Path(file)))
         window.show()
         for _ in range(5):
             app.processEvents()
@@ -154,7 +119,7 @@ def run_gui(file: str | None = None, screenshot: str | None = None, theme: str |
 
     window.show()
     if file:
-        QTimer.singleShot(0, lambda: window.open_file(file, ask=False))
+        QTimer.singleShot(0, lambda: window.files.open_file(file, ask=False))
     window.start_background()
     if os.environ.get("GTZCOMPOSER_LAUNCH_PROBE"):
         _probe_ready(window)

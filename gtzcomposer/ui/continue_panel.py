@@ -1,28 +1,31 @@
 """The Continue panel: style-conditioned melody continuation of the current selection.
 
-A plain QWidget meant for a dock. The main window calls :meth:`ContinuePanel.set_seed` with the
-selected notes and the song whenever the selection changes, and listens to:
+A plain QWidget meant for a dock; ``ui/continuation.py`` wires it to the window. The wiring
+calls :meth:`ContinuePanel.set_seed` with the selected notes, the song and their track whenever
+the selection changes, and listens to:
 
 * ``variationsReady(list)``: a list of ``generator.Variation`` (best first) after Generate or
-  Regenerate; show them as ghost notes after the selection;
+  Regenerate;
 * ``currentVariationChanged(int, object)``: index and ``Variation`` now shown (also sent right
   after ``variationsReady`` with index 0, and with ``(-1, None)`` when the variations are cleared);
-* ``auditionRequested(object)``: a tuple of Notes, the seed followed by the current variation,
-  to play from the seed;
-* ``acceptRequested(object)``: a tuple of Notes, the current variation; the main window inserts
-  them into the seed's track as one undoable ``core.edits.AddNotes`` edit;
-* ``errorOccurred(str)``: a message to show (the panel also shows it in its status line);
-* with band parts ticked (``band_controls.BandControls``, docs/band.md): ``bandChanged(take)``
-  with each variation shown (None: no band), and ``acceptBandRequested(notes, take)`` /
-  ``auditionBandRequested(notes, take)`` instead of the melody-only signals.
+* ``writeModeChanged(str)``: the user chose another :class:`~gtzcomposer.core.continuation.WriteMode`;
+* ``auditionRequested(object)`` and ``acceptRequested(object)``: the current
+  :class:`~gtzcomposer.core.continuation.Offer`: its parts carry the track they were made for
+  (the seed's track when Generate was pressed), whatever track is current now;
+* ``errorOccurred(str)``: a message to show (the panel also shows it in its status line).
 
-Generation runs on a worker (services.TaskRunner) with progress and Cancel; the model is loaded
-lazily on the worker the first time (or by :meth:`preload` at start-up).
+With band parts ticked (``band_controls.BandControls``, docs/band.md) the Offer also carries the
+band's Drums, Bass and Chords parts (existing tracks of those names continue, else new tracks),
+and ``bandChanged(take)`` follows the variation shown (None: no band).
+
+Its settings are one :class:`~gtzcomposer.core.generation.GenerationSettings`
+(:meth:`settings`, :meth:`set_settings`), kept in the project. Generation runs on a worker
+(services.TaskRunner) with progress and Cancel; the model is loaded lazily on the worker the
+first time (or by :meth:`preload` at start-up).
 """
 
 from __future__ import annotations
 
-import json
 import random
 
 from PySide6.QtCore import Qt, Signal
@@ -40,47 +43,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.continuation import Offer, Part, WriteMode
 from ..core.generation import GenerationSettings
 from ..core.transforms import top_line
+from ..services import band as band_service
+from ..services import models
 from ..services.tasks import TaskRunner
-
-DEFAULT_STYLES = ("classical", "folk", "chinese", "irish", "scottish")
-
-
-def _styles_from_card() -> tuple[list[str], str]:
-    """(styles, reason when unavailable) from the melody model card, without loading the model."""
-    from ..resources import model_card_path, model_path
-
-    card = model_card_path("melody")
-    if not card.exists() or not model_path("melody").exists():
-        return [], f"no melody model found in {card.parent} (train it with `python -m training melody`)"
-    try:
-        return list(json.loads(card.read_text(encoding="utf-8"))["styles"]), ""
-    except (OSError, ValueError, KeyError) as exc:
-        return [], f"the melody model card {card.name} cannot be read: {exc}"
-
-
-def _load_generator(progress=None, is_cancelled=None):
-    from ..ml.melody.generator import MelodyGenerator
-
-    return MelodyGenerator.load()
-
-
-def _generate(seed_notes, song, settings, band_genre=None, under_seed=False, progress=None, is_cancelled=None):
-    """The continuation, or with band parts asked, the ranked ``ml.band.BandResult``."""
-    from ..ml.melody.generator import MelodyGenerator
-
-    if progress:
-        progress(0.0, "loading the melody model")
-    gen = MelodyGenerator.load()
-    cont = gen.continue_melody(seed_notes, song, settings, progress=progress, is_cancelled=is_cancelled)
-    if not settings.band_parts:
-        return cont
-    from .band_controls import band_worker
-
-    if progress:
-        progress(0.97, "the band")
-    return band_worker(cont, song, settings.band_parts, settings.seed, band_genre, under_seed)
 
 
 class ContinuePanel(QWidget):
@@ -88,31 +56,32 @@ class ContinuePanel(QWidget):
     currentVariationChanged = Signal(int, object)
     acceptRequested = Signal(object)
     auditionRequested = Signal(object)
+    writeModeChanged = Signal(str)
     errorOccurred = Signal(str)
-    # the band (see band_controls.py): the current variation's take (None: no band), and Accept /
-    # Audition of a variation with its band: (notes of the melody, take)
     bandChanged = Signal(object)
-    acceptBandRequested = Signal(object, object)
-    auditionBandRequested = Signal(object, object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("ContinuePanel")
         self._seed: tuple = ()
         self._song = None
+        self._track = 0  # the seed's track
+        self._job_track = 0  # the seed's track when Generate was pressed
+        self._result_track = 0  # ... for the variations shown
         self._result = None
+        self._band = None  # ml.band.BandResult of the variations shown, when the band played
         self._index = -1
         self._last_seed: int | None = None
-        self._band = None  # ml.band.BandResult of the current result, when the band played
+        self._generating = False  # the runner's task is a generation (not the preload)
         self.runner = TaskRunner(self)
         self.runner.progress.connect(self._on_progress)
         self.runner.finished.connect(self._on_finished)
         self.runner.failed.connect(self._on_failed)
         self.runner.busyChanged.connect(self._update_enabled)
 
-        styles, self._unavailable = _styles_from_card()
+        styles, self._unavailable = models.melody_styles()
         self.style_box = QComboBox()
-        self.style_box.addItems(styles or list(DEFAULT_STYLES))
+        self.style_box.addItems(styles)
         self.bars = QSpinBox(minimum=1, maximum=32, value=4)
         self.variations = QSpinBox(minimum=1, maximum=16, value=4)
         self.temperature = QDoubleSpinBox(minimum=0.1, maximum=2.0, singleStep=0.05, value=1.0)
@@ -123,6 +92,11 @@ class ContinuePanel(QWidget):
         self.seed_box.setSpecialValueText("random")
         self.seed_box.setToolTip("random seed; the same seed and settings give the same variations")
         self.key_lock = QCheckBox("Only notes of the song's key")
+        self.write_box = QComboBox()
+        for mode in WriteMode:
+            self.write_box.addItem(mode.label, mode.value)
+        self.write_box.setToolTip("Where Accept writes the continuation; the ghost notes show the result")
+        self.write_box.currentIndexChanged.connect(lambda _i: self.writeModeChanged.emit(self.write_mode().value))
 
         form = QFormLayout()
         form.addRow("Style", self.style_box)
@@ -133,6 +107,7 @@ class ContinuePanel(QWidget):
         form.addRow("Style strength", self.style_strength)
         form.addRow("Seed", self.seed_box)
         form.addRow("Key lock", self.key_lock)
+        form.addRow("Accept", self.write_box)
 
         self.generate_button = QPushButton("Generate")
         self.cancel_button = QPushButton("Cancel")
@@ -191,10 +166,11 @@ class ContinuePanel(QWidget):
         self._update_enabled()
 
     # --- public API ------------------------------------------------------------------------------
-    def set_seed(self, notes, song) -> None:
-        """The current selection (notes of one track) and the song it belongs to."""
+    def set_seed(self, notes, song, track: int = 0) -> None:
+        """The current selection (notes of track ``track``) and the song it belongs to."""
         self._seed = tuple(notes)
         self._song = song
+        self._track = track
         mono = top_line(self._seed) if self._seed else ()
         if self._seed and len(mono) < len(set(self._seed)):
             self.notice.setText("The selection is polyphonic: only its top line will be continued.")
@@ -209,8 +185,7 @@ class ContinuePanel(QWidget):
     def preload(self) -> None:
         """Load the model in the background (call at start-up)."""
         if not self._unavailable and not self.runner.busy:
-            self.runner.start(_load_generator, label="loading the melody model")
-
+            self.runner.start(models.load_melody_model, label="loading the melody model")
 
     @property
     def current_variation(self):
@@ -226,17 +201,71 @@ class ContinuePanel(QWidget):
         if not self._seed or self._song is None:
             self._show_error("Select some notes of one track to continue them.")
             return
+        settings = self.settings()
         if seed is None:
-            seed = self.seed_box.value() if self.seed_box.value() >= 0 else random.randrange(2**31)
+            seed = settings.seed if settings.seed is not None else random.randrange(2**31)
         self._last_seed = seed
+        self._job_track = self._track
         self.progress_bar.setValue(0)
         self.status.setText("Generating…")
-        settings = GenerationSettings(
+        self._generating = True
+        settings = settings.replace(seed=seed)
+        if settings.band_parts:
+            self.runner.start(band_service.continue_with_band, self._seed, self._song, settings, self.band.genre(),
+                              self.band.under_seed.isChecked(), label="continuing the melody with the band")
+        else:
+            self.runner.start(models.continue_melody, self._seed, self._song, settings, label="continuing the melody")
+
+    def settings(self) -> GenerationSettings:
+        """What the panel's controls say (``seed`` None: a new random one each time)."""
+        return GenerationSettings(
             style=self.style_box.currentText(), bars=self.bars.value(), variations=self.variations.value(),
-            temperature=self.temperature.value(), top_p=self.top_p.value(), seed=seed,
+            temperature=self.temperature.value(), top_p=self.top_p.value(),
+            seed=self.seed_box.value() if self.seed_box.value() >= 0 else None,
             key_lock=self.key_lock.isChecked(), strength=self.style_strength.value(), parts=self.band.parts())
-        self.runner.start(_generate, self._seed, self._song, settings, self.band.genre(),
-                          self.band.under_seed.isChecked(), label="continuing the melody")
+
+    def set_settings(self, settings: GenerationSettings) -> None:
+        """Show ``settings`` (from a project); a style the model does not know is reported and
+        the style choice stays."""
+        index = self.style_box.findText(settings.style)
+        if index >= 0:
+            self.style_box.setCurrentIndex(index)
+        else:
+            self.notice.setText(f"The melody model has no style {settings.style!r}; "
+                                f"{self.style_box.currentText()} is used.")
+        self.bars.setValue(settings.bars)
+        self.variations.setValue(settings.variations)
+        self.temperature.setValue(settings.temperature)
+        self.top_p.setValue(settings.top_p)
+        self.style_strength.setValue(settings.strength)
+        self.seed_box.setValue(-1 if settings.seed is None else min(settings.seed, self.seed_box.maximum()))
+        self.key_lock.setChecked(settings.key_lock)
+        self.band.set_parts(settings.parts)
+
+    def write_mode(self) -> WriteMode:
+        return WriteMode(self.write_box.currentData())
+
+    def set_write_mode(self, mode: WriteMode | str) -> None:
+        self.write_box.setCurrentIndex(max(0, self.write_box.findData(WriteMode(mode).value)))
+
+    def current_offer(self) -> Offer | None:
+        """The variation shown, as what Accept would write, with the track it was made for."""
+        v = self.current_variation
+        if v is None:
+            return None
+        r = self._result
+        parts = (Part(self._result_track, tuple(v.notes)),)
+        take = self.current_take
+        if take is not None and self._song is not None:
+            parts += band_service.offer_parts(self._song, take)
+        return Offer(parts, r.start, r.end, self.write_mode())
+
+    @property
+    def current_take(self):
+        """The band of the variation shown (``ml.band.BandTake``), or None."""
+        if self._band is None or not self._band.takes or self._index < 0:
+            return None
+        return self._band.takes[self._index]
 
     def regenerate(self) -> None:
         self.generate(seed=random.randrange(2**31))
@@ -244,6 +273,7 @@ class ContinuePanel(QWidget):
     def cancel(self) -> None:
         if self.runner.busy:
             self.runner.cancel()
+            self._generating = False
             self.status.setText("Cancelled.")
             self.progress_bar.setValue(0)
 
@@ -254,41 +284,25 @@ class ContinuePanel(QWidget):
         self._select(self._index - 1)
 
     def audition(self) -> None:
-        v = self.current_variation
-        if v is not None:
-            notes = tuple(self._result.seed_notes) + tuple(v.notes)
-            take = self.current_take
-            if take is not None:
-                self.auditionBandRequested.emit(notes, take)
-            else:
-                self.auditionRequested.emit(notes)
+        offer = self.current_offer()
+        if offer is not None:
+            self.auditionRequested.emit(offer)
 
     def accept(self) -> None:
-        v = self.current_variation
-        if v is None:
+        offer = self.current_offer()
+        if offer is None:
             return
-        take = self.current_take
-        if take is not None:
-            self.acceptBandRequested.emit(tuple(v.notes), take)
-        else:
-            self.acceptRequested.emit(tuple(v.notes))
+        self.acceptRequested.emit(offer)
         self.clear_variations()
         self.status.setText("Accepted.")
-
-    @property
-    def current_take(self):
-        """The band of the current variation (``ml.band.BandTake``), or None."""
-        if self._band is None or not self._band.takes or self._index < 0:
-            return None
-        return self._band.takes[self._index]
 
     def clear_variations(self) -> None:
         self._result = None
         self._band = None
         self._index = -1
         self.variation_label.setText("no variations")
-        self.currentVariationChanged.emit(-1, None)
         self.bandChanged.emit(None)
+        self.currentVariationChanged.emit(-1, None)
         self._update_enabled()
 
     # --- internals -------------------------------------------------------------------------------
@@ -304,21 +318,23 @@ class ContinuePanel(QWidget):
             label += f", fit {self._band.fits[index].fit:.2f}"
         self.variation_label.setText(label + ")")
         self._update_enabled()
-        self.currentVariationChanged.emit(index, v)
         self.bandChanged.emit(take)
+        self.currentVariationChanged.emit(index, v)
 
     def _on_progress(self, fraction: float, message: str) -> None:
         self.progress_bar.setValue(round(100 * fraction))
 
     def _on_finished(self, result) -> None:
-        band = None
-        if result is not None and hasattr(result, "takes"):  # melody + band
-            band, result = result, result.continuation
-        if result is None or not hasattr(result, "variations"):  # a preload finished
+        if not self._generating:  # a preload finished
             self._update_enabled()
             return
+        self._generating = False
+        band = None
+        if hasattr(result, "takes"):  # melody + band (ml.band.BandResult)
+            band, result = result, result.continuation
         self._result = result
         self._band = band if band is not None and band.takes else None
+        self._result_track = self._job_track
         self.progress_bar.setValue(100)
         self.status.setText(f"{len(result.variations)} variations in {result.style} (seed {self._last_seed}).")
         notices = []
@@ -333,6 +349,7 @@ class ContinuePanel(QWidget):
         self._select(0)
 
     def _on_failed(self, exc) -> None:
+        self._generating = False
         self.progress_bar.setValue(0)
         self._show_error(str(exc) or type(exc).__name__)
 

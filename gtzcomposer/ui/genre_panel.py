@@ -3,18 +3,17 @@
 ``GenrePanel(parent=None)`` is a plain QWidget (the main window puts it in a dock). It emits
 ``useAsStyle(str)`` with a melody style name when the detected genre has one (only 'classical'
 today), ``resultReady(object)`` with the :class:`~gtzcomposer.ml.genre.GenreResult` and
-``failed(str)`` with an error message. Detection runs on a worker thread (a small private worker
-class; swap it for the shared services TaskRunner when that exists) with progress and cancel.
+``failed(str)`` with an error message. Detection runs through :class:`~gtzcomposer.services.tasks.TaskRunner`
+on a one-thread pool (one analysis at a time: a cancelled one finishes before the next starts),
+with progress and cancel (:class:`gtzcomposer.core.errors.Cancelled`).
 Nothing heavy is imported at module level: keras/librosa load inside the worker on first use.
 """
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import CancelledError
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QPointF, QRectF, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QPointF, QRectF, Qt, QThreadPool, Signal
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -27,68 +26,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-# Same order as gtzcomposer.ml.genre.GENRES (kept here so the panel does not import ml at start-up;
-# a test checks they agree).
-GENRES = ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock")
+from ..services.models import genre_detector, genre_labels, melody_styles
+from ..services.tasks import TaskRunner
+
+GENRES = genre_labels()  # from the genre model's card (JSON only: nothing heavy loads)
 GENRE_COLORS = {
     "blues": "#1f77b4", "classical": "#c5b0d5", "country": "#8c564b", "disco": "#e377c2", "hiphop": "#7f7f7f",
     "jazz": "#bcbd22", "metal": "#d62728", "pop": "#17becf", "reggae": "#2ca02c", "rock": "#ff7f0e",
 }
 # Detected genre -> melody style of the generator (classical, folk, chinese, irish, scottish).
 STYLE_FOR_GENRE = {"classical": "classical"}
-MELODY_STYLES = ("classical", "folk", "chinese", "irish", "scottish")
 AUDIO_FILTER = "Audio files (*.wav *.au *.flac *.ogg *.mp3 *.m4a *.aac);;All files (*)"
 AUDIO_SUFFIXES = {".wav", ".au", ".snd", ".flac", ".ogg", ".mp3", ".m4a", ".aac", ".aif", ".aiff"}
 
 
-# ----------------------------------------------------------------------------- worker
-
-class _Signals(QObject):
-    progress = Signal(int, float, str)
-    finished = Signal(int, object)
-    failed = Signal(int, str)
-    cancelled = Signal(int)
-
-
-class _DetectTask(QRunnable):
-    """Runs GenreDetector.detect on a pool thread; results come back through queued signals."""
-
-    def __init__(self, task_id: int, detector_getter, path: str, lock: threading.Lock):
-        super().__init__()
-        self.task_id = task_id
-        self.signals = _Signals()
-        self._get = detector_getter
-        self._path = path
-        self._lock = lock
-        self._cancel = threading.Event()
-        self.setAutoDelete(False)
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    def run(self) -> None:  # pool thread
-        tid = self.task_id
-        try:
-            with self._lock:
-                if self._cancel.is_set():
-                    self.signals.cancelled.emit(tid)
-                    return
-                try:
-                    detector = self._get()
-                    result = detector.detect(self._path, progress=lambda f, m: self.signals.progress.emit(tid, f, m),
-                                             is_cancelled=self._cancel.is_set)
-                except CancelledError:  # gtzcomposer.ml.genre.Cancelled and the reader's own
-                    self.signals.cancelled.emit(tid)
-                    return
-            if self._cancel.is_set():
-                self.signals.cancelled.emit(tid)
-            else:
-                self.signals.finished.emit(tid, result)
-        except Exception as exc:  # noqa: BLE001 - shown in the panel, never a crash
-            from ..core.errors import GtzError
-
-            msg = str(exc) if isinstance(exc, GtzError) else f"{type(exc).__name__}: {exc}"
-            self.signals.failed.emit(tid, msg or type(exc).__name__)
+def _detect(get_detector, path: str, progress=None, is_cancelled=None):
+    """The task the panel's runner runs: load the detector (first time) and analyse ``path``."""
+    return get_detector().detect(path, progress=progress, is_cancelled=is_cancelled)
 
 
 # ----------------------------------------------------------------------------- views
@@ -227,11 +181,13 @@ class GenrePanel(QWidget):
         super().__init__(parent)
         self.setAcceptDrops(True)
         self._detector = detector
-        self._lock = threading.Lock()
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
-        self._task: _DetectTask | None = None
-        self._next_id = 0
+        self.runner = TaskRunner(self, pool=self._pool)
+        self.runner.progress.connect(self._on_progress)
+        self.runner.finished.connect(self._on_finished)
+        self.runner.failed.connect(self._on_failed)
+        self.runner.cancelled.connect(self._on_cancelled)
         self.result = None
         self.path: str | None = None
 
@@ -275,7 +231,7 @@ class GenrePanel(QWidget):
     # -- public API
     @property
     def running(self) -> bool:
-        return self._task is not None
+        return self.runner.busy
 
     def open_file(self, path) -> None:
         """Analyse ``path`` in the background (cancels a running analysis first)."""
@@ -294,26 +250,15 @@ class GenrePanel(QWidget):
         if not Path(path).is_file():
             self._fail(f"{path}: no such file." if not Path(path).exists() else f"{path} is not a file.")
             return
-        self._next_id += 1
-        task = _DetectTask(self._next_id, self._get_detector, path, self._lock)
-        task.signals.progress.connect(self._on_progress)
-        task.signals.finished.connect(self._on_finished)
-        task.signals.failed.connect(self._on_failed)
-        task.signals.cancelled.connect(self._on_cancelled)
-        self._task = task
         self.progress.setValue(0)
         self.progress.setFormat("starting…")
         self.progress.setVisible(True)
         self.cancel_button.setEnabled(True)
         self.status.setText("Analysing… (the first run loads the models)")
-        self._pool.start(task)
+        self.runner.start(_detect, self._get_detector, path, label=f"Analysing {Path(path).name}")
 
     def cancel(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            self._finish_task()
-            self.status.setText("Cancelled.")
-            self.cancelled.emit()
+        self.runner.cancel()  # -> _on_cancelled
 
     def wait(self, msecs: int = 30000) -> bool:
         """Block until the worker thread is idle (for tests and shutdown)."""
@@ -322,29 +267,18 @@ class GenrePanel(QWidget):
     # -- internals
     def _get_detector(self):
         if self._detector is None:
-            from ..ml.genre import GenreDetector
-
-            self._detector = GenreDetector()
+            self._detector = genre_detector()
         return self._detector
 
     def _finish_task(self):
-        self._task = None
         self.progress.setVisible(False)
         self.cancel_button.setEnabled(False)
 
-    def _current(self, tid: int) -> bool:
-        return self._task is not None and self._task.task_id == tid
+    def _on_progress(self, fraction, message):
+        self.progress.setValue(int(1000 * max(0.0, min(1.0, fraction))))
+        self.progress.setFormat(f"%p%  {message}")
 
-    @Slot(int, float, str)
-    def _on_progress(self, tid, fraction, message):
-        if self._current(tid):
-            self.progress.setValue(int(1000 * max(0.0, min(1.0, fraction))))
-            self.progress.setFormat(f"%p%  {message}")
-
-    @Slot(int, object)
-    def _on_finished(self, tid, result):
-        if not self._current(tid):
-            return
+    def _on_finished(self, result):
         self._finish_task()
         self.result = result
         self.status.setText("")
@@ -353,21 +287,22 @@ class GenrePanel(QWidget):
         self.waveform.set_envelope(result.envelope)
         top, p = result.sorted()[0]
         self.top_label.setText(f"Sounds most like <b>{top}</b> ({p:.0%}), {result.duration:.1f} s analysed")
+        if result.warning:
+            self.status.setText(result.warning)
         self._update_style_button()
         self.resultReady.emit(result)
 
-    @Slot(int, str)
-    def _on_failed(self, tid, message):
-        if self._current(tid):
-            self._finish_task()
-            self._fail(message)
+    def _on_failed(self, exc):
+        from ..core.errors import GtzError
 
-    @Slot(int)
-    def _on_cancelled(self, tid):
-        if self._current(tid):  # cancelled from inside (not through cancel())
-            self._finish_task()
-            self.status.setText("Cancelled.")
-            self.cancelled.emit()
+        self._finish_task()
+        message = str(exc) if isinstance(exc, GtzError) else f"{type(exc).__name__}: {exc}"
+        self._fail(message or type(exc).__name__)
+
+    def _on_cancelled(self):
+        self._finish_task()
+        self.status.setText("Cancelled.")
+        self.cancelled.emit()
 
     def _fail(self, message: str):
         self._set_error(message)
@@ -389,7 +324,7 @@ class GenrePanel(QWidget):
             self.style_button.setToolTip("Analyse an audio file first.")
         elif style is None:
             self.style_button.setToolTip(
-                f"No melody style matches '{self.result.top}': the generator knows {', '.join(MELODY_STYLES)}.")
+                f"No melody style matches '{self.result.top}': the generator knows {', '.join(melody_styles()[0])}.")
         else:
             self.style_button.setToolTip(f"Set the generation style to '{style}'.")
 

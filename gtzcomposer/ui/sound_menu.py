@@ -15,22 +15,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction, QActionGroup
-from PySide6.QtWidgets import QFileDialog, QMenu
+from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
+from ..services import sound
 from ..services.tasks import TaskRunner
-from . import transport as transport_mod
+from .dialogs import show_error
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .main_window import MainWindow
+    from .playback_control import PlaybackControl
 
 SOUNDFONT_FILTER = "SoundFonts (*.sf2 *.sf3);;All files (*)"
 
 
 class SoundMenu(QMenu):
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__("&Sound", window)
+    def __init__(self, playback: PlaybackControl, parent: QWidget) -> None:
+        super().__init__("&Sound", parent)
         self.setObjectName("SoundMenu")
-        self.window_ = window
+        self.playback = playback
+        settings = playback.settings
         self.loader = TaskRunner(self)
         self.loader.finished.connect(self._soundfont_loaded)
         self.loader.failed.connect(self._soundfont_failed)
@@ -53,10 +55,10 @@ class SoundMenu(QMenu):
         self.record_menu.aboutToShow.connect(self.fill_inputs)
         self.quantize_record_action = QAction("&Quantize Recorded Notes to the Grid", self)
         self.quantize_record_action.setCheckable(True)
-        self.quantize_record_action.setChecked(bool(window.settings.get("audio/record_quantize")))
-        self.quantize_record_action.toggled.connect(lambda on: window.settings.set("audio/record_quantize", on))
+        self.quantize_record_action.setChecked(bool(settings.get("audio/record_quantize")))
+        self.quantize_record_action.toggled.connect(lambda on: settings.set("audio/record_quantize", on))
         self.stop_record_action = QAction("S&top Recording", self)
-        self.stop_record_action.triggered.connect(window.stop_recording)
+        self.stop_record_action.triggered.connect(playback.stop_recording)
         self.stop_record_action.setEnabled(False)
         self.addAction(self.quantize_record_action)
         self.addAction(self.stop_record_action)
@@ -64,10 +66,10 @@ class SoundMenu(QMenu):
 
     # --- soundfont ------------------------------------------------------------------------------
     def soundfont_setting(self) -> str:
-        return str(self.window_.settings.get("audio/soundfont") or "")
+        return str(self.playback.settings.get("audio/soundfont") or "")
 
     def update_soundfont_info(self) -> None:
-        text, tip = transport_mod.describe_soundfont(self.soundfont_setting())
+        text, tip = sound.describe_soundfont(self.soundfont_setting())
         if self._loading:
             text = f"{text}; loading {Path(self._loading).name}…"
         self.soundfont_info.setText(f"Soundfont: {text}")
@@ -77,66 +79,59 @@ class SoundMenu(QMenu):
 
     def choose_soundfont(self) -> None:
         current = self.soundfont_setting()
-        start = str(Path(current).parent) if current else str(self.window_.settings.get("files/last_dir") or "")
-        path, _ = QFileDialog.getOpenFileName(self.window_, "Choose a Soundfont", start, SOUNDFONT_FILTER)
+        start = str(Path(current).parent) if current else str(self.playback.settings.get("files/last_dir") or "")
+        path, _ = QFileDialog.getOpenFileName(self.parentWidget(), "Choose a Soundfont", start, SOUNDFONT_FILTER)
         if path:
             self.load_soundfont(path)
 
     def load_soundfont(self, path: str) -> None:
         """Load ``path`` on a worker; it becomes the soundfont in use once FluidSynth accepts it."""
-        if self.window_.is_recording():
-            self.window_.show_error("Soundfont", "Stop recording before changing the soundfont.")
+        if self.playback.is_recording():
+            show_error(self.parentWidget(), "Soundfont", "Stop recording before changing the soundfont.")
             return
         self._loading = path
         self.update_soundfont_info()
-        self.window_.statusBar().showMessage(f"Loading soundfont {Path(path).name}…")
-        self.loader.start(transport_mod.load_soundfont, path, label=f"Loading {Path(path).name}")
+        self.playback.message.emit(f"Loading soundfont {Path(path).name}…", 0)
+        self.loader.start(sound.load_soundfont, path, label=f"Loading {Path(path).name}")
 
     def _soundfont_loaded(self, soundfont) -> None:
         self._loading = None
-        self.window_.settings.set("audio/soundfont", str(soundfont.path))
-        self.window_.apply_soundfont()
+        self.playback.settings.set("audio/soundfont", str(soundfont.path))
+        self.playback.apply_soundfont()
         self.update_soundfont_info()
-        self.window_.statusBar().showMessage(f"Soundfont: {soundfont.path.name}", 5000)
+        self.playback.message.emit(f"Soundfont: {soundfont.path.name}", 5000)
 
     def _soundfont_failed(self, exc: object) -> None:
         path, self._loading = self._loading, None
         self.update_soundfont_info()
-        kept, _ = transport_mod.describe_soundfont(self.soundfont_setting())
-        self.window_.statusBar().clearMessage()
-        self.window_.show_error("Soundfont",
+        kept, _ = sound.describe_soundfont(self.soundfont_setting())
+        self.playback.message.emit("", 0)
+        show_error(self.parentWidget(), "Soundfont",
                                 f"{Path(path or '').name} cannot be used: {exc}\n\nThe soundfont in use stays: {kept}.")
 
     def use_default_soundfont(self) -> None:
-        if self.window_.is_recording():
-            self.window_.show_error("Soundfont", "Stop recording before changing the soundfont.")
+        if self.playback.is_recording():
+            show_error(self.parentWidget(), "Soundfont", "Stop recording before changing the soundfont.")
             return
-        self.window_.settings.set("audio/soundfont", "")
-        self.window_.apply_soundfont()
+        self.playback.settings.set("audio/soundfont", "")
+        self.playback.apply_soundfont()
         self.update_soundfont_info()
 
     # --- MIDI ports -----------------------------------------------------------------------------
     def _ports(self):
-        service = self.window_.playback
-        if service is None:
-            return None
-        return service.midiPorts()
+        return self.playback.service.midiPorts()
 
     def fill_outputs(self) -> None:
         menu = self.output_menu
         menu.clear()
-        service = self.window_.playback
         group = QActionGroup(menu)
-        current = service.outputName() if service is not None else None
+        current = self.playback.service.outputName()
         builtin = menu.addAction("Built-in Synth (FluidSynth)")
         builtin.setCheckable(True)
         builtin.setChecked(current is None)
-        builtin.triggered.connect(lambda: self.window_.set_midi_output(None))
+        builtin.triggered.connect(lambda: self.playback.set_midi_output(None))
         group.addAction(builtin)
         ports = self._ports()
-        if ports is None:
-            _note(menu, "playback is not available in this build")
-            return
         menu.addSeparator()
         if not ports.outputs:
             _note(menu, ports.reason or "no MIDI outputs found")
@@ -144,24 +139,21 @@ class SoundMenu(QMenu):
             a = menu.addAction(name)
             a.setCheckable(True)
             a.setChecked(name == current)
-            a.triggered.connect(lambda _c=False, n=name: self.window_.set_midi_output(n))
+            a.triggered.connect(lambda _c=False, n=name: self.playback.set_midi_output(n))
             group.addAction(a)
 
     def fill_inputs(self) -> None:
         menu = self.record_menu
         menu.clear()
         ports = self._ports()
-        if ports is None:
-            _note(menu, "playback is not available in this build")
-            return
         if not ports.inputs:
             _note(menu, ports.reason or "no MIDI inputs found")
-        recording = self.window_.is_recording()
+        recording = self.playback.is_recording()
         for name in ports.inputs:
             a = menu.addAction(name)
             a.setStatusTip(f"Record from {name} into the current track, from the cursor")
             a.setEnabled(not recording)
-            a.triggered.connect(lambda _c=False, n=name: self.window_.start_recording(n))
+            a.triggered.connect(lambda _c=False, n=name: self.playback.start_recording(n))
 
     def set_recording(self, recording: bool) -> None:
         self.stop_record_action.setEnabled(recording)

@@ -34,6 +34,7 @@ from ..core import (
     Song,
     Track,
     UpdateTrack,
+    free_channel,
     new_track,
 )
 from .document import SongDocument
@@ -45,15 +46,6 @@ def instrument_name(track: Track) -> str:
     if track.is_drum:
         return "Drum kit"
     return f"{track.program + 1:3d} {GM_PROGRAM_NAMES[track.program]}"
-
-
-def free_channel(song: Song, exclude: int | None = None) -> int:
-    """The lowest melodic channel no other track uses (wraps around when all 15 are taken)."""
-    used = {t.channel for i, t in enumerate(song.tracks) if i != exclude}
-    for c in range(16):
-        if c != DRUM_CHANNEL and c not in used:
-            return c
-    return 0
 
 
 def build_instrument_menu(parent: QWidget | None = None) -> QMenu:
@@ -261,6 +253,11 @@ class TrackList(QWidget):
     # --- view --------------------------------------------------------------------------------
     def row_widget(self, index: int) -> TrackRow:
         return self.list.itemWidget(self.list.item(index))
+
+    def refresh(self) -> None:
+        """Redraw every header (after a theme change)."""
+        self._headers = ()
+        self._refresh(self._doc.song)
 
     def _refresh(self, song: Song) -> None:
         headers = tuple(_header(t) for t in song.tracks)

@@ -1,8 +1,6 @@
 """Transport bar (play/stop, play from cursor, follow, loop, metronome, position) and the song
-panel (tempo, time signature, key), plus the one adapter to the sound layer.
+panel (tempo, time signature, key).
 
-Everything this window needs from ``gtzcomposer.services.playback`` and ``gtzcomposer.audio``
-goes through :func:`create_playback` and :func:`render_wav`, so a renamed function is fixed here.
 Tempo, meter and key editors push SetTempos / SetTimeSignatures / SetKeySignatures edits: each
 edits the event in effect at the cursor (the first one for a song with a single tempo/meter/key).
 """
@@ -11,10 +9,9 @@ from __future__ import annotations
 
 import html
 from dataclasses import replace
-from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QAction, QIcon, QKeySequence, QPainter, QPixmap
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -39,74 +36,8 @@ from ..core import (
     bar_at,
     format_position,
 )
+from .actions import make_action
 from .document import SongDocument
-
-# --- the adapter to the sound branch -----------------------------------------------------------
-
-
-def create_playback(parent: QObject | None = None, soundfont: str | None = None):
-    """(service, reason): the playback service (playing with ``soundfont``, or the default one
-    when None), or None and why there is none."""
-    try:
-        from ..services.playback import PlaybackService
-    except ImportError as exc:
-        return None, f"playback is not available in this build ({exc.name or exc})"
-    return PlaybackService(parent, soundfont=soundfont or None), ""
-
-
-def playback_available(service) -> tuple[bool, str]:
-    if service is None:
-        return False, "playback is not available in this build"
-    try:
-        ok, why = service.available()
-    except Exception as exc:  # noqa: BLE001 - a backend failing to start is "no audio", never a crash
-        return False, f"no audio output: {exc}"
-    return bool(ok), str(why or "")
-
-
-EXPORT_RATES = (44100, 48000)
-EXPORT_BITS = (16, 24)
-
-
-def render_wav(song: Song, path, soundfont: str | None = None, sample_rate: int = 44100, bit_depth: int = 16,
-               progress=None, is_cancelled=None):
-    """Render ``song`` to a .wav or .flac file (by its extension) with ``soundfont`` (the
-    default one when None); runs on a worker thread through TaskRunner."""
-    try:
-        from ..audio.render import keep_soundfont, render_song
-    except ImportError as exc:
-        from ..core import GtzError
-
-        raise GtzError("WAV export is not available in this build (the sound engine is missing)") from exc
-    # The soundfont stays in memory after the first export: later exports skip reading it.
-    kept = keep_soundfont(soundfont or None)
-    return render_song(song, path, soundfont=kept, sample_rate=sample_rate, bit_depth=bit_depth,
-                       progress=progress, is_cancelled=is_cancelled)
-
-
-def load_soundfont(path: str, progress=None, is_cancelled=None):
-    """Check that FluidSynth accepts ``path`` by loading it (and keep it loaded for the next
-    export); returns the :class:`~gtzcomposer.audio.soundfont.Soundfont`. Raises
-    :class:`~gtzcomposer.audio.soundfont.SoundfontError` with the reason."""
-    from ..audio.render import keep_soundfont
-
-    return keep_soundfont(path)
-
-
-def describe_soundfont(path: str | None) -> tuple[str, str]:
-    """(short text, tooltip) for the soundfont that ``path`` (or the default, when empty) gives;
-    never raises: a chosen file that went missing says so."""
-    try:
-        from ..audio.soundfont import resolve_soundfont
-    except ImportError:
-        return "no sound engine", "the sound engine is not in this build"
-    try:
-        sf = resolve_soundfont(path or None)
-    except Exception as exc:  # noqa: BLE001 - shown to the user, never raised in a menu
-        return f"{Path(path).name if path else 'none'} (unusable)", str(exc)
-    origin = {"user": "your choice", "system": "system default", "bundled": "built-in default"}.get(sf.source, sf.source)
-    return f"{sf.path.name} ({origin})", str(sf.path)
-
 
 # --- key names ---------------------------------------------------------------------------------
 
@@ -156,34 +87,19 @@ class TransportBar(QToolBar):
         self.setObjectName("TransportBar")
         self._doc = document
         self._cursor = 0
-        st = self.style()
-
-        self.play_action = QAction(st.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Play / Stop", self)
-        self.play_action.setShortcut(QKeySequence(Qt.Key.Key_Space))
-        self.play_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        self.play_action.setCheckable(True)
+        # (texts, shortcuts and tips: the one table in actions.py)
+        self.play_action = make_action("play", self)
         self.play_action.triggered.connect(self._on_play_toggled)
-        self.play_cursor_action = QAction(st.standardIcon(QStyle.StandardPixmap.SP_MediaSeekForward),
-                                          "Play from Cursor", self)
-        self.play_cursor_action.setShortcut(QKeySequence("Shift+Space"))
+        self.play_cursor_action = make_action("play_cursor", self)
         self.play_cursor_action.triggered.connect(lambda: self.playRequested.emit(True))
-        self.stop_action = QAction(st.standardIcon(QStyle.StandardPixmap.SP_MediaStop), "Stop", self)
+        self.stop_action = make_action("stop", self)
         self.stop_action.triggered.connect(self.stopRequested.emit)
-        self.rewind_action = QAction(st.standardIcon(QStyle.StandardPixmap.SP_MediaSkipBackward),
-                                     "Go to Start", self)
-        self.rewind_action.setShortcut(QKeySequence(Qt.Key.Key_Home))
-        self.follow_action = QAction("Follow", self)
-        self.follow_action.setCheckable(True)
-        self.follow_action.setToolTip("Scroll the piano roll to follow the playhead")
+        self.rewind_action = make_action("rewind", self)
+        self.follow_action = make_action("follow", self)
         self.follow_action.toggled.connect(self.followToggled.emit)
-        self.loop_action = QAction("Loop", self)
-        self.loop_action.setCheckable(True)
-        self.loop_action.setShortcut(QKeySequence("L"))
-        self.loop_action.setToolTip("Loop the region marked on the ruler (drag on the ruler to set it)")
+        self.loop_action = make_action("loop", self)
         self.loop_action.toggled.connect(self.loopToggled.emit)
-        self.metronome_action = QAction("Click", self)
-        self.metronome_action.setCheckable(True)
-        self.metronome_action.setToolTip("Metronome")
+        self.metronome_action = make_action("metronome", self)
         self.metronome_action.toggled.connect(self.metronomeToggled.emit)
         self.playback_actions = (self.play_action, self.play_cursor_action, self.stop_action)
         for a in (*self.playback_actions, self.rewind_action):
@@ -220,10 +136,6 @@ class TransportBar(QToolBar):
             # Rich text so that a long reason wraps instead of running off the screen.
             a.setToolTip(base if ok else f"<qt>{base}: playback unavailable: {why}</qt>")
         self.play_action.setToolTip("Play / Stop (Space)" if ok else f"<qt>Playback unavailable: {why}</qt>")
-
-    def set_metronome_available(self, ok: bool, reason: str = "") -> None:
-        self.metronome_action.setEnabled(ok)
-        self.metronome_action.setToolTip("Metronome" if ok else f"<qt>Metronome unavailable: {html.escape(reason)}</qt>")
 
     def set_playing(self, playing: bool) -> None:
         self.play_action.blockSignals(True)

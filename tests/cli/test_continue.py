@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pytest
@@ -11,11 +10,7 @@ from gtzcomposer.cli import main
 from gtzcomposer.resources import model_path
 from tests.helpers import melody_song, two_track_song
 
-pytestmark = [
-    pytest.mark.skipif(importlib.util.find_spec("gtzcomposer.io.midi") is None,
-                       reason="gtzcomposer.io.midi (MIDI reading/writing) is not on this branch yet"),
-    pytest.mark.skipif(not model_path("melody").exists(), reason="bundled melody model not built"),
-]
+pytestmark = pytest.mark.skipif(not model_path("melody").exists(), reason="bundled melody model not built")
 
 
 @pytest.fixture
@@ -89,3 +84,12 @@ def test_too_short_seed_exits_2(tmp_path, capsys):
     save_song(melody_song(pitches=(60,), step=120), path)
     assert main(["continue", str(path), "--style", "folk", "-o", str(tmp_path / "x")]) == 2
     assert "beat" in capsys.readouterr().err
+
+
+def test_out_that_is_a_file_exits_2_and_leaves_the_file(seed_file, tmp_path, capsys):
+    existing = tmp_path / "notes.txt"
+    existing.write_text("keep me")
+    assert main(["continue", str(seed_file), "--style", "folk", "--variations", "1", "-o", str(existing)]) == 2
+    err = capsys.readouterr().err
+    assert "is a file, not a folder" in err and "Traceback" not in err
+    assert existing.read_text() == "keep me"

@@ -100,7 +100,7 @@ def test_info_json_schema(song_mid, capsys):
                                        {"tick": 1920, "numerator": 3, "denominator": 4}]
     assert info["keys"] == [{"tick": 0, "key": "D major"}]
     assert [(t["name"], t["channel"], t["program"], t["drums"], t["notes"]) for t in info["tracks"]] == [
-        ("Lead", 1, 73, False, 4), ("Bass", 2, 33, False, 3), ("Drums", 10, 0, True, 4)]
+        ("Lead", 1, 74, False, 4), ("Bass", 2, 34, False, 3), ("Drums", 10, 1, True, 4)]  # programs 1-128
     assert info["tracks"][0]["lowest"] == "C5" and info["tracks"][0]["highest"] == "G5"
 
 
@@ -110,7 +110,7 @@ def test_info_on_project_and_musicxml(tmp_path, capsys):
     assert main(["info", "--json", str(tmp_path / "p.gtzc")]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["notes"] == 2 and info["tracks"][1] == {
-        "name": "Empty", "channel": 2, "program": 0, "instrument": "Acoustic Grand Piano", "drums": False,
+        "name": "Empty", "channel": 2, "program": 1, "instrument": "Acoustic Grand Piano", "drums": False,
         "notes": 0, "lowest": None, "highest": None}
     assert main(["convert", str(tmp_path / "p.gtzc"), str(tmp_path / "p.mxl")]) == 0
     capsys.readouterr()

@@ -61,18 +61,18 @@ def loops(draw):
     return start, draw(st.integers(start + 1, 2**40))
 
 
-generation = st.fixed_dictionaries({
-    "bars": st.integers(1, 256),
-    "variations": st.integers(1, 64),
-    "temperature": st.floats(0.001, 10.0),
-    "top_p": st.floats(0.001, 1.0),
-    "key_lock": st.booleans(),
-    "seed": st.none() | st.integers(0, 2**63 - 1),
-})
+def _generation():
+    from gtzcomposer.core.generation import PARTS, GenerationSettings
+
+    return st.builds(
+        GenerationSettings, style=names.filter(lambda s: bool(s.strip())), bars=st.integers(1, 32),
+        variations=st.integers(1, 16), temperature=st.floats(0.001, 10.0), top_p=st.floats(0.001, 1.0),
+        seed=st.none() | st.integers(0, 2**32 - 1), key_lock=st.booleans(), strength=st.floats(0.0, 5.0),
+        parts=st.lists(st.sampled_from(PARTS), unique=True).map(tuple))
 
 
 def projects():
     from gtzcomposer.io.project import Project
 
-    return st.builds(Project, song=songs, loop=loops(), style=st.none() | names.filter(bool), generation=generation,
+    return st.builds(Project, song=songs, loop=loops(), style=st.none() | names.filter(bool), generation=_generation(),
                      view=st.dictionaries(names, json_values, max_size=5))

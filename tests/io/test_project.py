@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from gtzcomposer.core import Song
+from gtzcomposer.core.generation import GenerationSettings
 from gtzcomposer.io.project import (
     FORMAT,
     SCHEMA,
@@ -40,7 +41,8 @@ def full_project() -> Project:
     song = song.with_track(1, replace(song.tracks[1], mute=True, color="#abcdef", volume=77, pan=10))
     song = song.with_track(0, replace(song.tracks[0], solo=True))
     return Project(song=song, loop=(480, 1920), style="irish_reel",
-                   generation={"bars": 16, "variations": 2, "temperature": 0.8, "top_p": 0.9, "key_lock": False, "seed": 42},
+                   generation=GenerationSettings(style="irish_reel", bars=16, variations=2, temperature=0.8, top_p=0.9,
+                                                 seed=42, strength=1.5),
                    view={"zoom": 1.5, "scroll": [0, 60], "selected_track": 1})
 
 
@@ -81,16 +83,23 @@ def test_save_and_load_a_full_project(tmp_path):
 def test_defaults_and_minimal_file():
     project = project_from_json(json.dumps({"format": FORMAT, "schema": 1, "song": {}}))
     assert project == Project(song=Song(tempos=(), time_signatures=(), key_signatures=()))
-    assert project.generation == {"bars": 8, "variations": 4, "temperature": 1.0, "top_p": 0.95, "key_lock": True, "seed": None}
+    assert project.generation == GenerationSettings()  # the one set of defaults
 
 
-def test_unknown_keys_are_ignored_and_unknown_generation_keys_kept():
+def test_unknown_keys_are_ignored():
     d = project_to_dict(full_project())
     d["future_field"] = [1, 2]
     d["song"]["tracks"][0]["future"] = "x"
-    d["generation"]["sampler"] = "beam"
+    d["generation"]["sampler"] = "beam"  # a newer file's setting
     back = project_from_json(json.dumps(d))
-    assert back.song == full_project().song and back.generation["sampler"] == "beam"
+    assert back.song == full_project().song and back.generation == full_project().generation
+
+
+def test_an_older_file_without_a_generation_style_takes_the_projects_style():
+    d = project_to_dict(full_project())
+    del d["generation"]["style"], d["generation"]["strength"], d["generation"]["parts"]
+    back = project_from_json(json.dumps(d))
+    assert back.generation.style == "irish_reel" and back.generation.bars == 16
 
 
 # ---------------------------------------------------------------------------------------------
@@ -201,7 +210,7 @@ def test_save_keeps_file_permissions(tmp_path):
     (Project(loop=(10, 5)), "loop must end after it starts"),
     (Project(loop=(1, 2, 3)), "expected \\(start, end\\)"),
     (Project(style=""), "style: must not be empty"),
-    (Project(generation={"bars": 0}), "generation.bars: must be 1..256"),
+    (Project(generation={"bars": 0}), "expected GenerationSettings"),
     (Project(view={"x": float("nan")}), "not plain JSON"),
     (Project(view={"x": object()}), "not plain JSON"),
     (Project(song="song"), "expected a Song"),
@@ -267,10 +276,11 @@ def _with(path: str, value) -> str:
     (_with("loop", {"start": 5, "end": 5}), "loop: the loop must end after it starts"),
     (_with("loop", [0, 10]), "loop: expected an object"),
     (_with("style", 3), "style: expected text"),
-    (_with("generation/temperature", 0), "temperature: must be more than 0.0"),
-    (_with("generation/top_p", 1.5), "top_p: must be more than 0.0 and at most 1.0"),
-    (_with("generation/seed", -1), "seed: must be"),
-    (_with("generation/key_lock", "yes"), "key_lock: expected true or false"),
+    (_with("generation/temperature", 0), "generation: temperature must be above 0"),
+    (_with("generation/top_p", 1.5), "generation: top-p must be above 0 and at most 1"),
+    (_with("generation/seed", -1), "generation: the random seed must be"),
+    (_with("generation/key_lock", "yes"), "generation: key lock must be true or false"),
+    (_with("generation/bars", 64), "generation: bars must be a whole number from 1 to 32"),
     (_with("generation", []), "generation: expected an object"),
     (_with("view", "zoomed"), "view: expected an object"),
     ("[" * 100_000 + "]" * 100_000, "nested too deeply|invalid JSON"),

@@ -116,7 +116,7 @@ def test_card_matches_model(detector):
     assert tuple(card["labels"]) == g.GENRES
     assert card["metrics"]["test_clip_accuracy"] >= 0.79
     assert "python -m training genre" in card["command"]
-    from gtzcomposer.ui.genre_panel import GENRES as PANEL_GENRES  # the panel keeps its own copy
+    from gtzcomposer.ui.genre_panel import GENRES as PANEL_GENRES  # the panel reads them from the card
 
     assert PANEL_GENRES == g.GENRES
 

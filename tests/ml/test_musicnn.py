@@ -86,7 +86,7 @@ def test_tag_names_follow_msd_labels():
 
 
 def test_card_describes_the_model():
-    card = musicnn.card()
+    card = musicnn.card().data
     assert card["task"] == "music tagging backbone"
     assert "ISC" in card["licence"]
     assert card["input"]["sample_rate"] == 16000 and card["input"]["n_mels"] == 96

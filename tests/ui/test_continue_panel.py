@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from gtzcomposer.core import AddNotes, Note, apply
+from gtzcomposer.core import Note, apply
+from gtzcomposer.core.continuation import Part, WriteMode
+from gtzcomposer.core.generation import GenerationSettings
 from gtzcomposer.resources import model_path
-from tests.helpers import melody_song
+from tests.helpers import melody_song, two_track_song
 
 pytest.importorskip("pytestqt")
 pytestmark = pytest.mark.skipif(not model_path("melody").exists(), reason="bundled melody model not built")
@@ -58,19 +60,42 @@ def test_generate_browse_accept(panel, qtbot):
 
     with qtbot.waitSignal(panel.auditionRequested) as audition:
         panel.audition_button.click()
-    assert audition.args[0] == tuple(seed) + tuple(variations[2].notes)
+    offer = audition.args[0]
+    assert offer.parts == (Part(0, tuple(variations[2].notes)),) and offer.mode is WriteMode.REPLACE
+    assert offer.start == seed[-1].end and offer.end == seed[-1].end + 2 * bar
 
+    panel.set_write_mode("insert")
     with qtbot.waitSignal(panel.acceptRequested) as accepted:
         panel.accept_button.click()
-    notes = accepted.args[0]
-    assert notes == tuple(variations[2].notes) and all(isinstance(n, Note) for n in notes)
+    offer = accepted.args[0]
+    assert offer.notes == tuple(variations[2].notes) and all(isinstance(n, Note) for n in offer.notes)
+    assert offer.mode is WriteMode.INSERT
     assert panel.current_variation is None and not panel.accept_button.isEnabled()
 
-    # what the main window does with it: one undoable edit
-    new_song, inverse = apply(song, AddNotes(0, notes, label="Accept continuation"))
-    assert new_song.tracks[0].notes == tuple(sorted(seed + notes))
+    # what the window does with it: one undoable edit
+    new_song, inverse = apply(song, offer.place(song).edit)
+    assert new_song.tracks[0].notes == tuple(sorted(seed + offer.notes))
     undone, _ = apply(new_song, inverse)
     assert undone.tracks[0].notes == seed
+
+
+def test_the_offer_keeps_the_track_it_was_made_for(panel, qtbot):
+    song = two_track_song()
+    panel.set_seed(song.tracks[1].notes, song, track=1)
+    panel.bars.setValue(1)
+    with qtbot.waitSignal(panel.variationsReady, timeout=20000):
+        panel.generate(seed=2)
+    panel.set_seed(song.tracks[0].notes, song, track=0)  # the user switched tracks
+    assert panel.current_offer().parts[0].track == 1
+
+
+def test_settings_round_trip_through_generation_settings(panel):
+    settings = GenerationSettings(style="folk", bars=12, variations=3, temperature=1.3, top_p=0.8, seed=7,
+                                  key_lock=True, strength=1.25)
+    panel.set_settings(settings)
+    assert panel.settings() == settings
+    panel.set_settings(settings.replace(style="polka", seed=None))
+    assert panel.settings().style == "folk" and panel.settings().seed is None and "polka" in panel.notice.text()
 
 
 def test_same_seed_reproduces_and_regenerate_differs(panel, qtbot):

@@ -173,3 +173,23 @@ def test_end_to_end_real_detector(qtbot, tmp_path):
     bad.write_bytes(b"\x00" * 1000)
     with qtbot.waitSignal(panel.failed, timeout=60000):
         panel.open_file(bad)
+
+
+class ShortClipDetector:
+    """The real result type for 1.5 s of audio (one padded patch) from the real head."""
+
+    def detect(self, path, sr=None, progress=None, is_cancelled=None):
+        det = g.GenreDetector()
+        taggram = np.full((1, 50), 0.1, np.float32)
+        r = det.detect_taggram(taggram, np.zeros(1), duration=1.5)
+        return r
+
+
+def test_a_clip_too_short_to_trust_gets_a_warning(qtbot, wav):
+    panel = GenrePanel(detector=ShortClipDetector())
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.resultReady, timeout=30000) as got:
+        panel.open_file(wav)
+    assert got.args[0].warning and "Only 1.5 s of audio" in panel.status.text()
+    assert "padded with silence" in panel.status.text()
+    assert "warning" in got.args[0].to_dict()

@@ -13,9 +13,10 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QWidget
 
 from gtzcomposer.core import AddNotes, Note
 from gtzcomposer.ui.autosave import Autosaver, find_recoveries
+from gtzcomposer.ui.dialogs import AudioExportDialog
 from gtzcomposer.ui.settings import Settings, data_dir
 from tests.helpers import melody_song, two_track_song
-from tests.ui.mw_helpers import Dialogs, make_window, needs
+from tests.ui.mw_helpers import Dialogs, make_window
 
 
 def write_midi(path, pitches=(60, 64, 67, 72)):
@@ -68,8 +69,8 @@ def test_bad_file_shows_an_error_and_keeps_the_song(qtbot, monkeypatch, tmp_path
     dialogs = Dialogs(monkeypatch)
     bad = tmp_path / name
     bad.write_bytes(data)
-    with qtbot.waitSignal(w.fileFailed, timeout=10000) as failed:
-        w.open_file(bad, ask=False)
+    with qtbot.waitSignal(w.files.fileFailed, timeout=10000) as failed:
+        w.files.open_file(bad, ask=False)
     assert len(dialogs.errors) == 1
     title, text = dialogs.errors[0]
     assert name in title and text == failed.args[0] and text
@@ -80,8 +81,8 @@ def test_bad_file_shows_an_error_and_keeps_the_song(qtbot, monkeypatch, tmp_path
 def test_missing_file_shows_an_error(qtbot, monkeypatch, tmp_path):
     w = make_window(qtbot)
     dialogs = Dialogs(monkeypatch)
-    with qtbot.waitSignal(w.fileFailed, timeout=5000):
-        w.open_file(tmp_path / "nothing.mid", ask=False)
+    with qtbot.waitSignal(w.files.fileFailed, timeout=5000):
+        w.files.open_file(tmp_path / "nothing.mid", ask=False)
     assert "no such file" in dialogs.errors[0][1]
 
 
@@ -89,7 +90,6 @@ def test_missing_file_shows_an_error(qtbot, monkeypatch, tmp_path):
 
 
 def test_save_then_reopen_gives_the_same_song(qtbot, monkeypatch, tmp_path):
-    needs("gtzcomposer.io.project")
     Dialogs(monkeypatch)
     w = make_window(qtbot, two_track_song())
     w.document.push(AddNotes(1, [Note(100, 50, 200, 77)]))
@@ -98,14 +98,14 @@ def test_save_then_reopen_gives_the_same_song(qtbot, monkeypatch, tmp_path):
     w.grid_combo.setCurrentIndex(w.grid_combo.findData(8))
     song = w.document.song
     path = tmp_path / "song.gtzc"
-    with qtbot.waitSignal(w.fileSaved):
-        assert w.save_to(path)
+    with qtbot.waitSignal(w.files.fileSaved):
+        assert w.files.save_to(path)
     assert not w.document.modified and w.document.path == path
     assert w.windowTitle().startswith("song[*]")
     assert Settings().recent_files()[0] == str(path.resolve())
     w2 = make_window(qtbot)
-    with qtbot.waitSignal(w2.fileLoaded, timeout=10000):
-        w2.open_file(path, ask=False)
+    with qtbot.waitSignal(w2.files.fileLoaded, timeout=10000):
+        w2.files.open_file(path, ask=False)
     assert w2.document.song == song
     assert w2.document.path == path and not w2.document.modified
     assert w2.document.current_track == w.document.current_track
@@ -113,36 +113,31 @@ def test_save_then_reopen_gives_the_same_song(qtbot, monkeypatch, tmp_path):
     if type(w.editor).__name__ != "_MissingEditor":
         assert w2.editor.loop() == (0, 1920)
     # Open Recent lists it.
-    w2._fill_recent_menu()
+    w2.recent_menu.aboutToShow.emit()
     assert [a.toolTip() for a in w2.recent_menu.actions()][0] == str(path.resolve())
 
 
-def test_save_without_project_support_reports_it(qtbot, monkeypatch, tmp_path):
+def test_a_save_the_disk_refuses_is_reported_and_keeps_the_song(qtbot, monkeypatch, tmp_path):
     w = make_window(qtbot, melody_song())
     dialogs = Dialogs(monkeypatch)
-    import gtzcomposer.ui.main_window as mw
-    from gtzcomposer.core import GtzError
-
-    def broken(*a, **k):
-        raise GtzError("song.gtzc: disk full")
-
-    monkeypatch.setattr(mw, "save_project_file", broken)
     w.document.push(AddNotes(0, [Note(0, 90, 10)]))
-    assert not w.save_to(tmp_path / "song.gtzc")
-    assert dialogs.errors == [("Cannot save song.gtzc", "song.gtzc: disk full")]
+    folder = tmp_path / "not-a-folder"
+    folder.write_text("a file where the folder should be")  # the disk says no
+    assert not w.files.save_to(folder / "song.gtzc")
+    assert len(dialogs.errors) == 1 and dialogs.errors[0][0] == "Cannot save song.gtzc"
+    assert dialogs.errors[0][1] and folder.read_text() == "a file where the folder should be"
     assert w.document.modified and w.document.path is None
 
 
 def test_import_midi_keeps_no_path_and_save_asks_for_a_project_name(qtbot, monkeypatch, tmp_path):
-    needs("gtzcomposer.io.midi")
     w = make_window(qtbot)
-    with qtbot.waitSignal(w.fileLoaded, timeout=10000):
-        w.open_file(write_midi(tmp_path / "tune.mid"), ask=False)
+    with qtbot.waitSignal(w.files.fileLoaded, timeout=10000):
+        w.files.open_file(write_midi(tmp_path / "tune.mid"), ask=False)
     assert w.document.path is None and w.windowTitle().startswith("tune[*]")
     asked = []
     monkeypatch.setattr("PySide6.QtWidgets.QFileDialog.getSaveFileName",
                         lambda *a, **k: (asked.append(a[2]) or "", ""))
-    assert not w.save()  # cancelled in the dialog
+    assert not w.files.save()  # cancelled in the dialog
     assert asked and asked[0].endswith("tune.gtzc")
 
 
@@ -150,12 +145,11 @@ def test_import_midi_keeps_no_path_and_save_asks_for_a_project_name(qtbot, monke
 
 
 def test_dropping_a_midi_file_opens_it(qtbot, monkeypatch, tmp_path):
-    needs("gtzcomposer.io.midi")
     Dialogs(monkeypatch)
     w = make_window(qtbot, melody_song())
     w.show()
     path = write_midi(tmp_path / "dropped.mid")
-    with qtbot.waitSignal(w.fileLoaded, timeout=10000):
+    with qtbot.waitSignal(w.files.fileLoaded, timeout=10000):
         accepted_enter, accepted_drop = drop_files(w, path)
     assert accepted_enter and accepted_drop
     song = w.document.song
@@ -184,12 +178,11 @@ def test_dropping_with_unsaved_changes_asks_first(qtbot, monkeypatch, tmp_path):
 
 
 def test_drag_out_selected_notes_as_a_midi_file(qtbot, monkeypatch):
-    needs("gtzcomposer.io.midi")
     song = two_track_song()
     w = make_window(qtbot, song)
     chosen = song.tracks[0].notes[:2]
     monkeypatch.setattr(w.editor, "selected_notes", lambda: chosen)
-    mime = w.notes_mime_data()
+    mime = w.drag_handle.mime_data()
     path = mime.urls()[0].toLocalFile()
     assert path.endswith("Lead.mid") and os.path.isfile(path)
     assert bytes(mime.data("audio/midi")) == open(path, "rb").read()
@@ -222,12 +215,12 @@ def crash(recovery_json):
 
 def test_autosave_writes_a_recovery_file_on_its_timer(qtbot):
     w = make_window(qtbot, melody_song())
-    w.autosaver.set_interval(0.05)
-    w.autosaver.start()
+    w.files.autosaver.set_interval(0.05)
+    w.files.autosaver.start()
     qtbot.wait(150)
-    assert w.autosaver.recovery_path is None  # nothing unsaved: nothing written
+    assert w.files.autosaver.recovery_path is None  # nothing unsaved: nothing written
     w.document.push(AddNotes(0, [Note(0, 90, 10)]))
-    with qtbot.waitSignal(w.autosaver.saved, timeout=3000) as saved:
+    with qtbot.waitSignal(w.files.autosaver.saved, timeout=3000) as saved:
         pass
     path = saved.args[0]
     assert path.is_file() and path.parent == data_dir()
@@ -241,51 +234,50 @@ def test_recovery_is_offered_after_a_crash_and_restores_the_song(qtbot, monkeypa
     w = make_window(qtbot, two_track_song())
     w.document.push(AddNotes(0, [Note(5000, 90, 10)]))
     edited = w.document.song
-    path = w.autosaver.save_now()
+    path = w.files.autosaver.save_now()
     crash(path.with_suffix(".json"))
-    w.autosaver.stop()
-    w.autosaver._written = None  # the crashed process is gone; its files stay
+    w.files.autosaver.stop()
+    w.files.autosaver._written = None  # the crashed process is gone; its files stay
 
     dialogs = Dialogs(monkeypatch, question=QMessageBox.StandardButton.Yes)
     w2 = make_window(qtbot)
-    assert w2.offer_recovery()
+    assert w2.files.offer_recovery()
     assert len(dialogs.questions) == 1
     assert w2.document.song == edited
     assert w2.document.modified  # recovered work is unsaved until saved
     # The crashed session's file is taken over: a fresh one of this (live) process replaces it.
     assert find_recoveries(data_dir()) == []
-    assert w2.autosaver.recovery_path is not None and w2.autosaver.recovery_path.is_file()
+    assert w2.files.autosaver.recovery_path is not None and w2.files.autosaver.recovery_path.is_file()
     w2.shutdown()
 
 
 def test_declining_recovery_discards_it(qtbot, monkeypatch):
     w = make_window(qtbot, melody_song())
     w.document.push(AddNotes(0, [Note(0, 90, 10)]))
-    path = w.autosaver.save_now()
+    path = w.files.autosaver.save_now()
     crash(path.with_suffix(".json"))
-    w.autosaver._written = None
+    w.files.autosaver._written = None
     Dialogs(monkeypatch, question=QMessageBox.StandardButton.No)
     w2 = make_window(qtbot)
-    assert not w2.offer_recovery()
+    assert not w2.files.offer_recovery()
     assert w2.document.song != w.document.song
     assert not path.exists() and find_recoveries(data_dir()) == []
-    assert not make_window(qtbot).offer_recovery()  # asked once only
+    assert not make_window(qtbot).files.offer_recovery()  # asked once only
 
 
 def test_clean_save_removes_the_recovery_file(qtbot, monkeypatch, tmp_path):
-    needs("gtzcomposer.io.project")
     w = make_window(qtbot, melody_song())
     w.document.push(AddNotes(0, [Note(0, 90, 10)]))
-    path = w.autosaver.save_now()
+    path = w.files.autosaver.save_now()
     assert path.is_file()
-    assert w.save_to(tmp_path / "s.gtzc")
+    assert w.files.save_to(tmp_path / "s.gtzc")
     assert not path.exists()
 
 
 def test_undo_back_to_clean_removes_the_recovery_file(qtbot):
     w = make_window(qtbot, melody_song())
     w.document.push(AddNotes(0, [Note(0, 90, 10)]))
-    path = Autosaver.save_now(w.autosaver)
+    path = Autosaver.save_now(w.files.autosaver)
     assert path.is_file()
     w.document.undo_stack.undo()
     assert not path.exists()
@@ -295,39 +287,37 @@ def test_autosave_interval_comes_from_settings(qtbot):
     s = Settings()
     s.set("autosave/interval_s", 5)
     w = make_window(qtbot, autosave=True)
-    assert w.autosaver.interval_s == 5 and w.autosaver.is_active()
+    assert w.files.autosaver.interval_s == 5 and w.files.autosaver.is_active()
     s.set("autosave/enabled", False)
-    assert not make_window(qtbot, autosave=True).autosaver.is_active()
+    assert not make_window(qtbot, autosave=True).files.autosaver.is_active()
 
 
 # --- export ------------------------------------------------------------------------------------
 
 
 def test_export_midi(qtbot, tmp_path):
-    needs("gtzcomposer.io.midi")
     w = make_window(qtbot, two_track_song())
     out = tmp_path / "out.mid"
-    with qtbot.waitSignal(w.exportFinished):
-        assert w.export_to(out)
+    with qtbot.waitSignal(w.files.exportFinished):
+        assert w.files.export_to(out)
     assert len(mido.MidiFile(out).tracks) >= 3
 
 
 @pytest.mark.slow
 def test_export_wav_off_the_gui_thread_with_progress(qtbot, tmp_path):
-    needs("gtzcomposer.audio.render")
     w = make_window(qtbot, two_track_song())
     out = tmp_path / "out.wav"
-    with qtbot.waitSignal(w.exportFinished, timeout=30000):
-        w.export_to(out)
-        assert w._export_dialog is not None  # the progress dialog is up while it renders
-    assert out.stat().st_size > 44 and w._export_dialog is None
+    with qtbot.waitSignal(w.files.exportFinished, timeout=30000):
+        w.files.export_to(out)
+        assert w.files.progress_dialog is not None  # the progress dialog is up while it renders
+    assert out.stat().st_size > 44 and w.files.progress_dialog is None
 
 
 def test_cancelled_wav_export_writes_nothing(qtbot, tmp_path, monkeypatch):
     import threading
 
+    from gtzcomposer.services import sound
     from gtzcomposer.services.tasks import Cancelled
-    from gtzcomposer.ui import transport
 
     started = threading.Event()
 
@@ -338,14 +328,14 @@ def test_cancelled_wav_export_writes_nothing(qtbot, tmp_path, monkeypatch):
             threading.Event().wait(0.01)
         raise Cancelled()
 
-    monkeypatch.setattr(transport, "render_wav", slow_render)
+    monkeypatch.setattr(sound, "render_wav", slow_render)
     w = make_window(qtbot, two_track_song())
     out = tmp_path / "out.wav"
-    w.export_to(out)
+    w.files.export_to(out)
     assert started.wait(5)
-    qtbot.mouseClick(w._export_dialog.findChild(QPushButton), Qt.MouseButton.LeftButton)
-    assert w._export_dialog is None and not w.exporter.busy
-    w.exporter.wait(5000)
+    qtbot.mouseClick(w.files.progress_dialog.findChild(QPushButton), Qt.MouseButton.LeftButton)
+    assert w.files.progress_dialog is None and not w.files.exporter.busy
+    w.files.exporter.wait(5000)
     assert not out.exists()
 
 
@@ -354,9 +344,7 @@ def test_audio_export_asks_rate_and_depth_writes_flac_and_remembers(qtbot, tmp_p
     import soundfile
     from PySide6.QtWidgets import QDialog, QFileDialog
 
-    from gtzcomposer.ui import main_window as mw
 
-    needs("gtzcomposer.audio.render")
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "song"), "FLAC audio (*.flac)"))
     shown = []
 
@@ -366,9 +354,9 @@ def test_audio_export_asks_rate_and_depth_writes_flac_and_remembers(qtbot, tmp_p
         dialog.bits_combo.setCurrentIndex(dialog.bits_combo.findData(24))
         return QDialog.DialogCode.Accepted
 
-    monkeypatch.setattr(mw.AudioExportDialog, "exec", choose_48k_24bit)
+    monkeypatch.setattr(AudioExportDialog, "exec", choose_48k_24bit)
     w = make_window(qtbot, two_track_song())
-    with qtbot.waitSignal(w.exportFinished, timeout=30000) as sig:
+    with qtbot.waitSignal(w.files.exportFinished, timeout=30000) as sig:
         w.export_wav_action.trigger()
     out = tmp_path / "song.flac"
     assert shown == ["Export Audio"] and sig.args[0] == out
@@ -383,7 +371,7 @@ def test_audio_export_asks_rate_and_depth_writes_flac_and_remembers(qtbot, tmp_p
         offered.append(dialog.values())
         return QDialog.DialogCode.Rejected
 
-    monkeypatch.setattr(mw.AudioExportDialog, "exec", cancel)
+    monkeypatch.setattr(AudioExportDialog, "exec", cancel)
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "again.wav"), ""))
     w.export_wav_action.trigger()
-    assert offered == [(48000, 24)] and not (tmp_path / "again.wav").exists() and not w.exporter.busy
+    assert offered == [(48000, 24)] and not (tmp_path / "again.wav").exists() and not w.files.exporter.busy

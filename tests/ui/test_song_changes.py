@@ -99,3 +99,23 @@ def test_a_key_change_at_a_bar_then_a_new_key_there(qtbot):
     assert panel.remove_key_action.isEnabled()
     panel.remove_key_action.trigger()
     assert w.document.song.key_signatures == first
+
+
+def test_tempo_labels_never_overlap_the_bar_numbers_when_zoomed_out(qtbot):
+    from gtzcomposer.core import TempoChange
+
+    tune = new_track(0, "Tune", notes=tuple(Note(i * PPQ, 60 + i % 5, PPQ) for i in range(256)))
+    song = Song(tracks=(tune,), tempos=tuple(TempoChange.from_bpm(b * BAR, 100 + b) for b in range(64)))
+    w = make_window(qtbot, song)
+    w.resize(1280, 800)
+    w.show()
+    ruler = w.editor.ruler
+    ruler.grab()
+    assert any("♩=" in text for _r, text in ruler.drawn_labels)  # close up the tempos are there
+    for _ in range(12):
+        w.editor.zoom_out()
+    ruler.grab()
+    rects = [r for r, _t in ruler.drawn_labels]
+    assert len(rects) > 4
+    overlaps = [(a, b) for i, a in enumerate(rects) for b in rects[i + 1:] if a.adjusted(0, 0, 2, 0).intersects(b)]
+    assert overlaps == []  # once "♩=…" ran over the next bar number

@@ -57,17 +57,17 @@ def test_a_chosen_soundfont_is_remembered_and_used_for_playback_and_export(qtbot
     import soundfile
 
     w = make_window(qtbot, two_track_song())
-    w.init_playback()
+    w.playback.start_probe(background=False)
     _choose(qtbot, w, monkeypatch, own_soundfont)
     assert w.settings.get("audio/soundfont") == str(own_soundfont)
-    assert w.playback.soundfont() == str(own_soundfont)
+    assert w.playback.service.soundfont() == str(own_soundfont)
     w.sound_menu.update_soundfont_info()
     assert "My Font.sf2 (your choice)" in w.sound_menu.soundfont_info.text()
     assert w.sound_menu.default_soundfont_action.isEnabled()
 
     out = tmp_path / "song.wav"
-    with qtbot.waitSignal(w.exportFinished, timeout=30000):
-        w.export_to(out)
+    with qtbot.waitSignal(w.files.exportFinished, timeout=30000):
+        w.files.export_to(out)
     assert R.kept_soundfont() == own_soundfont  # the render used (and kept) the chosen file
     audio, rate = soundfile.read(str(out))
     assert rate == 44100 and np.sqrt(np.mean(audio ** 2)) > 1e-3
@@ -75,14 +75,14 @@ def test_a_chosen_soundfont_is_remembered_and_used_for_playback_and_export(qtbot
     # A new session reads the choice back.
     w.settings.sync()
     again = make_window(qtbot)  # reads the same settings file
-    again.init_playback()
-    assert again.playback.soundfont() == str(own_soundfont)
+    again.playback.start_probe(background=False)
+    assert again.playback.service.soundfont() == str(own_soundfont)
 
 
 def test_a_file_fluidsynth_refuses_is_reported_and_the_soundfont_in_use_stays(qtbot, monkeypatch, tmp_path):
     dialogs = Dialogs(monkeypatch)
     w = make_window(qtbot, two_track_song())
-    w.init_playback()
+    w.playback.start_probe(background=False)
     song = w.document.song
     for name, data in (("notes.sf2", b"these are not samples"),
                        ("empty.sf2", b"RIFF\x04\x00\x00\x00sfbk")):  # a header and nothing else
@@ -93,17 +93,17 @@ def test_a_file_fluidsynth_refuses_is_reported_and_the_soundfont_in_use_stays(qt
         title, text = dialogs.errors.pop()
         assert title == "Soundfont" and name in text and "stays" in text
         assert w.settings.get("audio/soundfont") == ""
-        assert w.playback.soundfont() is None
+        assert w.playback.service.soundfont() is None
     assert w.document.song is song
 
 
 def test_back_to_the_default_soundfont(qtbot, monkeypatch, own_soundfont):
     w = make_window(qtbot)
-    w.init_playback()
+    w.playback.start_probe(background=False)
     _choose(qtbot, w, monkeypatch, own_soundfont)
     w.sound_menu.default_soundfont_action.trigger()
     assert w.settings.get("audio/soundfont") == ""
-    assert w.playback.soundfont() is None
+    assert w.playback.service.soundfont() is None
 
 
 def test_a_chosen_soundfont_that_went_missing_fails_the_export_with_a_clear_message(qtbot, monkeypatch, tmp_path,
@@ -116,8 +116,8 @@ def test_a_chosen_soundfont_that_went_missing_fails_the_export_with_a_clear_mess
     assert "unusable" in w.sound_menu.soundfont_info.text()
     song = w.document.song
     out = tmp_path / "song.wav"
-    with qtbot.waitSignal(w.exporter.failed, timeout=10000):
-        w.export_to(out)
+    with qtbot.waitSignal(w.files.exporter.failed, timeout=10000):
+        w.files.export_to(out)
     assert dialogs.errors and "no such file" in dialogs.errors[-1][1]
     assert not out.exists() and w.document.song is song
 
@@ -161,22 +161,22 @@ def _action(menu, text):
 
 def test_playback_goes_to_a_midi_output_and_back(qtbot, fake_ports):
     w = make_window(qtbot, two_track_song())
-    w.init_playback()
+    w.playback.start_probe(background=False)
     menu = w.sound_menu
     menu.fill_outputs()
     assert _action(menu.output_menu, "Built-in Synth (FluidSynth)").isChecked()
     _action(menu.output_menu, "Fake Synth").trigger()
-    assert w.playback.outputName() == "Fake Synth"
+    assert w.playback.service.outputName() == "Fake Synth"
     assert w.transport.play_action.isEnabled()  # a MIDI output plays even without an audio device
     port = fake_ports["outputs"][0]
-    w.play()
+    w.playback.play()
     qtbot.waitUntil(lambda: any(m.type == "note_on" for m in port.sent), timeout=5000)
     assert any(m.type == "program_change" for m in port.sent)
-    w.stop()
+    w.playback.stop()
     menu.fill_outputs()
     assert _action(menu.output_menu, "Fake Synth").isChecked()
     _action(menu.output_menu, "Built-in Synth (FluidSynth)").trigger()
-    assert w.playback.outputName() is None and port.closed
+    assert w.playback.service.outputName() is None and port.closed
 
 
 def test_without_a_midi_system_the_submenus_say_why(qtbot, monkeypatch):
@@ -186,7 +186,7 @@ def test_without_a_midi_system_the_submenus_say_why(qtbot, monkeypatch):
     monkeypatch.setattr(mido, "get_output_names", no_alsa)
     monkeypatch.setattr(mido, "get_input_names", no_alsa)
     w = make_window(qtbot)
-    w.init_playback()
+    w.playback.start_probe(background=False)
     w.sound_menu.fill_outputs()
     w.sound_menu.fill_inputs()
     for menu in (w.sound_menu.output_menu, w.sound_menu.record_menu):
@@ -197,7 +197,7 @@ def test_without_a_midi_system_the_submenus_say_why(qtbot, monkeypatch):
 
 def test_recording_from_a_midi_input_adds_the_notes_as_one_undo_step(qtbot, fake_ports):
     w = make_window(qtbot, two_track_song())
-    w.init_playback()
+    w.playback.start_probe(background=False)
     w.document.current_track = 1
     before = w.document.song.tracks[1].notes
     menu = w.sound_menu
@@ -205,11 +205,11 @@ def test_recording_from_a_midi_input_adds_the_notes_as_one_undo_step(qtbot, fake
     w.grid_combo.setCurrentIndex(w.grid_combo.findData(4))  # quarter-note grid
     menu.fill_inputs()
     _action(menu.record_menu, "Fake Keys").trigger()
-    assert w.is_recording() and w.recording_label.isVisibleTo(w) and menu.stop_record_action.isEnabled()
+    assert w.playback.is_recording() and w.recording_label.isVisibleTo(w) and menu.stop_record_action.isEnabled()
     menu.fill_inputs()
     assert not _action(menu.record_menu, "Fake Keys").isEnabled()  # one recording at a time
 
-    recorder = w.playback.recorder()
+    recorder = w.playback.service.recorder()
     clock = {"t": 0.0}
     recorder.clock = lambda: clock["t"]
     recorder.recorder.start_time = 0.0
@@ -220,9 +220,9 @@ def test_recording_from_a_midi_input_adds_the_notes_as_one_undo_step(qtbot, fake
     clock["t"] = 0.55  # 100 bpm here: tick 440, quantised to the quarter at 480
     port.callback(mido.Message("note_on", note=65, velocity=90))
     clock["t"] = 1.0
-    w.stop()  # Stop ends the recording (a held note ends there)
+    w.playback.stop()  # Stop ends the recording (a held note ends there)
 
-    assert not w.is_recording() and not w.recording_label.isVisibleTo(w) and port.closed
+    assert not w.playback.is_recording() and not w.recording_label.isVisibleTo(w) and port.closed
     added = sorted(set(w.document.song.tracks[1].notes) - set(before))
     assert [(n.start, n.pitch) for n in added] == [(0, 62), (PPQ, 65)]
     assert w.document.undo_stack.undoText() == "Record from MIDI input"
@@ -232,11 +232,11 @@ def test_recording_from_a_midi_input_adds_the_notes_as_one_undo_step(qtbot, fake
 
 def test_recording_starts_at_the_cursor(qtbot, fake_ports):
     w = make_window(qtbot, two_track_song())
-    w.init_playback()
+    w.playback.start_probe(background=False)
     w.sound_menu.quantize_record_action.setChecked(False)
     w.editor.set_cursor(4 * PPQ)  # bar 2
-    assert w.start_recording("Fake Keys")
-    recorder = w.playback.recorder()
+    assert w.playback.start_recording("Fake Keys")
+    recorder = w.playback.service.recorder()
     clock = {"t": 0.0}
     recorder.clock = lambda: clock["t"]
     recorder.recorder.start_time = 0.0
@@ -245,7 +245,7 @@ def test_recording_starts_at_the_cursor(qtbot, fake_ports):
     port.callback(mido.Message("note_on", note=70, velocity=80))
     clock["t"] = 0.75
     port.callback(mido.Message("note_off", note=70))
-    w.stop_recording()
+    w.playback.stop_recording()
     added = set(w.document.song.tracks[0].notes) - set(two_track_song().tracks[0].notes)
     tempo = TempoMap.of(w.document.song)  # the note sounds 0.25-0.75 s after the cursor's time
     at = tempo.seconds(4 * PPQ)
@@ -256,9 +256,9 @@ def test_recording_starts_at_the_cursor(qtbot, fake_ports):
 
 def test_recording_that_catches_nothing_changes_nothing(qtbot, fake_ports):
     w = make_window(qtbot, two_track_song())
-    w.init_playback()
+    w.playback.start_probe(background=False)
     song = w.document.song
-    assert w.start_recording("Fake Keys")
-    w.stop_recording()
-    assert not w.is_recording() and w.document.song is song
+    assert w.playback.start_recording("Fake Keys")
+    w.playback.stop_recording()
+    assert not w.playback.is_recording() and w.document.song is song
     assert "Nothing was recorded" in w.statusBar().currentMessage()

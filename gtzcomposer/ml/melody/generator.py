@@ -18,7 +18,6 @@ style critic, best first. The same ``seed`` gives the same result.
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from ...core.errors import Cancelled as _Cancelled
 from ...core.generation import GenerationSettings
 from ...core.timing import bar_at
 from ...core.transforms import top_line
+from ..registry import ModelCard, ModelCardError, read_card
 from .encoding import (
     BOS,
     FIRST_NOTE,
@@ -102,10 +102,10 @@ class MelodyGenerator:
     _cache: dict[str, MelodyGenerator] = {}
     _lock = threading.Lock()
 
-    def __init__(self, step: StepModel, card: dict, critic=None):
+    def __init__(self, step: StepModel, card: ModelCard, critic=None):
         self.step = step
         self.card = card
-        self.styles: list[str] = list(card["styles"])
+        self.styles: list[str] = list(card.styles)
         self.critic = critic
 
     @classmethod
@@ -117,19 +117,22 @@ class MelodyGenerator:
         with cls._lock:
             if key in cls._cache:
                 return cls._cache[key]
-            path, card_path = folder / f"{name}.keras", folder / f"{name}.json"
-            if not path.exists() or not card_path.exists():
+            path = folder / f"{name}.keras"
+            try:
+                card = read_card(name, folder)
+            except ModelCardError:
+                card = None
+            if not path.exists() or card is None:
                 raise ModelMissingError(f"melody model not found: {path} (train it with `python -m training melody`)")
-            card = json.loads(card_path.read_text(encoding="utf-8"))
             check_encoder_version(card, f"melody model {path.name}")
             critic = None
             critic_file = card.get("critic")
             if critic_file and (folder / critic_file).exists():
                 from .critic import StyleCritic
 
-                critic_card = json.loads((folder / critic_file).with_suffix(".json").read_text(encoding="utf-8"))
+                critic_card = read_card(Path(critic_file).stem, folder)
                 check_encoder_version(critic_card, f"style classifier {critic_file}")
-                critic = StyleCritic.load(folder / critic_file, critic_card["labels"])
+                critic = StyleCritic.load(folder / critic_file, list(critic_card.labels))
             gen = cls(StepModel.load(path), card, critic)
             cls._cache[key] = gen
             return gen

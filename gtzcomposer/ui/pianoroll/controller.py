@@ -57,6 +57,8 @@ class RollController(QObject):
         self.loop: tuple[int, int] | None = None
         self._loop_sent: tuple[int, int] | None = None
         self.ghost_variation: tuple[Note, ...] | None = None
+        self.ghost_color: str | None = None  # the colour of the track the ghost notes go to
+        self.ghost_covered: dict[int, frozenset[Note]] = {}  # per track: notes the preview hides
         # the band under a variation: (colour of the track each part lands on, its notes)
         self.ghost_band: tuple[tuple[str, tuple[Note, ...]], ...] = ()
         self.last_length = PPQ
@@ -145,7 +147,7 @@ class RollController(QObject):
         fresh = song is not self._song_at_path and self.document.undo_stack.count() == 0
         self._song_at_path = song
         if fresh:
-            self.ghost_variation = None
+            self.ghost_variation, self.ghost_color, self.ghost_covered = None, None, {}
             self.ghost_band = ()
             self.clear_selection()
             if self.viewport[0] > 0 and self.viewport[1] > 0:
@@ -171,8 +173,6 @@ class RollController(QObject):
             self.set_selection(added)
 
     def _on_track(self, _index: int) -> None:
-        self.ghost_variation = None
-        self.ghost_band = ()
         if self._selection:
             self._selection = set()
             self.selectionChanged.emit()
@@ -386,8 +386,13 @@ class RollController(QObject):
     def set_follow(self, on: bool) -> None:
         self.follow = bool(on)
 
-    def set_ghost_variation(self, notes: Iterable[Note] | None) -> None:
+    def set_ghost_variation(self, notes: Iterable[Note] | None, color: str | None = None,
+                            covered: dict[int, Iterable[Note]] | None = None) -> None:
+        """Show ``notes`` as ghost notes (in ``color``, else the current track's) and hide the
+        notes ``covered`` lists per track index (what accepting them would replace or move)."""
         self.ghost_variation = None if notes is None else tuple(sorted(notes))
+        self.ghost_color = color if notes is not None else None
+        self.ghost_covered = {i: frozenset(ns) for i, ns in (covered or {}).items()} if notes is not None else {}
         self.changed.emit()
 
     def set_ghost_band(self, parts) -> None:

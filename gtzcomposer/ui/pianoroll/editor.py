@@ -6,9 +6,9 @@ everything shares one :class:`RollController` (state and edits) and one geometry
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
-from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollBar, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 from ...core.song import Note
@@ -159,8 +159,9 @@ class PianoRollEditor(QWidget):
     def loop(self) -> tuple[int, int] | None:
         return self.controller.loop
 
-    def set_ghost_variation(self, notes: Iterable[Note] | None) -> None:
-        self.controller.set_ghost_variation(notes)
+    def set_ghost_variation(self, notes: Iterable[Note] | None, color: str | None = None,
+                            covered: dict[int, Iterable[Note]] | None = None) -> None:
+        self.controller.set_ghost_variation(notes, color, covered)
 
     def set_ghost_band(self, parts) -> None:
         self.controller.set_ghost_band(parts)
@@ -212,13 +213,6 @@ class PianoRollEditor(QWidget):
 
     def scroll_to_tick(self, tick: int) -> None:
         self.controller.scroll_to_tick(tick)
-
-    def set_drag_out_handler(self, handler: Callable[[tuple[Note, ...]], QMimeData | None] | None) -> None:
-        """Let the user drag selected notes out of the window (as DAW users drag a clip out
-        as a .mid file): when notes being moved leave the grid, ``handler(notes)`` is called
-        and the QMimeData it returns is dragged (with a file URL for a .mid, say); None cancels.
-        Without a handler, moving past the edge is an ordinary move."""
-        self.view.drag_out_handler = handler
 
     def fit_to_song(self) -> None:
         """Back to the default zoom, scrolled to the current track's notes (after opening a

@@ -27,6 +27,7 @@ class Ruler(QWidget):
         self.colors = RollColors.from_palette(self.palette())
         self._press: tuple[int, float] | None = None  # (tick, x) of a press
         self._dragging = False
+        self.drawn_labels: list[tuple[QRect, str]] = []  # what the last paint wrote (tests read it)
         controller.changed.connect(self.update)
         controller.viewChanged.connect(self.update)
         self.setToolTip("Click: move the cursor. Drag: set the loop. Double-click: clear the loop.")
@@ -67,11 +68,11 @@ class Ruler(QWidget):
         text = mix(c.ruler_bg, c.text, 0.85)
         song = ctl.document.song
         tempo_at = {t.tick: t for t in song.tempos if t.tick > 0 and t0 <= t.tick <= t1}
+        labels: list[tuple[int, int, str]] = []  # (x, priority, text): 0 bar number, 1 tempo change
         for index, start, end, sig in bars:
             x = int(round(start * ppt - sx))
             if index % every == 0:
                 bar_lines.append(QLine(x, h // 3, x, h))
-                p.setPen(text)
                 label = str(index + 1)
                 if sig != last_sig and (last_sig is None or sig.numerator != last_sig.numerator
                                         or sig.denominator != last_sig.denominator) and start == sig.tick:
@@ -79,7 +80,7 @@ class Ruler(QWidget):
                 tempo = tempo_at.pop(start, None)
                 if tempo is not None:
                     label += f"  ♩={round(tempo.bpm, 1):g}"
-                p.drawText(x + 3, fm.ascent() + 1, label)
+                labels.append((x, 0, label))
             last_sig = sig
             beat = sig.beat_ticks
             if beat * ppt >= 6:
@@ -88,11 +89,30 @@ class Ruler(QWidget):
                     bx = int(round(t * ppt - sx))
                     beat_lines.append(QLine(bx, h - h // 4, bx, h))
                     t += beat
-        p.setPen(text)
         for tick, tempo in tempo_at.items():  # tempo changes inside a bar (or on an unlabelled one)
             x = int(round(tick * ppt - sx))
-            p.drawLine(x, h // 3, x, h)
-            p.drawText(x + 3, fm.ascent() + 1, f"♩={round(tempo.bpm, 1):g}")
+            bar_lines.append(QLine(x, h // 3, x, h))
+            labels.append((x, 1, f"♩={round(tempo.bpm, 1):g}"))
+        # Zoomed out, a label with a tempo or meter would run over the next bar number: draw
+        # only labels that fit in the space left of the next one drawn (bar numbers first).
+        self.drawn_labels = []
+        p.setPen(text)
+        taken: list[tuple[int, int]] = []
+        for x, _prio, label in sorted(labels, key=lambda item: (item[1], item[0])):
+            rect = QRect(x + 3, 0, fm.horizontalAdvance(label), fm.height())
+            span = (rect.left() - 3, rect.right() + 6)
+            if any(a < span[1] and span[0] < b for a, b in taken):
+                if "  " in label:  # the bar number alone may still fit
+                    label = label.split("  ")[0]
+                    rect = QRect(x + 3, 0, fm.horizontalAdvance(label), fm.height())
+                    span = (rect.left() - 3, rect.right() + 6)
+                    if any(a < span[1] and span[0] < b for a, b in taken):
+                        continue
+                else:
+                    continue
+            taken.append(span)
+            self.drawn_labels.append((rect, label))
+            p.drawText(x + 3, fm.ascent() + 1, label)
         p.setPen(mix(c.ruler_bg, c.text, 0.35))
         if beat_lines:
             p.drawLines(beat_lines)

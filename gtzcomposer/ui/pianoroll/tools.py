@@ -14,7 +14,6 @@ from ...core.song import Note
 from .controller import resized
 
 DRAG_THRESHOLD = 3  # px before a press becomes a drag
-DRAG_OUT_MARGIN = 24  # px beyond the view's edge where moving notes becomes dragging them out
 
 Mod = Qt.KeyboardModifier
 
@@ -71,10 +70,6 @@ class MoveGesture(Gesture):
         if not self.dragged and abs(dx) < DRAG_THRESHOLD and abs(dy) < DRAG_THRESHOLD:
             return
         self.dragged = True
-        if self.view.drag_out_handler is not None and not self.view.rect().adjusted(
-                -DRAG_OUT_MARGIN, -DRAG_OUT_MARGIN, DRAG_OUT_MARGIN, DRAG_OUT_MARGIN).contains(pos.toPoint()):
-            self.view.drag_out(self.notes)  # dragged out of the window: hand the notes over
-            return
         if modifiers & Mod.ShiftModifier:
             if abs(dx) >= abs(dy):
                 dy = 0.0

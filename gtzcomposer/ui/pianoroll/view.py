@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 
 from PySide6.QtCore import QEvent, QLine, QLineF, QPointF, QRect, QRectF, QSize, Qt, QTimer
-from PySide6.QtGui import QColor, QDrag, QFont, QPainter, QPen, QPixmap, QTransform
+from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPixmap, QTransform
 from PySide6.QtWidgets import QWidget
 
 from ...core.song import PITCH_CLASS_NAMES, Note
@@ -120,20 +120,6 @@ class PianoRollView(QWidget):
         self.tool.cancel()
         self.tool = TOOL_CLASSES[name](self)
         self.setCursor(self.tool.cursor)
-
-    # --- dragging notes out of the window -----------------------------------------------------
-    drag_out_handler = None
-    """Set by the editor: ``handler(notes) -> QMimeData | None``; when set, moving notes past
-    the view's edge starts a drag of that data (e.g. a .mid file) instead of a move."""
-
-    def drag_out(self, notes: tuple[Note, ...]) -> None:
-        handler = self.drag_out_handler
-        self.tool.cancel()
-        mime = handler(tuple(notes)) if handler is not None else None
-        if mime is not None:
-            drag = QDrag(self)
-            drag.setMimeData(mime)
-            drag.exec(Qt.DropAction.CopyAction)
 
     # --- geometry helpers ----------------------------------------------------------------------
     def note_span(self, note: Note) -> tuple[int, int]:
@@ -340,6 +326,8 @@ class PianoRollView(QWidget):
                 if ti == current or not track.notes:
                     continue
                 notes = ctl.index(ti).overlapping(t0, t1, low, high)
+                if ti in ctl.ghost_covered:
+                    notes = [n for n in notes if n not in ctl.ghost_covered[ti]]
                 if notes:
                     ghost = QColor(track.color)
                     ghost.setAlpha(ghost_alpha)
@@ -350,6 +338,8 @@ class PianoRollView(QWidget):
             visible = ctl.index().overlapping(t0, t1, low, high)
             if hidden:
                 visible = [n for n in visible if n not in hidden]
+            if current in ctl.ghost_covered:
+                visible = [n for n in visible if n not in ctl.ghost_covered[current]]
             groups: list[list[Note]] = [[] for _ in range(VELOCITY_SHADES)]
             selected: list[Note] = []
             for n in visible:
@@ -377,10 +367,11 @@ class PianoRollView(QWidget):
 
         # a variation offered by the continuation panel: dashed, translucent
         if ctl.ghost_variation:
-            ghost = QColor(color)
+            gcolor = QColor(ctl.ghost_color) if ctl.ghost_color else color
+            ghost = QColor(gcolor)
             ghost.setAlpha(90)
             p.setBrush(ghost)
-            p.setPen(QPen(outline if not c.dark else color.lighter(140), 1, Qt.PenStyle.DashLine))
+            p.setPen(QPen(c.note_outline(gcolor) if not c.dark else gcolor.lighter(140), 1, Qt.PenStyle.DashLine))
             notes = [n for n in ctl.ghost_variation if low <= n.pitch <= high and n.end >= t0 and n.start <= t1]
             p.drawRects(rects(notes, 1))
         # the band under it: each part in the colour of its track, dotted
