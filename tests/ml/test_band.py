@@ -256,3 +256,19 @@ def test_own_chords_of_the_continuation_with_inferred_chords_under_the_seed():
     prog = progression(Song(), [Note(0, 60, 960), Note(960, 64, 960)], 0, 3 * 1920, cont, 0)
     assert [(s.start, s.chord) for s in prog] == [(0, Chord(0, "maj")), (1920, Chord(2, "min7")),
                                                   (3840, Chord(7, "7"))]
+
+
+@needs_mma
+def test_the_first_downbeat_keeps_a_drum_hit_played_a_little_early():
+    bank = load_bank()
+    if bank is None:
+        pytest.skip("models/band_drums.json.gz not built")
+    song = Song(time_signatures=(TimeSignature(0, 4, 4),))
+    spans = _spans(song, 4, offset=1920)
+    hits = 0
+    for seed in range(6):
+        take = play_band(song, [spans], "rock", ["drums"], 1920, 5 * 1920, seed=seed)[0]
+        drums = take.parts["drums"].notes
+        assert min(n.start for n in drums) >= 1920
+        hits += any(abs(n.start - 1920) <= 60 for n in drums)
+    assert hits == 6  # a downbeat hit within a 32nd in every take (early ones moved onto the line)

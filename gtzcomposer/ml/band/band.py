@@ -199,7 +199,8 @@ def play_band(song: Song, progressions: Sequence[Sequence[ChordSpan]], genre: st
                         s = b.start + round(onset * scale)
                         notes.append(Note(max(s, 0), GMD_TO_GM.get(pitch, pitch), max(1, round(dur * scale)),
                                           max(1, min(127, vel))))
-                out["drums"] = BandPart("drums", "Drums", 0, True, _clip(notes, first, end))
+                # a hit played a little ahead of the band's first bar line stays, on the line
+                out["drums"] = BandPart("drums", "Drums", 0, True, _clip(notes, first, end, lead=60))
             else:
                 drums = [t for t in block_tracks if t.channel == 9]
                 notes = [Note(to_song(s), p, max(1, to_song(e) - to_song(s)), v_) for t in drums
@@ -220,11 +221,13 @@ def _named(tracks: Sequence[MmaTrack], prefix: str) -> list[MmaTrack]:
     return [t for t in tracks if t.channel != 9 and (t.name.upper() == p or t.name.upper().startswith(p + "-"))]
 
 
-def _clip(notes: Sequence[Note], first: int, end: int) -> tuple[Note, ...]:
+def _clip(notes: Sequence[Note], first: int, end: int, lead: int = 0) -> tuple[Note, ...]:
+    """Notes inside ``[first, end)``, cut at ``end``; those up to ``lead`` ticks early start at ``first``."""
     out = []
     for n in notes:
-        if first <= n.start < end:
-            out.append(Note(n.start, n.pitch, max(1, min(n.end, end) - n.start), n.velocity))
+        start = first if first - lead <= n.start < first else n.start
+        if first <= start < end:
+            out.append(Note(start, n.pitch, max(1, min(n.end, end) - start), n.velocity))
     return tuple(sorted(out))
 
 
