@@ -61,14 +61,16 @@ def _s(genre, meter, grooves, **kw) -> BandStyle:
 _TABLE: tuple[BandStyle, ...] = (
     # blues: Chicago-style shuffles with a walking line; 6/8 slow blues
     _s("blues", "4/4", ["Blues", "Blues1", "SlowBlues", "BluesTriple"], drums="gmd"),
-    _s("blues", "6/8", ["Blues68Plus", "Blues68WalkPlus"], comp=("Chord", "Arpeggio"), comp_all=True),
+    _s("blues", "6/8", ["Blues68WalkPlus", "Blues68Plus"], comp=("Chord", "Arpeggio"), comp_all=True,
+       borrow=(("Chord", "68Swing"),)),
     # classical: chorale (four-part hymn) and Lieder-style broken chords; no drums
     _s("classical", "4/4", ["Arpeggio4", "Hymn", "Arpeggio8", "HymnRoot"], comp=("Chord", "Arpeggio"), program=0,
        bass_program=0, drums=None, borrow=(("Bass", "Hymn"),)),
     _s("classical", "3/4", ["ArpeggioWaltz", "ArpeggioWaltz8"], comp=("Arpeggio",), program=0, bass_program=0, drums=None,
        borrow=(("Bass", "Waltz"), ("Walk", "Waltz"))),
-    _s("classical", "6/8", ["Arpeggio68Sus", "Arpeggio68Sus-16"], comp=("Arpeggio", "Chord-Sus"), comp_all=True, program=0, bass_program=0, drums=None,
-       borrow=(("Walk", "68Swing"),)),
+    _s("classical", "6/8", ["Arpeggio68Sus", "Arpeggio68Sus-816"], comp=("Arpeggio", "Chord-Sus", "Chord"),
+       comp_all=True, program=0, bass_program=0, drums=None,
+       borrow=(("Walk", "68Swing"), ("Chord", "68Swing"))),
     # country: train beat, two-beat bass, acoustic/steel guitar strums
     _s("country", "4/4", ["CountrySwing", "CountrySwing1", "SlowCountry", "BlueGrass"], drums="gmd"),
     _s("country", "3/4", ["CountryWaltz", "CountryWaltz1", "CountryWaltzWalk"]),
@@ -80,7 +82,8 @@ _TABLE: tuple[BandStyle, ...] = (
     _s("jazz", "4/4", ["JazzCombo", "Swing", "SwingWalk", "JazzCombo1"], comp=("Chord-Piano", "Chord"),
        bass=("Walk", "Bass"), bass_program=32, drums="gmd"),
     _s("jazz", "3/4", ["JazzWaltz", "JazzWaltz1"], fills=("JazzWaltzFill",), bass=("Walk", "Bass")),
-    _s("jazz", "6/8", ["68Swing", "68Swing1"]),
+    _s("jazz", "6/8", ["68SwingPlus", "68SwingSus", "68Swing2"], comp=("Chord", "Arpeggio", "Chord-Sus"),
+       comp_all=True),
     # metal: distorted power chords, driving eighth bass
     _s("metal", "4/4", ["HeavyMetal", "metal1A", "metal2A", "metal1B"], fills=("metal1FA", "metal2FA"),
        bass=("Bass", "Bass-9", "Scale-Bass"), comp=("Chord-7", "Chord-6", "Chord-Guitar", "Chord-Piano"),
