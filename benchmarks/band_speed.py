@@ -5,8 +5,8 @@
 Prints, in this fresh process:
 
 * first use: importing the generator and the band, loading the melody model, and the first
-  continuation with its band (this includes the GMD drum bank's load; MMA's first start runs
-  while the melody model loads, as in the CLI and the app);
+  continuation with its band (MMA's first start and the GMD drum bank's load run while the
+  melody model loads and samples, as in the CLI and the app);
 * warm: median and worst of --repeat runs of melody + band, every genre in turn;
 * the band alone (one MMA run for the 4 variations) and one bare ``mma`` start-up, for scale.
 
@@ -42,11 +42,10 @@ def main() -> int:
     c0 = c0.ru_utime + c0.ru_stime
     from gtzcomposer.core import KeySignature, Note, Song, TempoChange, TimeSignature, new_track
     from gtzcomposer.core.generation import GenerationSettings
-    from gtzcomposer.ml.band import GENRES, band_for_continuation
-    from gtzcomposer.ml.band.mma import prestart
+    from gtzcomposer.ml.band import GENRES, band_for_continuation, warm_up
     from gtzcomposer.ml.melody.generator import MelodyGenerator
 
-    prestart()  # as the CLI and the app do before the melody is generated
+    warm_up()  # as the CLI and the app do before the melody is generated
 
     gen = MelodyGenerator.load()
     notes = tuple(Note(i * 240, p, 240, 90) for i, p in enumerate((67, 69, 71, 72, 74, 72, 71, 69, 67, 66, 67, 71,

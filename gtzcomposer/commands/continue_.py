@@ -74,9 +74,9 @@ def run(args) -> int:
     parts = tuple(p.strip() for p in args.parts.split(",") if p.strip())
     settings_parts = GenerationSettings(parts=parts).parts  # a bad name: one sentence, exit 2
     if len(settings_parts) > 1:
-        from ..ml.band.mma import prestart
+        from ..ml.band import warm_up
 
-        prestart(respawn=False)  # MMA starts while the melody model loads and samples
+        warm_up(respawn=False)  # MMA starts and the drum bank loads while the melody model samples
     gen = MelodyGenerator.load(args.model)
     song = load_song(args.seed_file)
     ti = _pick_track(song, args.track)

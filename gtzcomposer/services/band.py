@@ -34,10 +34,11 @@ def missing_hint() -> str:
 
 
 def prestart() -> None:
-    """Start MMA now, so that the band's first run does not wait for it."""
-    from ..ml.band.mma import prestart as start
+    """Start MMA and load the drum bank now (in the background), so that the band's first run
+    waits for neither."""
+    from ..ml.band import warm_up
 
-    start(respawn=True)
+    warm_up(respawn=True)
 
 
 def continue_with_band(seed_notes, song, settings, genre=None, under_seed=False, progress=None, is_cancelled=None):

@@ -11,7 +11,7 @@ import importlib
 _WHERE = {
     "band": ("BAND_PARTS", "TRACK_NAMES", "BandError", "BandPart", "BandResult", "BandTake", "band_bars",
              "band_continuation", "band_edits", "band_for_continuation", "band_track_index", "play_band",
-             "progression", "with_band"),
+             "progression", "warm_up", "with_band"),
     "fit": ("Fit", "band_fit", "rank_score"),
     "mma": ("MmaError", "MmaMissingError", "mma_available"),
     "styles": ("GENRES", "STAND_INS", "NoGrooveError", "band_genre", "band_style"),

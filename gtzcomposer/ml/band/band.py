@@ -68,6 +68,17 @@ class BandTake:
     end: int
 
 
+def warm_up(respawn: bool = True) -> bool:
+    """Get the band ready while other work runs: a spare MMA process waits for its song and the
+    GMD drum bank loads on a background thread. False when mma is not installed."""
+    import threading
+
+    from .mma import prestart
+
+    threading.Thread(target=load_bank, name="band-bank", daemon=True).start()
+    return prestart(respawn=respawn)
+
+
 def band_bars(song: Song, start: int, end: int) -> list[Bar]:
     """The song's bars that overlap ``[start, end)``."""
     return [b for b in iter_bars(song, end) if b.end > start and b.start < end]
