@@ -24,6 +24,7 @@ APT_PACKAGES=(
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-randr0 libxcb-render-util0
   libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0 libx11-xcb1
   libasound2 libfluidsynth3 fluidsynth
+  mma
 )
 if [ "$DEV" = 1 ]; then APT_PACKAGES+=(xvfb xauth imagemagick ffmpeg); fi
 # MuseScore 3 for the tests that convert our MusicXML and MIDI with a real notation program.
@@ -37,6 +38,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+
+# MMA's groove database (the band); the package usually builds it, build it if not
+if command -v mma >/dev/null && [ ! -e /usr/share/mma/lib/stdlib/.mmaDB ]; then $SUDO mma -G >/dev/null || true; fi
 
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv

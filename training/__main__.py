@@ -10,7 +10,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # command module -> registered by that module's register(subparsers)
-MODULES = ("musicnn_convert", "genre", "melody", "melody_eval", "cloud")
+MODULES = ("musicnn_convert", "genre", "melody", "melody_eval", "cloud", "band")
 # what the `training` extra brings (the app itself needs none of them)
 TRAINING_PACKAGES = {"keras", "tensorflow", "sklearn", "matplotlib", "librosa", "scipy", "boto3", "botocore"}
 

@@ -31,6 +31,14 @@ def register(sub) -> None:
     p.add_argument("--key-lock", action="store_true", help="use only pitches of the song's key")
     p.add_argument("--model", default="melody",
                    help="melody model name in the models folder (default melody; see `gtzcomposer models`)")
+    p.add_argument("--parts", default="melody",
+                   help="comma-separated parts: melody,chords,bass,drums (any subset; default melody). "
+                   "The band (chords, bass, drums) needs the program mma")
+    from ..ml.band.styles import GENRES
+
+    p.add_argument("--band-genre", default=None, choices=GENRES, metavar="GENRE",
+                   help="GTZAN genre the band plays: " + ", ".join(GENRES) + " (default: the style, or its stand-in for a folk style)")
+    p.add_argument("--band-under-seed", action="store_true", help="the band plays under the seed's bars too")
     p.add_argument("-o", "--out", required=True, metavar="OUTDIR", help="folder for the MIDI files and the summary")
     p.set_defaults(func=run)
 
@@ -84,7 +92,13 @@ def run(args) -> int:
 
     if args.seed is not None and not 0 <= args.seed <= MAX_SEED:  # before the model loads
         raise GtzError(f"--seed {args.seed}: the random seed must be a whole number from 0 to {MAX_SEED}")
+    parts = tuple(p.strip() for p in args.parts.split(",") if p.strip())
+    settings_parts = GenerationSettings(parts=parts).parts  # a bad name: one sentence, exit 2
     out = _output_folder(args.out)
+    if len(settings_parts) > 1:
+        from ..ml.band import warm_up
+
+        warm_up(respawn=False)  # MMA starts and the drum bank loads while the melody model samples
     gen = MelodyGenerator.load(args.model)
     song = load_song(args.seed_file)
     ti = _pick_track(song, args.track)
@@ -94,23 +108,38 @@ def run(args) -> int:
 
     settings = GenerationSettings(style=args.style, bars=args.bars, variations=args.variations,
                                   temperature=args.temperature, top_p=args.top_p, seed=seed,
-                                  key_lock=bool(args.key_lock), strength=strength)
+                                  key_lock=bool(args.key_lock), strength=strength, parts=settings_parts)
     progress, close = terminal_progress("continuing")
     try:
         result = gen.continue_melody(track.notes, song, settings, progress=progress)
     finally:
         close()
+    band = _band(song, result, settings, args, seed)
     stem = Path(args.seed_file).stem
     entries = []
-    for v in result.variations:
-        name = f"{stem}_{args.style}_rank{v.rank}.mid"
+    ranked = band["ranked"] if band else [(v, None, None) for v in result.variations]
+    for rank, (v, take, fit) in enumerate(ranked, start=1):
+        name = f"{stem}_{args.style}_rank{rank}.mid"
         new_song = song.with_track(ti, track.with_notes(track.notes + v.notes))
-        save_song(new_song, out / name)
-        entries.append({
-            "rank": v.rank, "file": name, "score": round(v.score, 6), "notes": len(v.notes),
+        entry = {
+            "rank": rank, "file": name, "score": round(v.score, 6), "notes": len(v.notes),
             "lowest_pitch": min((n.pitch for n in v.notes), default=None),
             "highest_pitch": max((n.pitch for n in v.notes), default=None),
-        })
+        }
+        if take is not None:
+            from ..ml.band import rank_score, with_band
+
+            new_song = with_band(new_song, take)
+            entry["band"] = {
+                "rank_score": round(rank_score(v.score, fit), 6), "fit": fit.to_dict(),
+                "grooves": list(dict.fromkeys(take.grooves)), "drums": take.drum_source,
+                "chords": [s.chord.symbol if s.chord else "N" for s in take.chords],
+                "tracks": {part: {"track": p.track_name, "program": p.program, "notes": len(p.notes),
+                                  "channel": 10 if p.is_drum else None}
+                           for part, p in take.parts.items()},
+            }
+        save_song(new_song, out / name)
+        entries.append(entry)
     sig = song.time_signature_at(result.start)
     summary = {
         "schema": SCHEMA_VERSION,
@@ -131,13 +160,40 @@ def run(args) -> int:
         "ppq": song.ppq,
         "reduced_to_top_line": result.reduced_to_top_line,
         "model": {k: gen.card.get(k) for k in ("name", "version", "encoder_version")},
+        "parts": list(band["parts"]) if band else ["melody"],
+        "parts_asked": list(settings.parts),
+        "band": band["summary"] if band else None,
         "results": entries,
     }
     text = (json.dumps(summary, indent=2) + "\n").encode("utf-8")
     atomic_write(out / SUMMARY_NAME, lambda fh: fh.write(text), GtzError)
     if result.reduced_to_top_line:
         print("note: the seed track is polyphonic; only its top line was continued")
+    if band and band["summary"].get("note"):
+        print(f"note: {band['summary']['note']}")
     for e in entries:
         print(f"{e['rank']}. {out / e['file']}  (critic score {e['score']:.3f}, {e['notes']} notes)")
     print(f"summary: {out / SUMMARY_NAME}")
     return 0
+
+
+def _band(song, result, settings, args, seed):
+    """The band's takes for the variations, ranked by style and fit; ``None`` when no band part was
+    asked. A band that cannot play (no mma, no groove in the meter) leaves the melody alone and
+    says why on stderr and in the summary."""
+    import sys
+
+    if not settings.band_parts:
+        return None
+    from ..ml.band import band_continuation
+
+    br = band_continuation(song, result, settings.band_parts, seed, genre=args.band_genre,
+                           under_seed=bool(args.band_under_seed))
+    summary = {"genre": br.genre, "stand_in": args.band_genre is None and br.genre != settings.style,
+               "under_seed": bool(args.band_under_seed), "note": br.note}
+    if br.error:
+        print(f"gtzcomposer continue: the band did not play: {br.error}", file=sys.stderr)
+        summary["error"] = br.error
+        return {"parts": ["melody"], "summary": summary, "ranked": [(v, None, None) for v in result.variations]}
+    return {"parts": ["melody", *br.parts], "summary": summary,
+            "ranked": list(zip(br.continuation.variations, br.takes, br.fits))}

@@ -58,13 +58,13 @@ _LABELS = {
 
 @dataclass(frozen=True, slots=True)
 class Part:
-    """The notes a continuation offers for one track: ``track`` is the index it continues; a
-    part for a track the song does not have yet (a band's drums) gives ``new_track``, the track
-    to make for it (its notes are ignored), and always goes to a new track."""
+    """The notes a continuation offers for one track (``track`` is the index it continues), or,
+    with ``new``, for a track the song does not have yet (a band's Drums, Bass or Chords): that
+    track is added (its channel chosen then) in every write mode."""
 
     track: int
     notes: tuple[Note, ...]
-    new_track: Track | None = None
+    new: Track | None = None
 
 
 @dataclass(frozen=True)
@@ -105,17 +105,16 @@ def place(song: Song, parts: Sequence[Part], start: int, end: int, mode: WriteMo
     if end <= start:
         raise EditError(f"a continuation must end after it starts ({start}..{end})")
     for p in parts:
-        if p.new_track is None and not 0 <= p.track < len(song.tracks):
+        if p.new is None and not 0 <= p.track < len(song.tracks):
             raise EditError(f"the track this continuation was made for (track {p.track + 1}) is gone")
-    fresh = tuple(p for p in parts if p.new_track is not None)
-    parts = tuple(p for p in parts if p.new_track is None)
+    existing = tuple(p for p in parts if p.new is None)
     if mode is WriteMode.REPLACE:
-        edits = _replace_edits(song, parts, start, end)
+        edits = _replace_edits(song, existing, start, end)
     elif mode is WriteMode.INSERT:
-        edits = _insert_edits(song, parts, start, end - start)
+        edits = _insert_edits(song, existing, start, end - start)
     else:
-        edits = _new_track_edits(song, parts)
-    edits += _fresh_track_edits(apply(song, Macro(tuple(edits)))[0], fresh)
+        edits = _new_track_edits(song, existing)
+    edits += _added_track_edits(apply(song, Macro(tuple(edits)))[0], [p for p in parts if p.new is not None])
     edit = Macro(tuple(edits), label)
     after, _ = apply(song, edit)
     return Placement(edit, *_difference(song, after), mode)
@@ -167,12 +166,11 @@ def _new_track_edits(song: Song, parts: Sequence[Part]) -> list[Edit]:
     return edits
 
 
-def _fresh_track_edits(song: Song, parts: Sequence[Part]) -> list[Edit]:
+def _added_track_edits(song: Song, parts: Sequence[Part]) -> list[Edit]:
     edits: list[Edit] = []
     for p in parts:
-        template = p.new_track
-        track = replace(template, notes=p.notes, mute=False, solo=False,
-                        channel=template.channel if template.is_drum else free_channel(song))
+        track = replace(p.new, notes=p.notes, mute=False, solo=False,
+                        channel=p.new.channel if p.new.is_drum else free_channel(song))
         edits.append(AddTrack(track))
         song = song.add_track(track)
     return edits

@@ -35,7 +35,9 @@ class ModelCard:
 
     @property
     def model_file(self) -> Path:
-        return self.path.with_suffix(".keras")
+        """The file the card describes: its ``file`` entry (e.g. a data bank), else ``<name>.keras``."""
+        name = self.data.get("file")
+        return self.path.with_name(name) if isinstance(name, str) and name else self.path.with_suffix(".keras")
 
     @property
     def labels(self) -> tuple[str, ...]:

@@ -83,36 +83,44 @@ class ContinuationWiring(QObject):
         """Show the current variation as what Accept would make of the song."""
         offer = self.panel.current_offer() if self.panel is not None else None
         if offer is None:
-            self.editor.set_ghost_variation(None)
+            self._clear_ghosts()
             return
+        song = self.document.song
         try:
-            placement = offer.place(self.document.song)
+            placement = offer.place(song)
+            after, _ = _applied(song, offer)
         except EditError as exc:
-            self.editor.set_ghost_variation(None)
+            self._clear_ghosts()
             self.message.emit(str(exc), 6000)
             return
-        tracks = self.document.song.tracks
-        targets = {p.track for p in offer.parts} if offer.mode is not WriteMode.NEW_TRACK else \
-            {i for i in placement.added if i >= len(tracks)}
-        added = [n for i in targets for n in placement.added.get(i, ())]
-        moved = {i: notes for i, notes in placement.added.items() if i not in targets}
-        target = min(targets) if targets else offer.parts[0].track
-        color = tracks[target].color if target < len(tracks) else _new_track_color(self.document, offer)
-        self.editor.set_ghost_variation(added, color, placement.removed, moved)
+        # the melody in its track's colour, notes an insert moves in their own tracks' colours, and a
+        # band's parts each in the colour of the track it lands on
+        melody = len(song.tracks) if offer.mode is WriteMode.NEW_TRACK else offer.parts[0].track
+        band = {p.track for p in offer.parts[1:] if p.new is None}
+        band |= {i for i in placement.added if i >= len(song.tracks) and i != melody}
+        moved = {i: notes for i, notes in placement.added.items() if i != melody and i not in band}
+        self.editor.set_ghost_variation(placement.added.get(melody, ()), after.tracks[melody].color,
+                                        placement.removed, moved)
+        self.editor.set_ghost_band([(after.tracks[i].color, placement.added[i]) for i in sorted(band)
+                                    if i in placement.added])
         start = offer.start
         controller = self.editor.controller
         first, last = controller.geometry.visible_ticks(controller.viewport[0])
         if not first <= start < last:
             self.editor.scroll_to_tick(bar_at(self.document.song, max(0, start - 1)).start)
 
+    def _clear_ghosts(self) -> None:
+        self.editor.set_ghost_variation(None)
+        self.editor.set_ghost_band(None)
+
     def accept(self, offer: Offer) -> bool:
         try:
             placement = offer.place(self.document.song)
         except EditError as exc:
             self.message.emit(f"Cannot accept the continuation: {exc}", 8000)
-            self.editor.set_ghost_variation(None)
+            self._clear_ghosts()
             return False
-        self.editor.set_ghost_variation(None)
+        self._clear_ghosts()
         self.document.push(placement.edit)
         if offer.mode is WriteMode.NEW_TRACK:
             self.document.current_track = len(self.document.song.tracks) - 1
@@ -126,7 +134,8 @@ class ContinuationWiring(QObject):
             self.message.emit(str(exc), 6000)
             return
         start = bar_at(self.document.song, max(0, offer.start - 1)).start
-        self.playback.play(song=trial, start=start)
+        band = len(offer.parts) > 1  # a band keeps its own time: no click over it
+        self.playback.play(song=trial, start=start, metronome=False if band else None)
 
     # --- what the project keeps -----------------------------------------------------------------
     def restore(self, project: Project) -> None:
@@ -153,8 +162,3 @@ def _applied(song, offer: Offer):
     from ..core import apply
 
     return apply(song, offer.place(song).edit)
-
-
-def _new_track_color(document: SongDocument, offer: Offer) -> str:
-    song, _ = _applied(document.song, offer)
-    return song.tracks[-1].color

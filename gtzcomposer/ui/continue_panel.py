@@ -14,6 +14,10 @@ the selection changes, and listens to:
   (the seed's track when Generate was pressed), whatever track is current now;
 * ``errorOccurred(str)``: a message to show (the panel also shows it in its status line).
 
+With band parts ticked (``band_controls.BandControls``, docs/band.md) the Offer also carries the
+band's Drums, Bass and Chords parts (existing tracks of those names continue, else new tracks),
+and ``bandChanged(take)`` follows the variation shown (None: no band).
+
 Its settings are one :class:`~gtzcomposer.core.generation.GenerationSettings`
 (:meth:`settings`, :meth:`set_settings`), kept in the project. Generation runs on a worker
 (services.TaskRunner) with progress and Cancel; the model is loaded lazily on the worker the
@@ -42,6 +46,7 @@ from PySide6.QtWidgets import (
 from ..core.continuation import Offer, Part, WriteMode
 from ..core.generation import GenerationSettings
 from ..core.transforms import top_line
+from ..services import band as band_service
 from ..services import models
 from ..services.tasks import TaskRunner
 
@@ -53,6 +58,7 @@ class ContinuePanel(QWidget):
     auditionRequested = Signal(object)
     writeModeChanged = Signal(str)
     errorOccurred = Signal(str)
+    bandChanged = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -63,6 +69,7 @@ class ContinuePanel(QWidget):
         self._job_track = 0  # the seed's track when Generate was pressed
         self._result_track = 0  # ... for the variations shown
         self._result = None
+        self._band = None  # ml.band.BandResult of the variations shown, when the band played
         self._index = -1
         self._last_seed: int | None = None
         self._generating = False  # the runner's task is a generation (not the preload)
@@ -141,8 +148,12 @@ class ContinuePanel(QWidget):
         row3.addWidget(self.accept_button)
         row3.addWidget(self.regenerate_button)
 
+        from .band_controls import BandControls
+
+        self.band = BandControls()
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.band)
         layout.addLayout(row1)
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.status)
@@ -198,7 +209,12 @@ class ContinuePanel(QWidget):
         self.progress_bar.setValue(0)
         self.status.setText("Generating…")
         self._generating = True
-        self.runner.start(models.continue_melody, self._seed, self._song, settings.replace(seed=seed), label="continuing the melody")
+        settings = settings.replace(seed=seed)
+        if settings.band_parts:
+            self.runner.start(band_service.continue_with_band, self._seed, self._song, settings, self.band.genre(),
+                              self.band.under_seed.isChecked(), label="continuing the melody with the band")
+        else:
+            self.runner.start(models.continue_melody, self._seed, self._song, settings, label="continuing the melody")
 
     def settings(self) -> GenerationSettings:
         """What the panel's controls say (``seed`` None: a new random one each time)."""
@@ -206,7 +222,7 @@ class ContinuePanel(QWidget):
             style=self.style_box.currentText(), bars=self.bars.value(), variations=self.variations.value(),
             temperature=self.temperature.value(), top_p=self.top_p.value(),
             seed=self.seed_box.value() if self.seed_box.value() >= 0 else None,
-            key_lock=self.key_lock.isChecked(), strength=self.style_strength.value())
+            key_lock=self.key_lock.isChecked(), strength=self.style_strength.value(), parts=self.band.parts())
 
     def set_settings(self, settings: GenerationSettings) -> None:
         """Show ``settings`` (from a project); a style the model does not know is reported and
@@ -224,6 +240,7 @@ class ContinuePanel(QWidget):
         self.style_strength.setValue(settings.strength)
         self.seed_box.setValue(-1 if settings.seed is None else min(settings.seed, self.seed_box.maximum()))
         self.key_lock.setChecked(settings.key_lock)
+        self.band.set_parts(settings.parts)
 
     def write_mode(self) -> WriteMode:
         return WriteMode(self.write_box.currentData())
@@ -237,7 +254,18 @@ class ContinuePanel(QWidget):
         if v is None:
             return None
         r = self._result
-        return Offer((Part(self._result_track, tuple(v.notes)),), r.start, r.end, self.write_mode())
+        parts = (Part(self._result_track, tuple(v.notes)),)
+        take = self.current_take
+        if take is not None and self._song is not None:
+            parts += band_service.offer_parts(self._song, take)
+        return Offer(parts, r.start, r.end, self.write_mode())
+
+    @property
+    def current_take(self):
+        """The band of the variation shown (``ml.band.BandTake``), or None."""
+        if self._band is None or not self._band.takes or self._index < 0:
+            return None
+        return self._band.takes[self._index]
 
     def regenerate(self) -> None:
         self.generate(seed=random.randrange(2**31))
@@ -270,8 +298,10 @@ class ContinuePanel(QWidget):
 
     def clear_variations(self) -> None:
         self._result = None
+        self._band = None
         self._index = -1
         self.variation_label.setText("no variations")
+        self.bandChanged.emit(None)
         self.currentVariationChanged.emit(-1, None)
         self._update_enabled()
 
@@ -282,8 +312,13 @@ class ContinuePanel(QWidget):
         index = max(0, min(index, len(self._result.variations) - 1))
         self._index = index
         v = self._result.variations[index]
-        self.variation_label.setText(f"{index + 1} / {len(self._result.variations)}  (style score {v.score:.2f})")
+        label = f"{index + 1} / {len(self._result.variations)}  (style score {v.score:.2f}"
+        take = self.current_take
+        if take is not None:
+            label += f", fit {self._band.fits[index].fit:.2f}"
+        self.variation_label.setText(label + ")")
         self._update_enabled()
+        self.bandChanged.emit(take)
         self.currentVariationChanged.emit(index, v)
 
     def _on_progress(self, fraction: float, message: str) -> None:
@@ -294,12 +329,22 @@ class ContinuePanel(QWidget):
             self._update_enabled()
             return
         self._generating = False
+        band = None
+        if hasattr(result, "takes"):  # melody + band (ml.band.BandResult)
+            band, result = result, result.continuation
         self._result = result
+        self._band = band if band is not None and band.takes else None
         self._result_track = self._job_track
         self.progress_bar.setValue(100)
         self.status.setText(f"{len(result.variations)} variations in {result.style} (seed {self._last_seed}).")
+        notices = []
         if result.reduced_to_top_line:
-            self.notice.setText("The selection is polyphonic: only its top line was continued.")
+            notices.append("The selection is polyphonic: only its top line was continued.")
+        if band is not None and band.error:
+            notices.append(f"The band did not play: {band.error}.")
+        elif band is not None:
+            notices.append(f"Band: {band.genre} ({', '.join(band.parts)})" + (f"; {band.note}." if band.note else "."))
+        self.notice.setText(" ".join(notices))
         self.variationsReady.emit(list(result.variations))
         self._select(0)
 

@@ -47,6 +47,7 @@ class PlaybackControl(QObject):
         self._service: PlaybackService | None = None
         self.reason = CHECKING  # why nothing can play ("" when it can)
         self.playing = False
+        self._click_back = False  # a playback ran without the metronome: give it back on stop
         self.probe = TaskRunner(self)
         self.probe.finished.connect(self._checked)
         self.probe.failed.connect(lambda exc: self._checked((False, f"no audio output: {exc}")))
@@ -126,9 +127,11 @@ class PlaybackControl(QObject):
         return ok
 
     # --- the transport ------------------------------------------------------------------------
-    def play(self, from_cursor: bool = False, song: Song | None = None, start: int | None = None) -> bool:
+    def play(self, from_cursor: bool = False, song: Song | None = None, start: int | None = None,
+             metronome: bool | None = None) -> bool:
         """Play the document's song (or ``song``, e.g. an audition) from ``start``, the cursor
-        or where it stopped; while playing, a plain Play stops."""
+        or where it stopped; while playing, a plain Play stops. ``metronome`` False: no click for
+        this playback (a band's audition); the transport's setting returns when it stops."""
         if self.playing and not from_cursor and song is None:
             self.stop()
             return False
@@ -138,6 +141,9 @@ class PlaybackControl(QObject):
             return False
         self.service.setSong(song if song is not None else self.document.song)
         self._apply_loop()
+        if metronome is not None:
+            self.service.setMetronome(metronome)
+            self._click_back = True
         if start is None and from_cursor:
             start = self.editor.cursor_tick()
         if self.service.play(start):
@@ -166,6 +172,9 @@ class PlaybackControl(QObject):
         self.service.preview(pitch, velocity, t.program, t.is_drum)
 
     def _set_playing(self, playing: bool) -> None:
+        if not playing and self._click_back:
+            self._click_back = False
+            self.service.setMetronome(self.transport.metronome_action.isChecked())
         self.playing = playing
         self.transport.set_playing(playing)
         if not playing:

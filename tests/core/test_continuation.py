@@ -97,7 +97,7 @@ def test_a_part_for_a_track_the_song_lacks_makes_that_track_in_every_mode():
     drums = new_track(5, is_drum=True)
     groove = (Note(BAR * 2, 36, 120), Note(BAR * 2 + 480, 38, 120))
     for mode in WriteMode:
-        parts = [Part(0, continuation(BAR * 2)), Part(-1, groove, new_track=drums)]
+        parts = [Part(0, continuation(BAR * 2)), Part(-1, groove, new=drums)]
         out = place(song, parts, BAR * 2, BAR * 3, mode)
         after, inverse = apply(song, out.edit)
         assert after.tracks[-1].is_drum and after.tracks[-1].notes == groove and after.tracks[-1].channel == 9

@@ -60,6 +60,8 @@ class RollController(QObject):
         self.ghost_color: str | None = None  # the colour of the track the ghost notes go to
         self.ghost_covered: dict[int, frozenset[Note]] = {}  # per track: notes the preview hides
         self.ghost_moved: dict[int, tuple[Note, ...]] = {}  # per track: notes the preview moves there
+        # the band under a variation: (colour of the track each part lands on, its notes)
+        self.ghost_band: tuple[tuple[str, tuple[Note, ...]], ...] = ()
         self.last_length = PPQ
         self.new_velocity = 100
         self._selection: set[Note] = set()
@@ -147,6 +149,7 @@ class RollController(QObject):
         self._song_at_path = song
         if fresh:
             self.ghost_variation, self.ghost_color, self.ghost_covered, self.ghost_moved = None, None, {}, {}
+            self.ghost_band = ()
             self.clear_selection()
             if self.viewport[0] > 0 and self.viewport[1] > 0:
                 self.fit_default()
@@ -404,6 +407,11 @@ class RollController(QObject):
         self.ghost_color = color if on else None
         self.ghost_covered = {i: frozenset(ns) for i, ns in (covered or {}).items()} if on else {}
         self.ghost_moved = {i: tuple(ns) for i, ns in (moved or {}).items()} if on else {}
+        self.changed.emit()
+
+    def set_ghost_band(self, parts) -> None:
+        """``[(colour, notes), ...]``: band parts shown as ghost notes in their tracks' colours."""
+        self.ghost_band = () if not parts else tuple((c, tuple(sorted(ns))) for c, ns in parts)
         self.changed.emit()
 
     # --- zoom and scroll ---------------------------------------------------------------------------

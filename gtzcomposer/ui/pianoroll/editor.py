@@ -183,6 +183,9 @@ class PianoRollEditor(QWidget):
                             moved: dict[int, Iterable[Note]] | None = None) -> None:
         self.controller.set_ghost_variation(notes, color, covered, moved)
 
+    def set_ghost_band(self, parts) -> None:
+        self.controller.set_ghost_band(parts)
+
     def selected_notes(self) -> tuple[Note, ...]:
         return self.controller.selected_notes()
 

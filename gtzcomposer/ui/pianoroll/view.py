@@ -382,6 +382,15 @@ class PianoRollView(QWidget):
             p.setPen(QPen(c.note_outline(gcolor) if not c.dark else gcolor.lighter(140), 1, Qt.PenStyle.DashLine))
             notes = [n for n in ctl.ghost_variation if low <= n.pitch <= high and n.end >= t0 and n.start <= t1]
             p.drawRects(rects(notes, 1))
+        # the band under it: each part in the colour of its track, dotted
+        for band_color, band_notes in ctl.ghost_band:
+            bc = QColor(band_color)
+            fill = QColor(bc)
+            fill.setAlpha(110)
+            p.setBrush(fill)
+            p.setPen(QPen(bc.darker(130) if not c.dark else bc.lighter(140), 1, Qt.PenStyle.DotLine))
+            notes = [n for n in band_notes if low <= n.pitch <= high and n.end >= t0 and n.start <= t1]
+            p.drawRects(rects(notes, 1))
 
         all_drawn = visible + list(preview)
         if kh >= 9 and not lod and len(all_drawn) <= MAX_LABELS:
