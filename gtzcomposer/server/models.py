@@ -81,10 +81,11 @@ class ModelHost:
         gen = MelodyGenerator.load()
         if self.config.warm_up:
             from ..core import Note, Song, new_track
+            from ..core.generation import GenerationSettings
 
             notes = tuple(Note(i * 240, p, 240, 90) for i, p in enumerate((60, 62, 64, 65, 67, 65, 64, 62)))
             song = Song(tracks=(new_track(0, notes=notes),))
-            gen.continue_melody(notes, song, gen.styles[0], 1, 1, 1.0, 0.95, 0)
+            gen.continue_melody(notes, song, GenerationSettings(style=gen.styles[0], bars=1, variations=1, seed=0))
         self.generator = gen
 
     # -- state ----------------------------------------------------------------------------------
