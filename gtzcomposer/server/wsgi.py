@@ -70,9 +70,11 @@ def _serve_gunicorn(config: ServerConfig, host: str, port: int, workers: int, th
                 "loglevel": "info",
                 "proc_name": "gtzcomposer-serve",
                 "post_worker_init": lambda worker: log.info("worker %d ready", worker.pid),
+                "control_socket_disable": True,  # gunicorn 27's ~/.gunicorn socket: not used, and HOME may be read-only
             }
             for key, value in options.items():
-                self.cfg.set(key, value)
+                if key in self.cfg.settings:  # settings newer than the installed gunicorn are skipped
+                    self.cfg.set(key, value)
 
         def load(self):
             from .app import create_app
