@@ -42,14 +42,22 @@ def _port(text: str) -> int:
 
 
 def register(sub) -> None:
+    import os
+
+    env = os.environ.get
     p = sub.add_parser(
         "serve", help="run the HTTP inference service (genre and continuation) for a web or mobile front end",
         description="Serve POST /v1/genre and POST /v1/continue (and /healthz, /readyz, /v1/models, "
-                    "/v1/openapi.json) over HTTP. Each worker loads the models once before it takes traffic.")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for all)")
-    p.add_argument("--port", type=_port, default=8000, help="TCP port (default 8000)")
-    p.add_argument("--workers", type=_positive_int, default=1,
-                   help="worker processes, each with its own models (default 1; about one per core)")
+                    "/v1/openapi.json) over HTTP. Each worker loads the models once before it takes traffic. "
+                    "--host, --port and --workers default to $GTZCOMPOSER_HOST, $GTZCOMPOSER_PORT and "
+                    "$GTZCOMPOSER_WORKERS where set (the image sets them).")
+    p.add_argument("--host", default=env("GTZCOMPOSER_HOST", "127.0.0.1"),
+                   help="address to listen on (default $GTZCOMPOSER_HOST or 127.0.0.1; 0.0.0.0 for all)")
+    p.add_argument("--port", type=_port, default=env("GTZCOMPOSER_PORT", "8000"),
+                   help="TCP port (default $GTZCOMPOSER_PORT or 8000)")
+    p.add_argument("--workers", type=_positive_int, default=env("GTZCOMPOSER_WORKERS", "1"),
+                   help="worker processes, each with its own models (default $GTZCOMPOSER_WORKERS or 1; "
+                        "about one per core)")
     p.add_argument("--threads", type=_positive_int, default=4, help="threads per worker (default 4)")
     p.add_argument("--max-concurrent", type=_positive_int, default=2,
                    help="heavy requests at work at once per worker; more wait, then get 429 (default 2)")

@@ -10,8 +10,11 @@ Decisions:
 * Request ids: the client's ``X-Request-ID`` when it is a plain token of at most 128 characters,
   else a new one; it is echoed in the response header and prefixes every log line of the request.
 * The API key (optional) is compared in constant time; it is read from ``Authorization: Bearer
-  KEY`` or ``X-API-Key: KEY`` and guards every ``/v1`` route but the OpenAPI document, so load
-  balancer health checks (``/healthz``, ``/readyz``) need no key.
+  KEY`` or ``X-API-Key: KEY`` and guards every ``/v1`` route but the OpenAPI document (and
+  ``/invocations``), so load balancer health checks (``/healthz``, ``/readyz``, ``/ping``) need no key.
+* SageMaker hosting's contract is served too: ``GET /ping`` (= ``/readyz``) and ``POST
+  /invocations`` (the content type picks genre or continue; parameters in the query string or in
+  the ``X-Amzn-SageMaker-Custom-Attributes`` header, written as a query string).
 * Heavy requests hold one of the worker's slots (:meth:`ModelHost.slot`) only while the model
   works, not while the upload arrives; a request that finds none within the queue timeout gets
   429 with ``Retry-After``. The model work stops at the request timeout (the models' own
@@ -117,7 +120,7 @@ def create_app(config: ServerConfig | None = None, host: ModelHost | None = None
         given = request.headers.get("X-Request-ID", "")
         g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
         g.t0 = time.perf_counter()
-        if config.api_key is not None and request.path.startswith("/v1/") and request.path != "/v1/openapi.json":
+        if config.api_key is not None and _guarded(request.path):
             _check_key(config.api_key)
         if request.content_length is not None and request.content_length > app.config["MAX_CONTENT_LENGTH"]:
             raise ApiError(413, too_large(config.max_upload_bytes))
@@ -154,6 +157,11 @@ def create_app(config: ServerConfig | None = None, host: ModelHost | None = None
 
     _routes(app, config, host)
     return app
+
+
+def _guarded(path: str) -> bool:
+    """Routes the API key guards: /v1/... but the OpenAPI document, and SageMaker's /invocations."""
+    return (path.startswith("/v1/") and path != "/v1/openapi.json") or path == "/invocations"
 
 
 def _error(status: int, message: str, headers: Mapping[str, str] | None = None):
@@ -332,13 +340,35 @@ def _routes(app: Flask, config: ServerConfig, host: ModelHost) -> None:
 
         return {"models": load_cards()}
 
+    @app.get("/ping")
+    def ping():
+        """SageMaker hosting's health check: /readyz by another name."""
+        return readyz()
+
+    @app.post("/invocations")
+    def invocations():
+        """SageMaker hosting's one route: the content type picks genre (audio) or continue (a
+        song or a JSON note list); the parameters come from the query string or, as a query
+        string, from the X-Amzn-SageMaker-Custom-Attributes header that InvokeEndpoint sends."""
+        from urllib.parse import parse_qsl
+
+        query = {**request.args.to_dict(),
+                 **dict(parse_qsl(request.headers.get("X-Amzn-SageMaker-Custom-Attributes", ""), keep_blank_values=True))}
+        if request.mimetype in AUDIO_TYPES:
+            return genre(query)
+        if request.mimetype in SONG_TYPES or request.mimetype == "application/json":
+            return continue_(query)
+        shown = f"'{request.mimetype}'" if request.mimetype else "no content type"
+        raise ApiError(415, f"/invocations cannot take {shown}; send audio ({', '.join(sorted(AUDIO_TYPES))}) for "
+                            f"genre, or a song ({', '.join(sorted(SONG_TYPES))}, application/json) to continue it")
+
     @app.post("/v1/genre")
-    def genre():
+    def genre(query: dict | None = None):
         from ..io.audio import audio_info
         from ..ml.genre import analyse_files, genre_document
 
         need("genre")
-        with received(request, AUDIO_TYPES, AUDIO_EXTENSIONS, config.max_upload_bytes, "audio") as up:
+        with received(request, AUDIO_TYPES, AUDIO_EXTENSIONS, config.max_upload_bytes, "audio", query) as up:
             unknown = [k for k in up.params if k != "segments"]
             if unknown:
                 raise ApiError(422, f"unknown parameter {unknown[0]!r}; the only parameter is segments")
@@ -362,18 +392,19 @@ def _routes(app: Flask, config: ServerConfig, host: ModelHost) -> None:
             return genre_document(entries)
 
     @app.post("/v1/continue")
-    def continue_():
+    def continue_(query: dict | None = None):
         from ..io.formats import load_song
 
         need("melody")
+        query = request.args.to_dict() if query is None else query
         if request.mimetype == "application/json":
             data = _json_body()
-            params = {**request.args.to_dict(), **{k: v for k, v in data.items() if k not in JSON_SEED_KEYS}}
+            params = {**query, **{k: v for k, v in data.items() if k not in JSON_SEED_KEYS}}
             settings, track = continue_settings(params, host.generator.styles)
             song, name = song_from_json(data), "notes.json"
             return _continue(song, name, settings, track)
         with received(request, {**SONG_TYPES, "application/json": ".json"}, SONG_EXTENSIONS,
-                      config.max_upload_bytes, "a song") as up:
+                      config.max_upload_bytes, "a song", query) as up:
             settings, track = continue_settings(up.params, host.generator.styles)
             if up.path.suffix == ".json":  # a multipart part holding the JSON note list
                 try:

@@ -129,6 +129,24 @@ def spec(version: str) -> dict:
             "/readyz": {"get": {"summary": "the worker's models are loaded", "responses": {
                 "200": {"description": "ready: every model loaded and warmed up"},
                 "503": {"description": "a model is not loaded; 'models' says which and why"}}}},
+            "/ping": {"get": {"summary": "SageMaker hosting's health check: the same answer as /readyz", "responses": {
+                "200": {"description": "ready"}, "503": {"description": "a model is not loaded"}}}},
+            "/invocations": {"post": {
+                "summary": "SageMaker hosting's route: audio is sent to /v1/genre, a song or a JSON note list to "
+                           "/v1/continue; parameters in the query string or, written as a query string "
+                           "(style=irish&bars=8), in the X-Amzn-SageMaker-Custom-Attributes header",
+                "security": [{"bearer": []}, {"apiKey": []}],
+                "parameters": [{"name": "X-Amzn-SageMaker-Custom-Attributes", "in": "header", "required": False,
+                                "schema": {"type": "string"}, "description": "the parameters as a query string"}],
+                "requestBody": {"required": True, "content": {
+                    **{t: {"schema": {"type": "string", "format": "binary"}} for t in sorted({**AUDIO_TYPES, **SONG_TYPES})},
+                    "application/json": {"schema": {"$ref": "#/components/schemas/NoteList"}}}},
+                "responses": {
+                    "200": {"description": "what /v1/genre or /v1/continue answers"},
+                    "401": _UNAUTHORIZED, "413": _TOO_LARGE, "415": _WRONG_TYPE,
+                    "422": _error("as for /v1/genre or /v1/continue"),
+                    "429": _BUSY, "503": _UNAVAILABLE, "504": _TIMEOUT,
+                }}},
             "/v1/openapi.json": {"get": {"summary": "this document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
             "/v1/models": {"get": {"summary": "the bundled models' cards", "security": [{"bearer": []}, {"apiKey": []}],
                                    "responses": {"200": {"description": "{'models': [card, ...]}"},

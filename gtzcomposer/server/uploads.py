@@ -84,11 +84,13 @@ def type_list(types: Mapping[str, str]) -> str:
 
 @contextlib.contextmanager
 def received(request, types: Mapping[str, str], extensions: tuple[str, ...], max_bytes: int,
-             what: str) -> Iterator[Upload]:
+             what: str, query: Mapping[str, str] | None = None) -> Iterator[Upload]:
     """The request's file in a temporary folder (removed on exit) as an :class:`Upload`.
 
     ``types`` maps accepted content types to the extension the loader expects; ``extensions``
-    are the file name endings accepted in a multipart upload. Raises :class:`UploadError`."""
+    are the file name endings accepted in a multipart upload; ``query`` (default: the query
+    string) gives the parameters, which form fields override. Raises :class:`UploadError`."""
+    query = request.args.to_dict() if query is None else dict(query)
     mimetype = request.mimetype
     if mimetype != MULTIPART and mimetype not in types:
         shown = f"'{mimetype}'" if mimetype else "no content type"
@@ -111,7 +113,7 @@ def received(request, types: Mapping[str, str], extensions: tuple[str, ...], max
             path = folder / name
             part.save(path)
             part.close()
-            params = {**request.args.to_dict(), **request.form.to_dict()}
+            params = {**query, **request.form.to_dict()}
         else:
             ext = types[mimetype]
             name = safe_name(_filename_from_disposition(request.headers.get("Content-Disposition")), ext)
@@ -126,7 +128,7 @@ def received(request, types: Mapping[str, str], extensions: tuple[str, ...], max
                     if size > max_bytes:
                         raise UploadError(413, too_large(max_bytes))
                     out.write(chunk)
-            params = request.args.to_dict()
+            params = query
         yield Upload(path, name, params, folder)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -1,6 +1,7 @@
 """Fixtures: test audio (made here), and two real servers started once per session.
 
-* ``server``: gunicorn, started exactly as the Dockerfile's CMD (2 workers), address changed;
+* ``server``: gunicorn, started exactly as the image starts it (entry point, command and
+  environment: 2 workers), the address changed;
 * ``tight_server``: waitress, with an API key, a 1 MB upload limit, 30 s of audio, one slot, no
   queue and a 0.05 s model-work timeout, with PySide6 made unimportable (as in the image).
 """
@@ -15,7 +16,7 @@ import soundfile as sf
 
 from gtzcomposer.resources import model_path
 
-from .live import LiveServer, as_started_by_dockerfile, dockerfile_cmd, dockerfile_env, free_port
+from .live import LiveServer, as_started_by_dockerfile, free_port
 
 API_KEY = "test-key-7f3a9c"
 NO_QT = ("import runpy, sys; sys.modules['PySide6'] = None; sys.argv = ['gtzcomposer', *sys.argv[1:]]; "
@@ -69,8 +70,8 @@ def servers(tmp_path_factory):
     port = free_port()
     tmp_a = base / "tmp-a"
     tmp_a.mkdir()
-    env = {k: v for k, v in dockerfile_env().items() if k != "PATH"}
-    started["server"] = LiveServer(as_started_by_dockerfile(port), port, tmp_a, base / "server.log", env)
+    argv, env = as_started_by_dockerfile(port)
+    started["server"] = LiveServer(argv, port, tmp_a, base / "server.log", env)
     port = free_port()
     tmp_b = base / "tmp-b"
     tmp_b.mkdir()
@@ -79,7 +80,7 @@ def servers(tmp_path_factory):
             "--max-concurrent", "1", "--queue-timeout", "0", "--timeout", "0.05"]
     started["tight"] = LiveServer(argv, port, tmp_b, base / "tight.log")
     try:
-        started["server"].wait_ready(workers=int(dockerfile_cmd()[dockerfile_cmd().index("--workers") + 1]))
+        started["server"].wait_ready(workers=int(env["GTZCOMPOSER_WORKERS"]))
         started["tight"].wait_ready()
         yield started
     finally:

@@ -45,9 +45,14 @@ def dockerfile_instructions(path: Path = DOCKERFILE) -> list[tuple[str, str]]:
     return out
 
 
+def _exec_form(word: str) -> list[str]:
+    found = [json.loads(args) for w, args in dockerfile_instructions() if w == word]
+    return found[-1] if found else []
+
+
 def dockerfile_cmd() -> list[str]:
-    cmds = [json.loads(args) for word, args in dockerfile_instructions() if word == "CMD"]
-    return cmds[-1]
+    """ENTRYPOINT + CMD: what `docker run IMAGE` runs (and SageMaker's `docker run IMAGE serve`)."""
+    return _exec_form("ENTRYPOINT") + _exec_form("CMD")
 
 
 def dockerfile_env() -> dict[str, str]:
@@ -60,19 +65,19 @@ def dockerfile_env() -> dict[str, str]:
     return env
 
 
-def as_started_by_dockerfile(port: int) -> list[str]:
-    """The image's command with the address changed to 127.0.0.1:port, run by this Python."""
+def as_started_by_dockerfile(port: int) -> tuple[list[str], dict[str, str]]:
+    """(argv, environment) of the image's command with the address changed to 127.0.0.1:port,
+    run by this Python (``python -m gtzcomposer`` is the ``gtzcomposer`` console script's entry)."""
     cmd = dockerfile_cmd()
     assert cmd[0] == "gtzcomposer", cmd
-    args = cmd[1:]
-    args[args.index("--host") + 1] = "127.0.0.1"
-    args[args.index("--port") + 1] = str(port)
-    return [sys.executable, "-m", "gtzcomposer", *args]
+    env = {k: v for k, v in dockerfile_env().items() if k != "PATH"}
+    env.update(GTZCOMPOSER_HOST="127.0.0.1", GTZCOMPOSER_PORT=str(port))
+    return [sys.executable, "-m", "gtzcomposer", *cmd[1:]], env
 
 
 class LiveServer:
     def __init__(self, argv: list[str], port: int, tmpdir: Path, log: Path, env: dict | None = None):
-        self.argv, self.port, self.tmpdir, self.log_path = argv, port, tmpdir, log
+        self.argv, self.port, self.tmpdir, self.log_path, self.env = argv, port, tmpdir, log, dict(env or {})
         self.url = f"http://127.0.0.1:{port}"
         full_env = {**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(tmpdir), "TF_CPP_MIN_LOG_LEVEL": "2",
                     **(env or {})}

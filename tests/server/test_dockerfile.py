@@ -12,7 +12,7 @@ import pytest
 
 from gtzcomposer.cli import main
 
-from .live import DOCKERFILE, REPO, as_started_by_dockerfile, dockerfile_cmd, dockerfile_instructions
+from .live import DOCKERFILE, REPO, as_started_by_dockerfile, dockerfile_cmd, dockerfile_env, dockerfile_instructions
 
 
 def _hadolint() -> str | None:
@@ -41,25 +41,27 @@ def test_final_stage_is_slim_and_not_root():
 
 
 def test_healthcheck_asks_readyz_on_the_served_port():
-    cmd = dockerfile_cmd()
-    port = cmd[cmd.index("--port") + 1]
+    env = dockerfile_env()
     checks = [args for word, args in _final_stage() if word == "HEALTHCHECK"]
-    assert len(checks) == 1 and f"127.0.0.1:{port}/readyz" in checks[0]
-    assert ("EXPOSE", port) in _final_stage()
+    assert len(checks) == 1 and "127.0.0.1:{port}/readyz" in checks[0] and "GTZCOMPOSER_PORT" in checks[0]
+    assert ("EXPOSE", env["GTZCOMPOSER_PORT"]) in _final_stage()
 
 
-def test_start_command_is_the_serve_command_on_all_interfaces():
-    cmd = dockerfile_cmd()
-    assert cmd[:2] == ["gtzcomposer", "serve"]
-    assert cmd[cmd.index("--host") + 1] == "0.0.0.0"
-    # the test server runs exactly this, with only the address changed
-    argv = as_started_by_dockerfile(8123)
-    assert argv[3:] == [{"0.0.0.0": "127.0.0.1", "8000": "8123"}.get(a, a) for a in cmd[1:]]
-    # and the options parse as the CLI's own
+def test_start_command_serves_on_all_interfaces(monkeypatch):
     from gtzcomposer.cli import build_parser
 
+    cmd = dockerfile_cmd()
+    assert cmd == ["gtzcomposer", "serve"]  # SageMaker hosting runs `docker run IMAGE serve`: the same
+    argv, env = as_started_by_dockerfile(8123)  # what the test server runs: only the address changed
+    assert argv[3:] == cmd[1:]
+    assert {k: v for k, v in env.items() if k not in ("GTZCOMPOSER_HOST", "GTZCOMPOSER_PORT")} == \
+        {k: v for k, v in dockerfile_env().items() if k not in ("PATH", "GTZCOMPOSER_HOST", "GTZCOMPOSER_PORT")}
+    for key, value in dockerfile_env().items():
+        if key.startswith("GTZCOMPOSER_"):
+            monkeypatch.setenv(key, value)
     args = build_parser().parse_args(cmd[1:])
-    assert args.func.__module__ == "gtzcomposer.commands.serve" and args.workers >= 1
+    assert args.func.__module__ == "gtzcomposer.commands.serve"
+    assert (args.host, args.port, args.workers) == ("0.0.0.0", 8000, 2)
 
 
 def test_copied_sources_exist_and_are_not_ignored():
@@ -83,3 +85,17 @@ def test_serve_refuses_bad_options_with_one_sentence(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["serve", "--port", "70000"])
     assert exc.value.code == 2 and "a port is 1..65535" in capsys.readouterr().err
+
+
+def test_serve_defaults_come_from_the_environment(monkeypatch, capsys):
+    from gtzcomposer.cli import build_parser
+
+    monkeypatch.setenv("GTZCOMPOSER_PORT", "8080")
+    monkeypatch.setenv("GTZCOMPOSER_WORKERS", "3")
+    args = build_parser().parse_args(["serve"])
+    assert (args.host, args.port, args.workers) == ("127.0.0.1", 8080, 3)
+    assert build_parser().parse_args(["serve", "--port", "9000"]).port == 9000  # an option wins
+    monkeypatch.setenv("GTZCOMPOSER_PORT", "eighty")
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args(["serve"])
+    assert exc.value.code == 2 and "expected a whole number, got 'eighty'" in capsys.readouterr().err

@@ -97,11 +97,12 @@ def seed_midi(tmp_path_factory):
 
 
 def test_started_as_the_dockerfile_starts_it(server):
-    assert server.argv == as_started_by_dockerfile(server.port)
-    cmd = dockerfile_cmd()  # ["gtzcomposer", "serve", "--host", "0.0.0.0", "--port", "8000", ...]
+    argv, env = as_started_by_dockerfile(server.port)
+    assert (server.argv, server.env) == (argv, env)
     assert server.argv[:3] == [sys.executable, "-m", "gtzcomposer"]  # the console script's own entry point
-    assert server.argv[3:] == [{"0.0.0.0": "127.0.0.1", "8000": str(server.port)}.get(a, a) for a in cmd[1:]]
+    assert server.argv[3:] == dockerfile_cmd()[1:] == ["serve"]  # also what SageMaker runs: `docker run IMAGE serve`
     assert "gunicorn" in server.log() and "Using worker: gthread" in server.log()
+    assert f"Listening at: http://127.0.0.1:{server.port}" in server.log()
 
 
 def test_health_and_readiness(server):
@@ -367,6 +368,32 @@ def test_continue_wrong_content_type(server, audio):
 
 
 # ----------------------------------------------------------------------------------------------
+# SageMaker hosting's contract: GET /ping, POST /invocations
+
+
+def test_sagemaker_ping_and_invocations(server, audio, cli_genre, seed_midi):
+    entries, doc = cli_genre
+    r = server.get("/ping")
+    assert r.status_code == 200 and r.json()["ready"] is True
+    r = server.post("/invocations", data=audio["wav"].read_bytes(),
+                    headers={"Content-Type": "audio/wav", "Content-Disposition": 'attachment; filename="clip.wav"',
+                             "X-Amzn-SageMaker-Custom-Attributes": "segments=true"})
+    assert r.status_code == 200 and r.json() == {**doc, "files": [entries["clip.wav"]]}
+    mid = (seed_midi / "tune.mid").read_bytes()
+    r = server.post("/invocations", data=mid, headers={"Content-Type": "audio/midi",
+                                                       "X-Amzn-SageMaker-Custom-Attributes": "style=irish&bars=2&seed=5"})
+    direct = server.post("/v1/continue?style=irish&bars=2&seed=5", data=mid, headers={"Content-Type": "audio/midi"})
+    assert r.status_code == 200 and r.json() == direct.json()
+    r = server.post("/invocations?style=folk&seed=1", json={"notes": [[i * 240, 60 + i, 240] for i in range(8)]})
+    assert r.status_code == 200 and r.json()["seed"] == 1
+    msg = assert_error(server.post("/invocations", data=b"x", headers={"Content-Type": "text/plain"}), 415)
+    assert msg.startswith("/invocations cannot take 'text/plain'")
+    assert "unknown style" in assert_error(
+        server.post("/invocations", data=mid, headers={"Content-Type": "audio/midi",
+                                                       "X-Amzn-SageMaker-Custom-Attributes": "style=nope"}), 422)
+
+
+# ----------------------------------------------------------------------------------------------
 # request ids, concurrency, clean-up
 
 
@@ -427,8 +454,9 @@ def test_api_key(tight_server):
     assert_error(tight_server.post("/v1/genre", data=b"x", headers={"Content-Type": "audio/wav"}), 401)
     assert tight_server.get("/v1/models", headers=AUTH).status_code == 200
     assert tight_server.get("/v1/models", headers={"X-API-Key": API_KEY}).status_code == 200
-    for route in ("/healthz", "/readyz", "/v1/openapi.json"):  # load balancers' checks need no key
+    for route in ("/healthz", "/readyz", "/ping", "/v1/openapi.json"):  # load balancers' checks need no key
         assert tight_server.get(route).status_code == 200
+    assert_error(tight_server.post("/invocations", data=b"x", headers={"Content-Type": "audio/wav"}), 401)
 
 
 def test_upload_size_limit(tight_server):
