@@ -97,10 +97,11 @@ class ModelHost:
         return name in self.status and self.status[name]["ready"]
 
     def why_not(self, name: str) -> str:
+        """The sentence for a client (the reason itself, which may name server paths, is in /readyz)."""
         if name not in self.status:
             return f"this server does not serve the {name} model (it was started with --models " \
                    f"{','.join(self.config.models)})"
-        return f"the {name} model is not available: {self.status[name]['error']}"
+        return f"the {name} model is not loaded on this server; /readyz says why"
 
     @property
     def busy(self) -> int:

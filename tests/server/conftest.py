@@ -3,7 +3,9 @@
 * ``server``: gunicorn, started exactly as the image starts it (entry point, command and
   environment: 2 workers), the address changed;
 * ``tight_server``: waitress, with an API key, a 1 MB upload limit, 30 s of audio, one slot, no
-  queue and a 0.05 s model-work timeout, with PySide6 made unimportable (as in the image).
+  queue, a 0.05 s model-work timeout and only the genre model, with PySide6 made unimportable
+  (as in the image);
+* ``broken_server``: waitress with an empty models folder (every model fails to load).
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ def servers(tmp_path_factory):
     tmp_b.mkdir()
     argv = [sys.executable, "-c", NO_QT, "serve", "--server", "waitress", "--host", "127.0.0.1", "--port", str(port),
             "--threads", "8", "--api-key-file", str(key_file), "--max-upload-mb", "1", "--max-audio-minutes", "0.5",
-            "--max-concurrent", "1", "--queue-timeout", "0", "--timeout", "0.05"]
+            "--max-concurrent", "1", "--queue-timeout", "0", "--timeout", "0.05", "--models", "genre"]
     started["tight"] = LiveServer(argv, port, tmp_b, base / "tight.log")
     try:
         started["server"].wait_ready(workers=int(env["GTZCOMPOSER_WORKERS"]))
@@ -96,3 +98,18 @@ def server(servers) -> LiveServer:
 @pytest.fixture(scope="session")
 def tight_server(servers) -> LiveServer:
     return servers["tight"]
+
+
+@pytest.fixture(scope="session")
+def broken_server(tmp_path_factory):
+    base = tmp_path_factory.mktemp("broken")
+    (base / "models").mkdir()
+    (base / "tmp").mkdir()
+    port = free_port()
+    s = LiveServer([sys.executable, "-m", "gtzcomposer", "serve", "--server", "waitress", "--port", str(port)], port,
+                   base / "tmp", base / "broken.log", {"GTZCOMPOSER_MODELS_DIR": str(base / "models")})
+    try:
+        s.wait_until_up()
+        yield s
+    finally:
+        s.stop()

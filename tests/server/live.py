@@ -100,6 +100,20 @@ class LiveServer:
             time.sleep(0.3)
         raise RuntimeError(f"the server was not ready within {timeout} s:\n{self.log()}")
 
+    def wait_until_up(self, timeout: float = 120) -> None:
+        """Until /healthz answers (whatever /readyz says)."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the server exited ({self.proc.returncode}):\n{self.log()}")
+            try:
+                if requests.get(self.url + "/healthz", timeout=5).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"the server did not answer within {timeout} s:\n{self.log()}")
+
     def log(self) -> str:
         self._log.flush()
         return self.log_path.read_text(encoding="utf-8", errors="replace")

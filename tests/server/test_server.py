@@ -498,6 +498,27 @@ def test_busy_worker_answers_429_with_retry_after(tight_server, audio):
     assert tight_server.get("/readyz").json()["busy"] == 0
 
 
+def test_model_not_served_answers_503(tight_server, seed_midi):
+    r = tight_server.post("/v1/continue?style=folk", data=(seed_midi / "tune.mid").read_bytes(),
+                          headers={"Content-Type": "audio/midi", **AUTH})
+    assert assert_error(r, 503) == "this server does not serve the melody model (it was started with --models genre)"
+    assert r.headers["Retry-After"] == "10"
+    assert set(tight_server.get("/readyz").json()["models"]) == {"genre"}
+
+
+def test_models_that_failed_to_load(broken_server, audio, tmp_path):
+    r = broken_server.get("/readyz")
+    assert r.status_code == 503 and r.json()["ready"] is False
+    models = r.json()["models"]
+    assert "The genre model is missing" in models["genre"]["error"]
+    assert "melody model not found" in models["melody"]["error"]
+    assert broken_server.get("/healthz").status_code == 200  # alive, not ready: the balancer waits
+    assert broken_server.get("/ping").status_code == 503
+    r = broken_server.post("/v1/genre", data=audio["wav"].read_bytes(), headers={"Content-Type": "audio/wav"})
+    assert assert_error(r, 503) == "the genre model is not loaded on this server; /readyz says why"
+    assert "/readyz" in assert_error(broken_server.post("/v1/continue?style=folk", json={"notes": [[0, 60, 480]]}), 503)
+
+
 # ----------------------------------------------------------------------------------------------
 # the OpenAPI document
 
@@ -524,4 +545,4 @@ def test_openapi_documents_every_status_the_tests_saw(server):
         pytest.skip("run with the other server tests: it checks the statuses they saw")
     missing = sorted((m, route, s) for m, route, s in seen if str(s) not in spec["paths"][route][m.lower()]["responses"])
     assert not missing
-    assert {s for *_, s in seen} >= {200, 400, 401, 413, 415, 422, 429, 504}
+    assert {s for *_, s in seen} >= {200, 400, 401, 413, 415, 422, 429, 503, 504}
