@@ -113,6 +113,8 @@ def received(request, types: Mapping[str, str], extensions: tuple[str, ...], max
             path = folder / name
             part.save(path)
             part.close()
+            if path.stat().st_size > max_bytes:  # the form's own limit leaves room for its boundaries
+                raise UploadError(413, too_large(max_bytes))
             params = {**query, **request.form.to_dict()}
         else:
             ext = types[mimetype]
