@@ -481,6 +481,8 @@ def analyse_files(paths, segments: bool = False, detector: GenreDetector | None 
         progress, close = progress_for(name) if progress_for else (None, lambda: None)
         try:
             result = detector.detect(path, progress=progress, is_cancelled=is_cancelled)
+        except Cancelled:  # a GtzError too, but it stops the whole run rather than one file
+            raise
         except GtzError as exc:
             out.append({"file": name, "error": str(exc)})
             continue

@@ -336,9 +336,9 @@ def _routes(app: Flask, config: ServerConfig, host: ModelHost) -> None:
 
     @app.get("/v1/models")
     def models():
-        from ..ml.cards import load_cards
+        from ..ml.registry import all_cards
 
-        return {"models": load_cards()}
+        return {"models": [card.to_dict() for card in all_cards()]}
 
     @app.get("/ping")
     def ping():

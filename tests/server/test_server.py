@@ -120,11 +120,11 @@ def test_health_and_readiness(server):
 
 
 def test_models_lists_the_cards(server):
-    from gtzcomposer.ml.cards import load_cards
+    from gtzcomposer.commands.models import load_cards
 
     r = server.get("/v1/models")
     assert r.status_code == 200
-    assert r.json() == {"models": load_cards()}
+    assert r.json() == {"models": load_cards()}  # what `gtzcomposer models --json` prints
     assert {"genre_head", "melody"} <= {c["name"] for c in r.json()["models"]}
 
 
