@@ -54,6 +54,7 @@ from .uploads import (
     SONG_TYPES,
     UploadError,
     clean_message,
+    drain,
     received,
     too_large,
 )
@@ -122,7 +123,10 @@ def create_app(config: ServerConfig | None = None, host: ModelHost | None = None
         g.t0 = time.perf_counter()
         if config.api_key is not None and _guarded(request.path):
             _check_key(config.api_key)
-        if request.content_length is not None and request.content_length > app.config["MAX_CONTENT_LENGTH"]:
+        length = request.content_length
+        if length is not None and length > app.config["MAX_CONTENT_LENGTH"]:
+            if length <= 2 * config.max_upload_bytes:  # cheap enough to read, and keeps the connection
+                drain(request.environ, length)
             raise ApiError(413, too_large(config.max_upload_bytes))
 
     @app.after_request

@@ -128,12 +128,29 @@ def received(request, types: Mapping[str, str], extensions: tuple[str, ...], max
                         break
                     size += len(chunk)
                     if size > max_bytes:
+                        drain(request.environ, max_bytes)
                         raise UploadError(413, too_large(max_bytes))
                     out.write(chunk)
             params = query
         yield Upload(path, name, params, folder)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def drain(environ, max_bytes: int) -> None:
+    """Read and drop up to ``max_bytes`` more of a request body that was refused, so that the
+    client's connection stays usable for its next request (gunicorn announces keep-alive but drops
+    a connection whose body was left unread); a larger rest is left to the server, which closes."""
+    stream = environ.get("wsgi.input")
+    left = max_bytes
+    try:
+        while stream is not None and left > 0:
+            chunk = stream.read(min(CHUNK, left))
+            if not chunk:
+                break
+            left -= len(chunk)
+    except (OSError, ValueError):  # the client went away: nothing to keep usable
+        pass
 
 
 def too_large(max_bytes: int) -> str:

@@ -471,6 +471,29 @@ def test_upload_size_limit(tight_server):
     assert assert_error(r, 413) == expected
 
 
+def test_upload_over_the_limit_under_gunicorn_keeps_the_connection(server):
+    """gunicorn drops a keep-alive connection whose body was left unread: the server reads an
+    over-limit body (up to twice the limit) so that the client's next request on it works."""
+    import http.client
+
+    big = bytes(26 * 1024 * 1024)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+    try:
+        for chunked in (False, True):
+            body = iter([big[i:i + (1 << 20)] for i in range(0, len(big), 1 << 20)]) if chunked else big
+            conn.request("POST", "/v1/genre", body=body, headers={"Content-Type": "audio/wav"},
+                         encode_chunked=chunked)
+            r = conn.getresponse()
+            answer = json.loads(r.read())
+            SEEN.add(("POST", "/v1/genre", r.status))
+            assert r.status == 413 and answer["error"] == "the upload is larger than this server's limit of 25 MB"
+            conn.request("GET", "/healthz")  # on the same connection: it fails if the server dropped it
+            r = conn.getresponse()
+            assert r.status == 200 and json.loads(r.read())["status"] == "ok"
+    finally:
+        conn.close()
+
+
 def test_audio_length_limit(tight_server, audio):
     r = tight_server.post("/v1/genre", files={"file": ("clip40.wav", audio["40s"].read_bytes())}, headers=AUTH)
     assert assert_error(r, 422) == "'clip40.wav' lasts 40.0 s; this server analyses at most 30.0 s of audio"
