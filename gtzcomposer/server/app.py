@@ -255,13 +255,16 @@ def song_from_json(data: Any):
     notes as ``[start, pitch, duration, velocity]`` or objects with those keys (ticks at PPQ 480),
     or ``{"song": <the song of a .gtzc project file>}``."""
     from ..core import KeySignature, Note, Song, SongError, TempoChange, TimeSignature, new_track
+    from ..core.limits import check_song_extent
     from ..io.project import song_from_dict
 
     if "song" in data:
         try:
-            return song_from_dict(data["song"])
+            song = song_from_dict(data["song"])
+            check_song_extent(song)  # the same bounds as a song read from a file
         except GtzError as exc:
             raise ApiError(422, str(exc)) from None
+        return song
     notes = data.get("notes")
     if not isinstance(notes, list) or not notes:
         raise ApiError(422, "the JSON body needs a non-empty list 'notes' (or a 'song' object)")
@@ -285,10 +288,15 @@ def song_from_json(data: Any):
         if not m:
             raise ApiError(422, f"time_signature must look like '3/4', got {sig!r}")
         keys = (KeySignature.parse(str(data["key"])),) if data.get("key") else ()
-        return Song(tracks=(new_track(0, "Melody", notes=tuple(out)),), tempos=(TempoChange.from_bpm(0, tempo),),
+        song = Song(tracks=(new_track(0, "Melody", notes=tuple(out)),), tempos=(TempoChange.from_bpm(0, tempo),),
                     time_signatures=(TimeSignature(0, int(m.group(1)), int(m.group(2))),), key_signatures=keys)
     except SongError as exc:
         raise ApiError(422, str(exc)) from None
+    try:
+        check_song_extent(song, "the notes")  # the same bounds as a song read from a file
+    except GtzError as exc:
+        raise ApiError(422, str(exc)) from None
+    return song
 
 
 def _json_body() -> dict:

@@ -361,6 +361,12 @@ def test_continue_bad_json(server, body, sentence):
     assert assert_error(r, 422) == sentence
 
 
+def test_continue_json_song_beyond_the_limits(server):
+    r = server.post("/v1/continue", json={"style": "folk", "notes": [[0, 60, 480], [300_000_000, 62, 480]]})
+    msg = assert_error(r, 422)
+    assert msg.startswith("the notes: ") and "beyond the last tick a song may reach" in msg
+
+
 def test_continue_wrong_content_type(server, audio):
     r = server.post("/v1/continue?style=folk", data=audio["wav"].read_bytes(), headers={"Content-Type": "audio/wav"})
     msg = assert_error(r, 415)
