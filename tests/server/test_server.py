@@ -393,6 +393,45 @@ def test_continue_with_the_band_answers_what_the_cli_writes(server, tmp_path):
             assert any(bar * 1920 <= n["start"] < (bar + 1) * 1920 for n in v["parts"]["drums"]["notes"])
 
 
+@needs_mma
+def test_continue_band_under_the_seed_zip_holds_the_cli_files(server, tmp_path):
+    from gtzcomposer.io.formats import save_song
+
+    seed = tmp_path / "seed44.mid"
+    save_song(melody_song(meter=(4, 4), key="G"), seed)
+    summary, files = _cli_continue(seed, tmp_path / "cli", "--style", "irish", "--parts", "bass,chords",
+                                   "--band-under-seed", "--bars", "2", "--variations", "2", "--seed", "4")
+    with open(seed, "rb") as f:
+        r = server.post("/v1/continue", files={"file": ("seed44.mid", f, "audio/midi")},
+                        data={"style": "irish", "parts": "bass,chords", "band_under_seed": "true", "bars": "2",
+                              "variations": "2", "seed": "4"}, headers={"Accept": "application/zip"})
+    assert r.status_code == 200 and r.headers["Content-Type"] == "application/zip", r.text
+    z = zipfile.ZipFile(io.BytesIO(r.content))
+    assert sorted(z.namelist()) == sorted([*files, "continuations.json"])
+    for name, data in files.items():
+        assert z.read(name) == data
+    got = json.loads(z.read("continuations.json"))
+    assert got == {**summary, "seed_file": "seed44.mid"}
+    assert got["band"]["under_seed"] and got["band"]["stand_in"] and got["parts"] == ["melody", "chords", "bass"]
+
+
+@needs_mma
+def test_continue_band_without_a_groove_answers_the_melody_and_why(server, seed_midi):
+    """tune.mid is in 3/4, where disco has no groove: 200, the melody alone (the same as without the
+    band), and the reason in band.error."""
+    song = (seed_midi / "tune.mid").read_bytes()
+    r = server.post("/v1/continue?style=folk&parts=drums&band_genre=disco&variations=2&seed=5", data=song,
+                    headers={"Content-Type": "audio/midi"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["parts"] == ["melody"] and body["parts_asked"] == ["melody", "drums"]
+    assert "disco band has no groove in 3/4" in body["band"]["error"]
+    assert all("parts" not in v and "band" not in v for v in body["variations"])
+    plain = server.post("/v1/continue?style=folk&variations=2&seed=5", data=song,
+                        headers={"Content-Type": "audio/midi"}).json()
+    assert [v["notes"] for v in body["variations"]] == [v["notes"] for v in plain["variations"]]
+
+
 @pytest.mark.parametrize("body, sentence", [
     (b"{not json", "the request body is not valid JSON (Expecting property name enclosed in double quotes: line 1 "
                    "column 2 (char 1))"),
