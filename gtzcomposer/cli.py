@@ -16,7 +16,7 @@ from . import __version__
 from .core.errors import GtzError
 
 # Order is the order shown by --help.
-COMMANDS = ("gui", "genre", "continue_", "render", "convert", "info", "models")
+COMMANDS = ("gui", "genre", "continue_", "render", "convert", "info", "models", "serve")
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
 

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from ._progress import terminal_progress
 
-SUMMARY_NAME = "continuations.json"
-SCHEMA_VERSION = 1
-
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -43,21 +40,6 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _pick_track(song, index):
-    from ..core import GtzError
-
-    if index is not None:
-        if not 0 <= index < len(song.tracks):
-            raise GtzError(f"--track {index}: the song has {len(song.tracks)} tracks (0..{len(song.tracks) - 1})")
-        if song.tracks[index].is_drum:
-            raise GtzError(f"--track {index} is a drum track; choose a melodic track")
-        return index
-    for i, t in enumerate(song.tracks):
-        if t.notes and not t.is_drum:
-            return i
-    raise GtzError("the seed song has no melodic track with notes")
-
-
 def _output_folder(name: str):
     """The output folder, made if missing; a sentence (exit 2) when it cannot be made or written."""
     import os
@@ -81,7 +63,7 @@ def _output_folder(name: str):
 
 def run(args) -> int:
     import json
-    import random
+    import sys
     from pathlib import Path
 
     from ..core import GtzError
@@ -89,6 +71,7 @@ def run(args) -> int:
     from ..io._files import atomic_write
     from ..io.formats import load_song, save_song
     from ..ml.melody.generator import MelodyGenerator
+    from ..ml.melody.runs import SUMMARY_NAME, run_continuation
 
     if args.seed is not None and not 0 <= args.seed <= MAX_SEED:  # before the model loads
         raise GtzError(f"--seed {args.seed}: the random seed must be a whole number from 0 to {MAX_SEED}")
@@ -101,99 +84,31 @@ def run(args) -> int:
         warm_up(respawn=False)  # MMA starts and the drum bank loads while the melody model samples
     gen = MelodyGenerator.load(args.model)
     song = load_song(args.seed_file)
-    ti = _pick_track(song, args.track)
-    track = song.tracks[ti]
-    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
     strength = DEFAULT_STYLE_STRENGTH if args.style_strength is None else args.style_strength
-
     settings = GenerationSettings(style=args.style, bars=args.bars, variations=args.variations,
-                                  temperature=args.temperature, top_p=args.top_p, seed=seed,
+                                  temperature=args.temperature, top_p=args.top_p, seed=args.seed,
                                   key_lock=bool(args.key_lock), strength=strength, parts=settings_parts)
     progress, close = terminal_progress("continuing")
     try:
-        result = gen.continue_melody(track.notes, song, settings, progress=progress)
+        run_ = run_continuation(gen, song, settings, args.track, progress=progress,
+                                band_genre=args.band_genre, band_under_seed=bool(args.band_under_seed))
     finally:
         close()
-    band = _band(song, result, settings, args, seed)
+    band = run_.band
+    if band and band.error:
+        print(f"gtzcomposer continue: the band did not play: {band.error}", file=sys.stderr)
     stem = Path(args.seed_file).stem
-    entries = []
-    ranked = band["ranked"] if band else [(v, None, None) for v in result.variations]
-    for rank, (v, take, fit) in enumerate(ranked, start=1):
-        name = f"{stem}_{args.style}_rank{rank}.mid"
-        new_song = song.with_track(ti, track.with_notes(track.notes + v.notes))
-        entry = {
-            "rank": rank, "file": name, "score": round(v.score, 6), "notes": len(v.notes),
-            "lowest_pitch": min((n.pitch for n in v.notes), default=None),
-            "highest_pitch": max((n.pitch for n in v.notes), default=None),
-        }
-        if take is not None:
-            from ..ml.band import rank_score, with_band
-
-            new_song = with_band(new_song, take)
-            entry["band"] = {
-                "rank_score": round(rank_score(v.score, fit), 6), "fit": fit.to_dict(),
-                "grooves": list(dict.fromkeys(take.grooves)), "drums": take.drum_source,
-                "chords": [s.chord.symbol if s.chord else "N" for s in take.chords],
-                "tracks": {part: {"track": p.track_name, "program": p.program, "notes": len(p.notes),
-                                  "channel": 10 if p.is_drum else None}
-                           for part, p in take.parts.items()},
-            }
+    for name, new_song in run_.songs(stem):
         save_song(new_song, out / name)
-        entries.append(entry)
-    sig = song.time_signature_at(result.start)
-    summary = {
-        "schema": SCHEMA_VERSION,
-        "seed_file": str(args.seed_file),
-        "track": ti,
-        "style": args.style,
-        "bars": args.bars,
-        "variations": args.variations,
-        "temperature": args.temperature,
-        "top_p": args.top_p,
-        "seed": seed,
-        "key_lock": bool(args.key_lock),
-        "style_strength": strength,
-        "key": result.key.name,
-        "time_signature": str(sig),
-        "start_tick": result.start,
-        "end_tick": result.end,
-        "ppq": song.ppq,
-        "reduced_to_top_line": result.reduced_to_top_line,
-        "model": {k: gen.card.get(k) for k in ("name", "version", "encoder_version")},
-        "parts": list(band["parts"]) if band else ["melody"],
-        "parts_asked": list(settings.parts),
-        "band": band["summary"] if band else None,
-        "results": entries,
-    }
+    summary = run_.summary(str(args.seed_file), stem)
     text = (json.dumps(summary, indent=2) + "\n").encode("utf-8")
     atomic_write(out / SUMMARY_NAME, lambda fh: fh.write(text), GtzError)
-    if result.reduced_to_top_line:
+    if run_.result.reduced_to_top_line:
         print("note: the seed track is polyphonic; only its top line was continued")
-    if band and band["summary"].get("note"):
-        print(f"note: {band['summary']['note']}")
-    for e in entries:
+    if band and band.note:
+        print(f"note: {band.note}")
+    for e in summary["results"]:
         print(f"{e['rank']}. {out / e['file']}  (critic score {e['score']:.3f}, {e['notes']} notes)")
     print(f"summary: {out / SUMMARY_NAME}")
     return 0
 
-
-def _band(song, result, settings, args, seed):
-    """The band's takes for the variations, ranked by style and fit; ``None`` when no band part was
-    asked. A band that cannot play (no mma, no groove in the meter) leaves the melody alone and
-    says why on stderr and in the summary."""
-    import sys
-
-    if not settings.band_parts:
-        return None
-    from ..ml.band import band_continuation
-
-    br = band_continuation(song, result, settings.band_parts, seed, genre=args.band_genre,
-                           under_seed=bool(args.band_under_seed))
-    summary = {"genre": br.genre, "stand_in": args.band_genre is None and br.genre != settings.style,
-               "under_seed": bool(args.band_under_seed), "note": br.note}
-    if br.error:
-        print(f"gtzcomposer continue: the band did not play: {br.error}", file=sys.stderr)
-        summary["error"] = br.error
-        return {"parts": ["melody"], "summary": summary, "ranked": [(v, None, None) for v in result.variations]}
-    return {"parts": ["melody", *br.parts], "summary": summary,
-            "ranked": list(zip(br.continuation.variations, br.takes, br.fits))}

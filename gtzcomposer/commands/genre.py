@@ -13,8 +13,6 @@ import sys
 
 from ._progress import terminal_progress
 
-SCHEMA_VERSION = 1
-
 
 def register(sub) -> None:
     p = sub.add_parser("genre", help="genre probabilities of audio files (and per segment)",
@@ -29,22 +27,9 @@ def register(sub) -> None:
 
 def analyse(paths, segments: bool, detector=None, progress_for=terminal_progress) -> list[dict]:
     """One dict per path: the result (GenreResult.to_dict plus "file") or {"file", "error"}."""
-    from ..core.errors import GtzError
-    from ..ml.genre import GenreDetector
+    from ..ml.genre import analyse_files
 
-    detector = detector or GenreDetector()
-    out = []
-    for path in paths:
-        progress, close = progress_for(str(path))
-        try:
-            result = detector.detect(path, progress=progress)
-        except GtzError as exc:
-            out.append({"file": str(path), "error": str(exc)})
-            continue
-        finally:
-            close()
-        out.append({"file": str(path), **result.to_dict(segments=segments)})
-    return out
+    return analyse_files(paths, segments, detector, progress_for)
 
 
 def _table(entry: dict, top: int, segments: bool) -> str:
@@ -63,11 +48,11 @@ def _table(entry: dict, top: int, segments: bool) -> str:
 
 
 def run(args, detector=None) -> int:
-    from ..ml.genre import GENRES
+    from ..ml.genre import genre_document
 
     entries = analyse(args.audio, args.segments, detector)
     if args.json:
-        print(json.dumps({"schema": SCHEMA_VERSION, "labels": list(GENRES), "files": entries}, indent=2))
+        print(json.dumps(genre_document(entries), indent=2))
     else:
         shown = 0
         for e in entries:

@@ -478,6 +478,43 @@ def load_head(path: Path, end_to_end: bool = False):
         raise GenreError(f"The genre model {path} could not be loaded: {exc}") from exc
 
 
+# ----------------------------------------------------------------------------- the JSON report
+
+JSON_SCHEMA = 1  # the version of the document below (docs/genre.md: "--json schema")
+
+
+def analyse_files(paths, segments: bool = False, detector: GenreDetector | None = None, progress_for=None,
+                  is_cancelled: IsCancelled | None = None, names=None) -> list[dict]:
+    """One dict per path: ``{"file": name, **GenreResult.to_dict(segments)}`` or, for a file that
+    cannot be analysed, ``{"file": name, "error": sentence}`` (the others are still analysed).
+
+    ``names`` replaces the paths in ``"file"`` (the server names an upload by its client's file
+    name); ``progress_for(name) -> (progress, close)`` makes a progress callback per file;
+    cancelling (``is_cancelled()`` true) raises :class:`Cancelled`. ``gtzcomposer genre`` and the
+    HTTP service both call this, so their JSON cannot drift apart."""
+    detector = detector or GenreDetector()
+    names = [str(p) for p in paths] if names is None else list(names)
+    out = []
+    for path, name in zip(paths, names):
+        progress, close = progress_for(name) if progress_for else (None, lambda: None)
+        try:
+            result = detector.detect(path, progress=progress, is_cancelled=is_cancelled)
+        except Cancelled:  # a GtzError too, but it stops the whole run rather than one file
+            raise
+        except GtzError as exc:
+            out.append({"file": name, "error": str(exc)})
+            continue
+        finally:
+            close()
+        out.append({"file": name, **result.to_dict(segments=segments)})
+    return out
+
+
+def genre_document(entries: list[dict]) -> dict:
+    """The ``genre --json`` document around :func:`analyse_files`' entries."""
+    return {"schema": JSON_SCHEMA, "labels": list(GENRES), "files": entries}
+
+
 def _duration_of(info) -> float | None:
     """Seconds from whatever audio_info returns (an object or a mapping with 'duration')."""
     for get in (lambda: info.duration_s, lambda: info.duration, lambda: info["duration"]):
