@@ -142,8 +142,8 @@ class SageMakerEngine:
         try:
             self.sm.stop_training_job(TrainingJobName=job_name)
         except ClientError as exc:
-            if "already" in exc.response.get("Error", {}).get("Message", "").lower():
-                return  # it ended on its own meanwhile
+            if exc.response.get("Error", {}).get("Code") == "ValidationException" and self.state(job_name).done:
+                return  # it ended on its own meanwhile: nothing left to stop
             raise self._explain(exc, f"stopping the training job {job_name}") from exc
         except BotoCoreError as exc:
             raise self._explain(exc, f"stopping the training job {job_name}") from exc
