@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def cli(tmp_path: Path, *args: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1",
-           "CUDA_VISIBLE_DEVICES": ""}
+           "CUDA_VISIBLE_DEVICES": "", "TMPDIR": str(tmp_path)}  # the engine's work folder goes there
     return subprocess.Popen([sys.executable, "-m", "training", "cloud", *args, "--engine", "local", "--poll", "0.3",
                              "--models-dir", str(tmp_path / "models"), "--reports-dir", str(tmp_path / "reports")],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
