@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def cli(tmp_path: Path, *args: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1",
-           "CUDA_VISIBLE_DEVICES": ""}
+           "CUDA_VISIBLE_DEVICES": "", "TMPDIR": str(tmp_path)}  # the engine's work folder goes there
     return subprocess.Popen([sys.executable, "-m", "training", "cloud", *args, "--engine", "local", "--poll", "0.3",
                              "--models-dir", str(tmp_path / "models"), "--reports-dir", str(tmp_path / "reports")],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -86,3 +86,19 @@ def test_a_completed_job_is_fetched_and_reproduces_the_bundled_genre_head(tmp_pa
 
     head = load_head(models / "genre_head.keras")  # the fetched file is a loadable model
     assert head is not None
+
+
+def test_a_failing_job_reports_why_exits_1_and_leaves_nothing(tmp_path):
+    bad = tmp_path / "bad-taggrams"
+    bad.mkdir()
+    for name in ("training_data_GTZAN_MSDmusicnn_taggram.npz", "evaluation_data_GTZAN_MSDmusicnn_taggram.npz"):
+        (bad / name).write_bytes(b"not an npz archive")
+    proc = cli(tmp_path, "genre", "--fetch", "--input", f"taggrams={bad}")
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 1, out
+    assert re.search(r"gtz-genre-\S+ failed: python -m training genre exited with status 1 \(see the log\)", out), out
+    assert "its instance is released" in out
+    assert not (tmp_path / "models").exists()
+    work = Path(re.search(r"local engine: jobs run under (\S+)", out).group(1))
+    pid = int(next(work.glob("*/pid")).read_text())
+    assert group_alive(pid) == []

@@ -101,6 +101,8 @@ def test_expected_hours_come_from_the_card(tmp_path):
     p = plan.build_plan(JOBS["genre"], prices=PRICES, template=TEMPLATE, models_dir=cards)
     assert p.expected_seconds == 100 + JOBS["genre"]["extra_seconds"] + PRICES["startup_seconds"]
     # a card measured on a cloud run: its wall time wins
+    cards = tmp_path / "models2"
+    cards.mkdir()
     (cards / "genre_head.json").write_text(json.dumps({"training": {"seconds": 100},
                                                        "cloud": {"wall_seconds": 50, "instance_type": "ml.g5.xlarge"}}))
     p = plan.build_plan(JOBS["genre"], prices=PRICES, template=TEMPLATE, models_dir=cards, spot=True)

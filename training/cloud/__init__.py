@@ -29,7 +29,7 @@ ENV_ROLE = "GTZ_SAGEMAKER_ROLE"
 
 def register(sub) -> None:
     jobs = planmod.load_jobs()
-    names = sorted(set(planmod.model_names(jobs))) + ["all"]
+    names = sorted(n for n in set(planmod.model_names(jobs)) if "_" not in n) + ["all"]  # card names work too
     p = sub.add_parser("cloud", help="rebuild models on an AWS GPU (SageMaker); --dry-run shows the plan and price",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", metavar="MODEL", help=f"one of: {', '.join(names)}")
@@ -121,7 +121,7 @@ def launch(args, plans, prices, template) -> int:
     if args.engine == "local":
         session = None
         eng = enginemod.LocalEngine(Path(tempfile.mkdtemp(prefix="gtz-cloud-local-")))
-        print(f"local engine: jobs run under {eng.work}")
+        print(f"local engine: jobs run under {eng.work} (the S3 locations below are not used)")
     else:
         from . import storage
 

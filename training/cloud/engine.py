@@ -142,8 +142,8 @@ class SageMakerEngine:
         try:
             self.sm.stop_training_job(TrainingJobName=job_name)
         except ClientError as exc:
-            if "already" in exc.response.get("Error", {}).get("Message", "").lower():
-                return  # it ended on its own meanwhile
+            if exc.response.get("Error", {}).get("Code") == "ValidationException" and self.state(job_name).done:
+                return  # it ended on its own meanwhile: nothing left to stop
             raise self._explain(exc, f"stopping the training job {job_name}") from exc
         except BotoCoreError as exc:
             raise self._explain(exc, f"stopping the training job {job_name}") from exc
@@ -226,15 +226,37 @@ class LocalEngine:
         return data[:cut].decode("utf-8", "replace").splitlines()
 
     def stop(self, job_name: str) -> None:
+        """SIGTERM to the job's process group (the entry and the trainers it started), SIGKILL to
+        what is left after 15 s; returns when no process of the group runs any more."""
         proc = self.procs[job_name]
         self.stopped.add(job_name)
-        if proc.poll() is not None:
-            return
+        for sig, grace in ((signal.SIGTERM, 15.0), (signal.SIGKILL, 10.0)):
+            if not _group_running(proc.pid) and proc.poll() is not None:
+                break
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                pass
+            deadline = time.time() + grace
+            while time.time() < deadline and (proc.poll() is None or _group_running(proc.pid)):
+                time.sleep(0.05)
+        proc.wait()
+
+
+def _group_running(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` still runs (zombies waiting to be reaped do not count)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
         try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            os.killpg(pgid, 0)
+            return True
         except ProcessLookupError:
-            pass
+            return False
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            return True
+    return False

@@ -44,23 +44,25 @@ def upload_inputs(session, plan: JobPlan) -> None:
         if kind == "file":
             say(f"  uploaded {key.rsplit('/', 1)[-1]} ({planmod.human_bytes(done)})")
 
-    for ch in plan.channels:
-        if not ch.uploads:
-            continue
-        try:
+    current = ""
+    try:
+        for ch in plan.channels:
+            if not ch.uploads:
+                continue
+            current = ch.name
             report = storage.upload_tree(s3, ch.tree, plan.data_uri, progress=progress)
-        except KeyboardInterrupt:
-            say(f"upload of {ch.name} interrupted: its unfinished multipart upload was aborted and the folder is not "
-                "marked complete, so no job can read half of it; run the same command again to send the rest "
-                "(files already in S3 are not sent again)")
-            raise
-        if report.complete_before:
-            say(f"{ch.name}: already in S3 ({len(ch.tree.files)} files), uploaded nothing: {report.prefix_uri}")
-        else:
-            extra = f", aborted {report.stale_uploads_aborted} unfinished upload(s) of an earlier run" \
-                if report.stale_uploads_aborted else ""
-            say(f"{ch.name}: uploaded {report.files_uploaded} files ({planmod.human_bytes(report.bytes_uploaded)}), "
-                f"{report.files_present} were there already{extra}: {report.prefix_uri}")
+            if report.complete_before:
+                say(f"{ch.name}: already in S3 ({len(ch.tree.files)} files), uploaded nothing: {report.prefix_uri}")
+            else:
+                extra = f", aborted {report.stale_uploads_aborted} unfinished upload(s) of an earlier run" \
+                    if report.stale_uploads_aborted else ""
+                say(f"{ch.name}: uploaded {report.files_uploaded} files ({planmod.human_bytes(report.bytes_uploaded)}), "
+                    f"{report.files_present} were there already{extra}: {report.prefix_uri}")
+    except KeyboardInterrupt:
+        say(f"upload of {current} interrupted: an unfinished multipart upload is aborted and a folder is marked "
+            "complete only when all of it is there, so no job can read half of it; run the same command again to "
+            "send the rest (files already in S3 are not sent again)")
+        raise
 
 
 # ----------------------------------------------------------------------------- watch

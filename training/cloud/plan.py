@@ -134,12 +134,15 @@ def expected_seconds(job: dict, prices: dict, models_dir: Path) -> tuple[float, 
     startup = float(prices.get("startup_seconds", 0))
     if "expected_seconds" in job:
         return float(job["expected_seconds"]) + startup, f"job file ({job['expected_seconds']} s) + start-up {startup:.0f} s"
+    from gtzcomposer.ml.registry import ModelCardError, read_card
+
     card_seconds, source = 0.0, []
     for name in job["models"]:
-        path = Path(models_dir) / f"{name}.json"
-        if not path.is_file():
-            continue
-        card = load_json(path)
+        try:
+            card = read_card(name, models_dir)
+        except ModelCardError:
+            continue  # a model not made yet: no figure from it
+        path = card.path
         cloud = card.get("cloud") or {}
         if cloud.get("wall_seconds"):
             return (float(cloud["wall_seconds"]) + startup,
