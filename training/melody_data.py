@@ -26,14 +26,14 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-STYLES = ("classical", "folk", "chinese", "irish", "scottish")
+STYLES = ("classical", "folk", "chinese", "irish", "scottish", "jazz", "blues", "pop")
 CACHE_DIR = Path(__file__).resolve().parent / "cache"
 REPORT_DIR = Path(__file__).resolve().parent / "reports" / "melody"
 PPQ = 480
 MIN_NOTES = 12
 MIN_BARS = 2
 MAX_CHORD_FRACTION = 0.2
-DATA_VERSION = 1
+DATA_VERSION = 2  # 2: chords, swing, split groups, WJD/POP909/OpenEWLD/Lieder
 
 ESSEN_EXCLUDE = re.compile(r"^(han\d|irl|test)")
 
@@ -73,6 +73,16 @@ def corpus_tasks(max_per_style: int | None, seed: int) -> tuple[list[tuple], dic
             by_style["scottish"].append((f"airdsAirs/{f.stem}/{i}", "scottish", "abc", t))
     for f in sorted((root / "bach").glob("bwv*.mxl")):
         by_style["classical"].append((f"bach/{f.stem}", "classical", "bach", str(f)))
+    from . import melody_sources as src
+
+    root = src.data_root()
+    for kind, fn in (("wjd", src.wjd_tasks), ("ewld", src.ewld_tasks), ("pop909", src.pop909_tasks),
+                     ("lieder", src.lieder_tasks)):
+        try:
+            for t in fn(root):
+                by_style[t[1]].append(t)
+        except FileNotFoundError as exc:
+            print(f"dataset: {kind} not found ({exc}); its styles get no pieces from it")
     available = {s: len(v) for s, v in by_style.items()}
     tasks = []
     rng = random.Random(seed)
@@ -93,8 +103,8 @@ def midi_tasks(midi_dir: Path) -> tuple[list[tuple], dict]:
 
 
 # --- parsing (runs in worker processes) ----------------------------------------------------------
-def _from_music21_part(part) -> dict:
-    from music21 import chord
+def _from_music21_part(part, skip_chord_symbols: bool = True) -> dict:
+    from music21 import chord, harmony
 
     sigs = list(part.recurse().getElementsByClass("TimeSignature"))
     ratios = {ts.ratioString for ts in sigs}
@@ -109,6 +119,8 @@ def _from_music21_part(part) -> dict:
     stripped = part.stripTies()
     notes, chords = [], 0
     for n in stripped.flatten().notes:
+        if isinstance(n, harmony.ChordSymbol):  # a chord symbol, not a sounding note
+            continue
         if n.duration.isGrace or n.quarterLength <= 0:
             continue
         if isinstance(n, chord.Chord):
@@ -125,8 +137,7 @@ def _from_music21_part(part) -> dict:
             "notes": notes, "chords_reduced": chords}
 
 
-class _Discard(Exception):
-    pass
+from .melody_sources import Discard as _Discard  # noqa: E402 - one discard type for every source
 
 
 def _parse_task(task: tuple) -> tuple[str, dict | None, str]:
@@ -149,6 +160,12 @@ def _parse_task(task: tuple) -> tuple[str, dict | None, str]:
                 raise _Discard("not a four-part chorale")
             sop = next((p for p in parts if (p.partName or "").lower().startswith("soprano")), parts[0])
             rec = _from_music21_part(sop)
+            rec.update(chords=_chorale_chords(sop, parts, rec["meter"]), chord_source="inferred per beat from the four voices")
+        elif kind in ("wjd", "pop909", "ewld", "lieder"):
+            from . import melody_sources as src
+
+            rec = {"wjd": src.parse_wjd, "pop909": src.parse_pop909, "ewld": src.parse_ewld,
+                   "lieder": src.parse_lieder}[kind](payload)
         else:
             rec = _from_midi(payload)
     except _Discard as exc:
@@ -162,8 +179,32 @@ def _parse_task(task: tuple) -> tuple[str, dict | None, str]:
     bar_ticks = num * PPQ * 4 // den
     if max(n[0] + n[2] for n in notes) < MIN_BARS * bar_ticks:
         return pid, None, "too short"
+    if "chords" not in rec:
+        from .melody_sources import melody_chords
+
+        rec.update(chords=melody_chords(notes, rec["meter"]), chord_source="inferred per bar from the melody")
+    rec.setdefault("swing", 0.5)
+    rec.setdefault("group", pid)
     rec.update(id=pid, style=style)
     return pid, rec, ""
+
+
+def _chorale_chords(sop, parts, meter) -> list:
+    from .melody_sources import beat_chords
+
+    measures = list(sop.getElementsByClass("Measure"))
+    pad = float(measures[0].paddingLeft) if measures else 0.0
+    starts, ends, pitches = [], [], []
+    for p in parts:
+        for n in p.stripTies().flatten().notes:
+            if n.duration.isGrace or n.quarterLength <= 0:
+                continue
+            s = round((float(n.offset) + pad) * PPQ)
+            for pt in n.pitches:
+                starts.append(s)
+                ends.append(s + round(float(n.quarterLength) * PPQ))
+                pitches.append(pt.midi)
+    return beat_chords(starts, ends, pitches, meter, max(ends, default=0))
 
 
 def _from_midi(path: str) -> dict:
@@ -204,8 +245,9 @@ def split_of(piece_id: str, seed: int, fractions=(0.8, 0.1, 0.1)) -> str:
 
 
 def _split(records: list[dict], seed: int) -> None:
+    """Split by group (the same tune, in any source or by any soloist, lands in one split)."""
     for r in records:
-        r["split"] = split_of(r["id"], seed)
+        r["split"] = split_of(r.get("group") or r["id"], seed)
 
 
 def settings_hash(settings: dict) -> str:

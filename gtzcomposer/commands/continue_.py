@@ -18,7 +18,10 @@ def register(sub) -> None:
         "to its top line first. Styles: see `gtzcomposer models`.",
     )
     p.add_argument("seed_file", metavar="SEED", help="song file whose track holds the seed melody")
-    p.add_argument("--style", required=True, help="target style, e.g. folk, irish, classical")
+    p.add_argument("--style", required=True,
+                   help="target style: a GTZAN genre (blues, classical, country, disco, hiphop, jazz, metal, pop, "
+                        "reggae, rock; genres without melody data of their own use a stand-in style, see "
+                        "`gtzcomposer models`) or chinese, folk, irish, scottish")
     p.add_argument("--bars", type=int, default=4, help="length of each continuation in bars (1-32, default 4)")
     p.add_argument("--variations", type=int, default=4, help="how many continuations (1-16, default 4)")
     p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
@@ -130,6 +133,11 @@ def run(args) -> int:
         "end_tick": result.end,
         "ppq": song.ppq,
         "reduced_to_top_line": result.reduced_to_top_line,
+        "model_style": result.model_style,
+        "stand_in": result.stand_in_note or None,
+        "swing": result.swing,
+        "chord_source": result.chord_source or None,
+        "chords": result.chords_per_bar(song),
         "model": {k: gen.card.get(k) for k in ("name", "version", "encoder_version")},
         "results": entries,
     }
@@ -137,6 +145,10 @@ def run(args) -> int:
     atomic_write(out / SUMMARY_NAME, lambda fh: fh.write(text), GtzError)
     if result.reduced_to_top_line:
         print("note: the seed track is polyphonic; only its top line was continued")
+    if result.stand_in_note:
+        print(f"note: {result.stand_in_note}")
+    if result.chords:
+        print("chords: " + " | ".join(" ".join(c["chord"] for c in row["chords"]) for row in result.chords_per_bar(song)))
     for e in entries:
         print(f"{e['rank']}. {out / e['file']}  (critic score {e['score']:.3f}, {e['notes']} notes)")
     print(f"summary: {out / SUMMARY_NAME}")
