@@ -59,7 +59,7 @@ def register(sub) -> None:
     p.add_argument("--midi-dir", help="folder of MIDI files per style: DIR/<style>/*.mid (instead of the corpus)")
     p.add_argument("--data", help="a dataset file written by an earlier build (skips parsing)")
     p.add_argument("--data-only", action="store_true", help="build the dataset and the EDA report, then stop")
-    p.add_argument("--max-per-style", type=int, default=1500, help="cap on pieces per style (seeded choice)")
+    p.add_argument("--max-per-style", type=int, default=500, help="cap on pieces per style (seeded choice)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch", type=int, default=64)

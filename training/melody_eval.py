@@ -32,7 +32,7 @@ def register(sub) -> None:
     p = sub.add_parser("melody-eval", help="evaluate the melody model against a 5-gram Markov baseline")
     p.add_argument("--data", help="a dataset file written by an earlier build (skips parsing)")
     p.add_argument("--midi-dir", help="evaluate on a MIDI-folder dataset instead of the corpus")
-    p.add_argument("--max-per-style", type=int, default=1500)
+    p.add_argument("--max-per-style", type=int, default=500)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--models", default=str(REPO / "models"))
     p.add_argument("--name", default=None, help="model name; default melody, or melody_<folder> with --midi-dir")

@@ -225,9 +225,15 @@ def _warp(tick: int, ratio: float, inverse: bool) -> int:
     f = r / PPQ
     if not inverse:
         g = f * 2 * ratio if f < 0.5 else ratio + (f - 0.5) * 2 * (1 - ratio)
-    else:
-        g = 0.5 * f / ratio if f < ratio else 0.5 + 0.5 * (f - ratio) / (1 - ratio)
-    return q * PPQ + int(round(g * PPQ))
+        return q * PPQ + int(round(g * PPQ))
+    g = 0.5 * f / ratio if f < ratio else 0.5 + 0.5 * (f - ratio) / (1 - ratio)
+    guess = q * PPQ + int(round(g * PPQ))
+    # the forward warp rounds to whole ticks: prefer the tick that it maps exactly onto ``tick``
+    # (where two ticks map onto it, the one on the grid)
+    hits = [t for t in (guess, guess - 1, guess + 1) if _warp(t, ratio, False) == tick]
+    if not hits:
+        return guess
+    return min(hits, key=lambda t: (t % STEP != 0, t % (STEP // 3) != 0, abs(t - guess)))
 
 
 def swing_notes(notes: Iterable[Note], ratio: float) -> tuple[Note, ...]:

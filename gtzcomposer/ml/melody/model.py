@@ -184,6 +184,16 @@ class StepModel:
         self.units = self.grus[0][1].shape[0]
         self.dense_w, self.dense_b = (w.astype(np.float32) for w in weights["logits"])
         self.n_styles = self.style.shape[0]
+        # The first layer's input is a concatenation of table lookups, so its input projection
+        # x @ k splits into per-table products computed once: tok @ k_tok, pos @ k_pos, ... A
+        # step then gathers and adds rows instead of multiplying (the same sums, regrouped).
+        k0 = self.grus[0][0]
+        parts, a = [], 0
+        for table in (self.tok, self.pos, self.meter, self.chord, self.style):
+            b = a + table.shape[1]
+            parts.append(table @ k0[a:b])
+            a = b
+        self._proj = parts
 
     @classmethod
     def load(cls, path: str | Path) -> StepModel:
@@ -194,12 +204,12 @@ class StepModel:
 
     def step(self, token, pos, meter, chord, style, state):
         """token/pos/meter/chord/style: int arrays (B,); returns (logits (B, V), new state)."""
-        x = np.concatenate([self.tok[token], self.pos[pos], self.meter[meter], self.chord[chord], self.style[style]],
-                           axis=1)
+        tp, pp, mp, cp, sp = self._proj
+        x = None
         new_state = []
         u = self.units
-        for (k, rk, bi, br), h in zip(self.grus, state):
-            xi = x @ k + bi
+        for layer, ((k, rk, bi, br), h) in enumerate(zip(self.grus, state)):
+            xi = (tp[token] + pp[pos] + mp[meter] + cp[chord] + sp[style] + bi) if layer == 0 else x @ k + bi
             hr = h @ rk + br
             z = _sigmoid(xi[:, :u] + hr[:, :u])
             r = _sigmoid(xi[:, u:2 * u] + hr[:, u:2 * u])
