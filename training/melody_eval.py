@@ -36,7 +36,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--models", default=str(REPO / "models"))
     p.add_argument("--name", default=None, help="model name; default melody, or melody_<folder> with --midi-dir")
-    p.add_argument("--seeds-per-style", type=int, default=20, help="held-out seeds per style for style fidelity")
+    p.add_argument("--seeds-per-style", type=int, default=12, help="held-out seeds per style for style fidelity")
     p.add_argument("--report-dir", default=None)
     p.add_argument("--style-strength", type=float, nargs="+", default=[0.0, 0.5],
                    help="style guidance strengths to evaluate for style fidelity")

@@ -107,11 +107,13 @@ def test_summary_lists_chords_per_bar_and_the_stand_in(seed_file, tmp_path, caps
     assert summary["swing"] == 0.5  # a stand-in plays straight
     assert summary["chord_source"] == "proposed"
     bars = summary["chords"]
-    first_bar = summary["start_tick"] // 1440 + 1  # 3/4 seed
-    assert [b["bar"] for b in bars] == [first_bar, first_bar + 1, first_bar + 2]
-    assert all(b["chords"] and b["chords"][0]["beat"] >= 1 and isinstance(b["chords"][0]["chord"], str)
+    first_bar = summary["start_tick"] // 1440 + 1  # 3/4 seed; the continuation may start inside a bar
+    last_bar = (summary["end_tick"] - 1) // 1440 + 1
+    assert [b["bar"] for b in bars] == list(range(first_bar, last_bar + 1))
+    assert all(b["chords"] and 1 <= b["chords"][0]["beat"] < 4 and isinstance(b["chords"][0]["chord"], str)
                for b in bars)
-    assert bars[0]["chords"][0]["beat"] == 1.0
+    assert bars[0]["chords"][0]["beat"] == 1 + (summary["start_tick"] % 1440) / 480
+    assert all(b["chords"][0]["beat"] == 1.0 for b in bars[1:])
     from gtzcomposer.core.chords import parse_symbol
 
     for b in bars:

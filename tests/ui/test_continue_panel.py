@@ -32,7 +32,8 @@ def test_generate_browse_accept(panel, qtbot):
     panel.set_seed(seed, song)
     assert panel.generate_button.isEnabled()
     assert [panel.style_box.itemText(i) for i in range(panel.style_box.count())] == \
-           ["classical", "folk", "chinese", "irish", "scottish"]
+           ["classical", "folk", "chinese", "irish", "scottish", "jazz", "blues", "pop",
+            "country", "disco", "hiphop", "metal", "reggae", "rock"]
     panel.style_box.setCurrentText("irish")
     panel.bars.setValue(2)
     panel.variations.setValue(3)
