@@ -108,7 +108,7 @@ def _histograms(note_lists) -> dict[str, np.ndarray]:
         pitches = [n[1] for n in notes]
         for st, p, d in notes:
             h["pitch_class"][p % 12] += 1
-            h["onset_in_beat"][(st // 120) % 4] += 1
+            h["onset_in_beat"][((st + 60) // 120) % 4] += 1  # snapped to the 16th grid
             b = int(np.searchsorted(_DUR_BINS, max(1, round(d / 120)), side="right") - 1)
             h["duration"][min(max(b, 0), 7)] += 1
         for a, b in zip(pitches, pitches[1:]):
@@ -118,13 +118,15 @@ def _histograms(note_lists) -> dict[str, np.ndarray]:
 
 def chord_tone_rate(notes, chords, beat_ticks: int) -> tuple[int, int]:
     """(notes on a beat whose pitch class is a tone of the chord sounding there, notes on a beat
-    with a chord). ``notes`` (start, pitch, dur) ticks; ``chords`` (start, end, class index)."""
+    with a chord). ``notes`` (start, pitch, dur) ticks, onsets snapped to the 16th grid as the
+    encoder does; ``chords`` (start, end, class index)."""
     from gtzcomposer.core.chords import Chord
     from gtzcomposer.ml.melody.harmony import NO_CHORD
 
     ch = sorted(chords)
     hit = n = 0
     for st, p, _ in notes:
+        st = (st + 60) // 120 * 120  # performed onsets (WJD, POP909) snap to the 16th grid first
         if st % beat_ticks:
             continue
         c = next((c for c in ch if c[0] <= st < c[1]), None)
