@@ -437,6 +437,9 @@ def write_eda(data: dict, out_dir: Path = REPORT_DIR) -> Path:
     ]
     for r in rows:
         lines.append(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {r[4]} | {r[5]} | {r[6]} | {r[7]} | {r[8]:.2f} |")
+    lines += ["", "The WJD and POP909 notes are performances placed on annotated beats, not notation: most of their "
+              "onsets lie between grid points and the encoder snaps them to the nearest 16th (after straightening "
+              "the swing)."]
     lines += ["", "Candidates available in the corpus (before the per-style cap): "
               + ", ".join(f"{k} {v}" for k, v in data["available"].items()), ""]
     lines += ["## Discarded pieces", "", "| style | reason | pieces |", "|---|---|---|"]

@@ -260,7 +260,7 @@ def run(args) -> int:
     beats = all(v["model_nll"] < v["markov_nll"] for v in per_style.values())
 
     lines = ["# Melody model: held-out evaluation", "",
-             f"`python -m training melody-eval` on the test split (split by piece), model `{args.name}.keras` "
+             f"`python -m training melody-eval` on the test split (split by group: tune title for WJD and OpenEWLD, piece otherwise), model `{args.name}.keras` "
              f"(encoder v{card.get('encoder_version')}). NLL in nats per 16th-step event (every step); accuracy = "
              "arg-max prediction on steps whose target is not HOLD. Baseline: 5-gram Markov model per style with "
              "Witten-Bell interpolated back-off, trained on the same train split.", "",
