@@ -23,7 +23,35 @@ REPO = Path(__file__).resolve().parents[1]
 COMMAND = "python -m training melody"
 LICENCE = ("music21 corpus (BSD); Essen Folksong Collection: non-commercial research use; O'Neill's 1850, "
            "Ryan's Mammoth Collection, Aird's Airs: public-domain tune books transcribed in the music21 corpus; "
-           "Bach chorales: public domain")
+           "Bach chorales: public domain; Weimar Jazz Database (Pfleiderer et al. (eds.), 'Inside the Jazzomat', "
+           "2017): Open Database License 1.0 (this model is a Produced Work of it), metadata MIT (jazzodata); "
+           "POP909 (Wang et al., ISMIR 2020): MIT; OpenEWLD (Simonetta et al. 2018): MIT, public-domain scores; "
+           "OpenScore Lieder: CC0")
+SPLIT_RULE = ("by group, before any windowing: a seeded hash of the piece's group puts it in train/val/test "
+              "(80/10/10); the group is the tune title for WJD solos and OpenEWLD jazz lead sheets (normalised, "
+              "so one tune played by two soloists, or found in both sources, lands in one split), the song folder "
+              "for POP909 and the Lieder, the piece id otherwise (training/melody_data.py split_of, _split)")
+CHORD_SOURCES = {
+    "classical": "Bach chorales: inferred per beat from the four voices; Lieder: inferred per beat from the "
+                 "piano accompaniment",
+    "folk": "inferred per bar from the melody (the sources have no harmony)",
+    "chinese": "inferred per bar from the melody (the sources have no harmony)",
+    "irish": "inferred per bar from the melody (the sources have no harmony)",
+    "scottish": "inferred per bar from the melody (the sources have no harmony)",
+    "jazz": "WJD beat-track chord changes; OpenEWLD lead-sheet chord symbols",
+    "blues": "WJD beat-track chord changes",
+    "pop": "POP909 chord_midi.txt (Harte labels)",
+}
+STYLE_SOURCES = {
+    "classical": "Bach chorale soprano lines (music21 corpus) + OpenScore Lieder voice parts",
+    "folk": "Essen European folk songs (music21 corpus)",
+    "chinese": "Essen han1/han2 (music21 corpus)",
+    "irish": "O'Neill's 1850 + Ryan's Mammoth Collection (music21 corpus)",
+    "scottish": "Aird's Airs (music21 corpus)",
+    "jazz": "Weimar Jazz Database solos (all but the blues-form ones) + OpenEWLD lead sheets tagged Jazz",
+    "blues": "Weimar Jazz Database solos whose harmony template is Blues: jazz solos over a blues form",
+    "pop": "POP909 MELODY tracks (Chinese pop)",
+}
 
 
 def register(sub) -> None:
@@ -31,15 +59,17 @@ def register(sub) -> None:
     p.add_argument("--midi-dir", help="folder of MIDI files per style: DIR/<style>/*.mid (instead of the corpus)")
     p.add_argument("--data", help="a dataset file written by an earlier build (skips parsing)")
     p.add_argument("--data-only", action="store_true", help="build the dataset and the EDA report, then stop")
-    p.add_argument("--max-per-style", type=int, default=2000, help="cap on pieces per style (seeded choice)")
+    p.add_argument("--max-per-style", type=int, default=500, help="cap on pieces per style (seeded choice)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--window", type=int, default=128, help="training window in 16th steps")
-    p.add_argument("--units", type=int, default=256)
-    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--units", type=int, default=192)
+    p.add_argument("--layers", type=int, default=1)
+    p.add_argument("--per-style-windows", type=int, default=1200,
+                   help="training windows drawn per style and epoch (a new seeded draw each epoch)")
     p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--max-minutes", type=float, default=80.0, help="stop training after this long")
+    p.add_argument("--max-minutes", type=float, default=40.0, help="stop training after this long")
     p.add_argument("--out", default=str(REPO / "models"), help="folder for the .keras files and cards")
     p.add_argument("--name", default=None,
                    help="model name (file stem); default melody, or melody_<folder> with --midi-dir")
@@ -67,7 +97,8 @@ def sequences(data: dict, split: str, styles: list[str]):
         if p["split"] != split or p["style"] not in styles:
             continue
         notes = [Note(start=max(0, s), pitch=pi, duration=max(0, d)) for s, pi, d in p["notes"]]
-        out.append(piece_sequence(notes, p["meter"][0], p["meter"][1], p["key"][0], styles.index(p["style"])))
+        out.append(piece_sequence(notes, p["meter"][0], p["meter"][1], p["key"][0], styles.index(p["style"]),
+                                  [tuple(c) for c in p.get("chords", ())]))
     return out
 
 
@@ -75,7 +106,7 @@ def windows(seqs, length: int, stride: int):
     """Fixed-length training windows; the padding's targets get weight 0."""
     from gtzcomposer.ml.melody.encoding import PAD
 
-    toks, inp, pos, met, sty = [], [], [], [], []
+    toks, inp, pos, met, cho, sty = [], [], [], [], [], []
     for s in seqs:
         n = len(s.tokens)
         starts = list(range(0, max(1, n - length + stride), stride))
@@ -90,10 +121,44 @@ def windows(seqs, length: int, stride: int):
             inp.append(cut(s.inputs, PAD))
             pos.append(cut(s.pos, 0))
             met.append(cut(s.meter, 0))
+            cho.append(cut(s.chords, 0))
             sty.append(s.style)
-    toks = np.array(toks, np.int32)
-    return (np.array(inp, np.int32), np.array(pos, np.int32), np.array(met, np.int32),
+    toks = np.array(toks, np.int32).reshape(-1, length)
+    return (np.array(inp, np.int32).reshape(-1, length), np.array(pos, np.int32).reshape(-1, length),
+            np.array(met, np.int32).reshape(-1, length), np.array(cho, np.int32).reshape(-1, length),
             np.array(sty, np.int32).reshape(-1, 1)), toks, (toks != PAD).astype(np.float32)
+
+
+def balanced_epochs(keras, x, y, w, per_style: int, batch: int, seed: int):
+    """A Keras dataset that draws, each epoch, at most ``per_style`` windows of every style (a new
+    seeded draw per epoch): the styles weigh alike and an epoch stays short on a CPU."""
+    styles = x[-1][:, 0]
+    groups = [np.flatnonzero(styles == s) for s in np.unique(styles)]
+
+    class Balanced(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+            self.epoch = 0
+            self._draw()
+
+        def _draw(self):
+            rng = np.random.default_rng(seed + self.epoch)
+            idx = np.concatenate([g if len(g) <= per_style else rng.choice(g, per_style, replace=False)
+                                  for g in groups])
+            self.idx = rng.permutation(idx)
+
+        def __len__(self):
+            return int(np.ceil(len(self.idx) / batch))
+
+        def __getitem__(self, i):
+            j = self.idx[i * batch:(i + 1) * batch]
+            return tuple(a[j] for a in x), y[j], w[j]
+
+        def on_epoch_end(self):
+            self.epoch += 1
+            self._draw()
+
+    return Balanced()
 
 
 def critic_examples(seqs, bars: int = 4, stride_bars: int = 2, seed: int = 0):
@@ -139,9 +204,16 @@ def train_melody(args, data: dict, styles: list[str]):
     x, y, w = windows(train, args.window, args.window * 3 // 4)
     vx, vy, vw = windows(val, args.window, args.window)
     s = distribute.scaled(args.batch, args.lr)  # the recipe itself on one device
+    # validation: at most 300 windows per style (a fixed seeded choice) to keep epochs short
+    vsty = vx[-1][:, 0]
+    rng = np.random.default_rng(args.seed)
+    keep = np.concatenate([g if len(g) <= 300 else np.sort(rng.choice(g, 300, replace=False))
+                           for g in (np.flatnonzero(vsty == s_) for s_ in np.unique(vsty))]) if len(vy) else np.arange(0)
+    vx, vy, vw = tuple(a[keep] for a in vx), vy[keep], vw[keep]
     x, y, w = _keep(x, y, w, batch=s.batch_size)
     vx, vy, vw = _keep(vx, vy, vw, batch=s.batch_size)
-    print(f"melody: {len(train)} train pieces -> {len(y)} windows; {len(val)} val pieces -> {len(vy)} windows")
+    print(f"melody: {len(train)} train pieces -> {len(y)} windows (at most {args.per_style_windows} per style "
+          f"per epoch); {len(val)} val pieces -> {len(vy)} windows")
     cfg = MelodyConfig(n_styles=len(styles), units=args.units, layers=args.layers)
     print(f"melody: {s.describe()}")
     with distribute.strategy().scope():
@@ -158,9 +230,9 @@ def train_melody(args, data: dict, styles: list[str]):
     if os.environ.get("GTZ_CHECKPOINT_DIR"):  # a cloud job: a reclaimed spot instance resumes at the last epoch
         callbacks.append(keras.callbacks.BackupAndRestore(os.path.join(os.environ["GTZ_CHECKPOINT_DIR"], "melody")))
     t0 = time.time()
-    hist = model.fit(list(x), y, sample_weight=w, validation_data=(list(vx), vy, vw) if len(vy) else None,
-                     batch_size=s.batch_size,
-                     epochs=args.epochs, callbacks=callbacks, verbose=2, shuffle=True)
+    data_iter = balanced_epochs(keras, x, y, w, args.per_style_windows, s.batch_size, args.seed)
+    hist = model.fit(data_iter, validation_data=(list(vx), vy, vw) if len(vy) else None,
+                     epochs=args.epochs, callbacks=callbacks, verbose=2)
     seconds = time.time() - t0
     return model, cfg, hist.history, seconds, len(train), len(y)
 
@@ -191,6 +263,51 @@ def train_critic(args, data: dict, styles: list[str]):
     val_acc = float(np.mean(np.argmax(distribute.predict(model, vx), axis=1) == vy)) if len(vy) else float("nan")
     print(f"critic: {len(fy)} train excerpts, val accuracy {val_acc:.3f} after {len(hist.history['loss'])} epochs")
     return model, val_acc, len(fy)
+
+
+def progression_sequences(data: dict, split: str, style: str) -> list[list[int]]:
+    """Key-relative slot chords of every piece of ``style`` in ``split`` (for the progression model)."""
+    from gtzcomposer.ml.melody.encoding import key_shift
+    from gtzcomposer.ml.melody.harmony import NO_CHORD, slot_sequence, slot_ticks
+
+    out = []
+    for p in data["pieces"]:
+        if p["split"] != split or p["style"] != style or not p.get("chords"):
+            continue
+        num, den = p["meter"]
+        slot = slot_ticks(num, den)
+        total = max(n[0] + n[2] for n in p["notes"])
+        seq = slot_sequence(p["chords"], total, slot, key_shift(p["key"][0]))
+        # leading "no chord" slots (intros, pickups) are not part of the progression
+        while seq and seq[0] == NO_CHORD:
+            seq.pop(0)
+        if len(seq) >= 2:
+            out.append(seq)
+    return out
+
+
+def train_progressions(data: dict, styles: list[str], order: int = 3):
+    from gtzcomposer.ml.melody.harmony import ChordProgressionModel
+
+    model = ChordProgressionModel(styles, order)
+    stats = {}
+    for s in styles:
+        train = progression_sequences(data, "train", s)
+        model.fit(s, train)
+        val = progression_sequences(data, "val", s)
+        nll, n = model.nll(s, val)
+        stats[s] = {"train_sequences": len(train), "val_slots": n, "val_nll_per_slot": nll / max(1, n)}
+    return model, stats
+
+
+def style_swing(data: dict, styles: list[str]) -> dict:
+    """Median estimated swing ratio of each style's swung pieces (0.5 = straight)."""
+    out = {}
+    for s in styles:
+        vals = [p.get("swing", 0.5) for p in data["pieces"] if p["style"] == s and p.get("swing", 0.5) > 0.5]
+        n = sum(1 for p in data["pieces"] if p["style"] == s)
+        out[s] = round(float(np.median(vals)), 3) if vals and len(vals) >= 0.5 * n else 0.5
+    return out
 
 
 def split_counts(data: dict, styles: list[str]) -> dict:
@@ -229,6 +346,8 @@ def resolve_names(args) -> None:
 
 
 def run(args) -> int:
+    from gtzcomposer.ml.melody.styles import REASONS, STAND_INS
+
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     resolve_names(args)
     data = load_data(args)
@@ -257,9 +376,14 @@ def run(args) -> int:
     styles = list(data["styles"])
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    progressions, prog_stats = train_progressions(data, styles)
+    progressions.save(out / f"{args.name}_chords.json.gz")
+    print(f"chord progressions: {prog_stats} ({time.time() - t0:.0f} s)")
     model, cfg, history, seconds, n_train, n_windows = train_melody(args, data, styles)
     critic, critic_val_acc, n_excerpts = train_critic(args, data, styles)
-    source = "music21 corpus" if not args.midi_dir else f"MIDI folder {args.midi_dir}"
+    source = ("music21 corpus + ../shared/data (wjd, pop909, openewld, openscore-lieder)" if not args.midi_dir
+              else f"MIDI folder {args.midi_dir}")
     common = {
         "encoder_version": ENCODER_VERSION,
         "styles": styles,
@@ -267,10 +391,15 @@ def run(args) -> int:
                         "tokens": "0 PAD, 1 REST, 2 HOLD, 3 BOS, 4.. NOTE_ON(pitch 36..95)",
                         "pitch_range": [MIN_PITCH, MAX_PITCH], "meters": list(METERS), "max_pos": MAX_POS,
                         "key_normalisation": "tonic transposed to C by the smallest shift (-6..+5)",
-                        "triplets": "snapped to the nearest 16th"},
+                        "triplets": "snapped to the nearest 16th",
+                        "chords": "core.chords class index per step (root x 14 qualities + no chord), key-relative",
+                        "swing": "straight 16th grid; swung sources straightened with their own estimated ratio"},
         "training_data": {"source": source, "licence": LICENCE if not args.midi_dir else "the user's own files",
                           "dataset_hash": data.get("hash"), "max_per_style": args.max_per_style,
-                          "split": "by piece: seeded hash of the piece id, 80/10/10 (training/melody_data.py split_of)",
+                          "split": SPLIT_RULE,
+                          "style_sources": {k: v for k, v in STYLE_SOURCES.items() if k in styles} if not args.midi_dir else {},
+                          "chord_sources": {k: v for k, v in CHORD_SOURCES.items() if k in styles}
+                          if not args.midi_dir else {s: "inferred per bar from the melody" for s in styles},
                           "pieces": split_counts(data, styles), "discarded": data.get("discarded")},
         "command": COMMAND + (f" --midi-dir {args.midi_dir}" if args.midi_dir else ""),
         "seed": args.seed,
@@ -285,6 +414,11 @@ def run(args) -> int:
                      "backend": keras.backend.backend(), "final_val_loss": float(min(history.get("val_loss", [float("nan")]))),
                      "history": {k: [round(float(v), 4) for v in vals] for k, vals in history.items()}},
         "critic": f"{args.critic_name}.keras",
+        "chord_model": f"{args.name}_chords.json.gz",
+        "chord_model_info": {"kind": "per-style chord 3-gram over chord slots (half bar in 4/4), Witten-Bell "
+                                     "back-off, key-relative", "validation": prog_stats},
+        "swing": style_swing(data, styles),
+        "stand_ins": {g: {"style": st, "why": REASONS[g]} for g, st in STAND_INS.items() if st in styles},
         "metrics": {}, "baseline": "5-gram Markov model with Witten-Bell interpolated back-off, per style "
                                     "(python -m training melody-eval fills in the numbers)",
     }

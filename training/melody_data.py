@@ -26,14 +26,15 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-STYLES = ("classical", "folk", "chinese", "irish", "scottish")
+STYLES = ("classical", "folk", "chinese", "irish", "scottish", "jazz", "blues", "pop")
 CACHE_DIR = Path(__file__).resolve().parent / "cache"
 REPORT_DIR = Path(__file__).resolve().parent / "reports" / "melody"
 PPQ = 480
 MIN_NOTES = 12
 MIN_BARS = 2
 MAX_CHORD_FRACTION = 0.2
-DATA_VERSION = 1
+LIEDER_CAP = 150  # Lieder candidates (of 677), a seeded choice, when the styles are capped
+DATA_VERSION = 2  # 2: chords, swing, split groups, WJD/POP909/OpenEWLD/Lieder
 
 ESSEN_EXCLUDE = re.compile(r"^(han\d|irl|test)")
 
@@ -73,6 +74,20 @@ def corpus_tasks(max_per_style: int | None, seed: int) -> tuple[list[tuple], dic
             by_style["scottish"].append((f"airdsAirs/{f.stem}/{i}", "scottish", "abc", t))
     for f in sorted((root / "bach").glob("bwv*.mxl")):
         by_style["classical"].append((f"bach/{f.stem}", "classical", "bach", str(f)))
+    from . import melody_sources as src
+
+    root = src.data_root()
+    for kind, fn in (("wjd", src.wjd_tasks), ("ewld", src.ewld_tasks), ("pop909", src.pop909_tasks),
+                     ("lieder", src.lieder_tasks)):
+        try:
+            found = fn(root)
+            if kind == "lieder" and max_per_style and len(found) > LIEDER_CAP:
+                # the Lieder are slow to parse (voice + piano scores): a seeded choice of them
+                found = sorted(random.Random(seed).sample(found, LIEDER_CAP), key=lambda t: t[0])
+            for t in found:
+                by_style[t[1]].append(t)
+        except FileNotFoundError as exc:
+            print(f"dataset: {kind} not found ({exc}); its styles get no pieces from it")
     available = {s: len(v) for s, v in by_style.items()}
     tasks = []
     rng = random.Random(seed)
@@ -93,8 +108,8 @@ def midi_tasks(midi_dir: Path) -> tuple[list[tuple], dict]:
 
 
 # --- parsing (runs in worker processes) ----------------------------------------------------------
-def _from_music21_part(part) -> dict:
-    from music21 import chord
+def _from_music21_part(part, skip_chord_symbols: bool = True) -> dict:
+    from music21 import chord, harmony
 
     sigs = list(part.recurse().getElementsByClass("TimeSignature"))
     ratios = {ts.ratioString for ts in sigs}
@@ -109,6 +124,8 @@ def _from_music21_part(part) -> dict:
     stripped = part.stripTies()
     notes, chords = [], 0
     for n in stripped.flatten().notes:
+        if isinstance(n, harmony.ChordSymbol):  # a chord symbol, not a sounding note
+            continue
         if n.duration.isGrace or n.quarterLength <= 0:
             continue
         if isinstance(n, chord.Chord):
@@ -125,8 +142,7 @@ def _from_music21_part(part) -> dict:
             "notes": notes, "chords_reduced": chords}
 
 
-class _Discard(Exception):
-    pass
+from .melody_sources import Discard as _Discard  # noqa: E402 - one discard type for every source
 
 
 def _parse_task(task: tuple) -> tuple[str, dict | None, str]:
@@ -149,6 +165,12 @@ def _parse_task(task: tuple) -> tuple[str, dict | None, str]:
                 raise _Discard("not a four-part chorale")
             sop = next((p for p in parts if (p.partName or "").lower().startswith("soprano")), parts[0])
             rec = _from_music21_part(sop)
+            rec.update(chords=_chorale_chords(sop, parts, rec["meter"]), chord_source="inferred per beat from the four voices")
+        elif kind in ("wjd", "pop909", "ewld", "lieder"):
+            from . import melody_sources as src
+
+            rec = {"wjd": src.parse_wjd, "pop909": src.parse_pop909, "ewld": src.parse_ewld,
+                   "lieder": src.parse_lieder}[kind](payload)
         else:
             rec = _from_midi(payload)
     except _Discard as exc:
@@ -162,8 +184,32 @@ def _parse_task(task: tuple) -> tuple[str, dict | None, str]:
     bar_ticks = num * PPQ * 4 // den
     if max(n[0] + n[2] for n in notes) < MIN_BARS * bar_ticks:
         return pid, None, "too short"
+    if "chords" not in rec:
+        from .melody_sources import melody_chords
+
+        rec.update(chords=melody_chords(notes, rec["meter"]), chord_source="inferred per bar from the melody")
+    rec.setdefault("swing", 0.5)
+    rec["group"] = task_group(task)
     rec.update(id=pid, style=style)
     return pid, rec, ""
+
+
+def _chorale_chords(sop, parts, meter) -> list:
+    from .melody_sources import beat_chords
+
+    measures = list(sop.getElementsByClass("Measure"))
+    pad = float(measures[0].paddingLeft) if measures else 0.0
+    starts, ends, pitches = [], [], []
+    for p in parts:
+        for n in p.stripTies().flatten().notes:
+            if n.duration.isGrace or n.quarterLength <= 0:
+                continue
+            s = round((float(n.offset) + pad) * PPQ)
+            for pt in n.pitches:
+                starts.append(s)
+                ends.append(s + round(float(n.quarterLength) * PPQ))
+                pitches.append(pt.midi)
+    return beat_chords(starts, ends, pitches, meter, max(ends, default=0))
 
 
 def _from_midi(path: str) -> dict:
@@ -196,6 +242,17 @@ def _from_midi(path: str) -> dict:
 
 
 # --- build ---------------------------------------------------------------------------------------
+def task_group(task: tuple) -> str:
+    """The split group of a candidate, known before parsing: the normalised tune title for WJD
+    solos and OpenEWLD lead sheets, the piece id otherwise."""
+    pid, _style, kind, payload = task
+    if kind in ("wjd", "ewld"):
+        from .melody_sources import norm_title
+
+        return f"tune/{norm_title(payload['title'])}"
+    return pid
+
+
 def split_of(piece_id: str, seed: int, fractions=(0.8, 0.1, 0.1)) -> str:
     """train/val/test for one piece, from a seeded hash of its id alone: the same piece always
     lands in the same split, whatever else is kept or discarded (tests rely on this)."""
@@ -204,8 +261,9 @@ def split_of(piece_id: str, seed: int, fractions=(0.8, 0.1, 0.1)) -> str:
 
 
 def _split(records: list[dict], seed: int) -> None:
+    """Split by group (the same tune, in any source or by any soloist, lands in one split)."""
     for r in records:
-        r["split"] = split_of(r["id"], seed)
+        r["split"] = split_of(r.get("group") or r["id"], seed)
 
 
 def settings_hash(settings: dict) -> str:
@@ -371,13 +429,17 @@ def write_eda(data: dict, out_dir: Path = REPORT_DIR) -> Path:
         f"settings `{json.dumps(data['settings']) if not isinstance(data['settings'].get('midi_dir'), list) else 'midi'}`).",
         f"Parsing took {data['parse_seconds']} s (2 processes) when the cache was built.",
         "",
-        "## Pieces per style and split (split by piece, seeded 80/10/10 within each style)",
+        "## Pieces per style and split (split by group: the tune title for WJD and OpenEWLD, the piece "
+        "otherwise; seeded 80/10/10)",
         "",
         "| style | pieces | train | val | test | notes | lowest | highest | notes off the 16th grid (%) |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {r[4]} | {r[5]} | {r[6]} | {r[7]} | {r[8]:.2f} |")
+    lines += ["", "The WJD and POP909 notes are performances placed on annotated beats, not notation: most of their "
+              "onsets lie between grid points and the encoder snaps them to the nearest 16th (after straightening "
+              "the swing)."]
     lines += ["", "Candidates available in the corpus (before the per-style cap): "
               + ", ".join(f"{k} {v}" for k, v in data["available"].items()), ""]
     lines += ["## Discarded pieces", "", "| style | reason | pieces |", "|---|---|---|"]
@@ -391,10 +453,61 @@ def write_eda(data: dict, out_dir: Path = REPORT_DIR) -> Path:
         lines.append(f"| {s} | {', '.join(f'{m} {n}' for m, n in meters[s].most_common(5))} | "
                      f"{', '.join(f'{m} {n}' for m, n in modes[s].most_common())} | "
                      f"{', '.join(f'{k} {n}' for k, n in keys[s].most_common(4))} |")
+    # chords and swing (encoder v2)
+    from gtzcomposer.core.chords import QUALITY_NAMES
+
+    lines += ["", "## Chords", "",
+              "Chord source per style, share of the melody's time under a chord, chord changes per bar, and the "
+              "most common qualities (time-weighted).", "",
+              "| style | chord source | time under a chord | changes per bar | qualities |", "|---|---|---|---|---|"]
+    qual_share = {}
+    for s in styles:
+        covered = total_t = changes = bars = 0
+        q = Counter()
+        for p in per[s]:
+            num, den = p["meter"]
+            bar_t = num * 1920 // den
+            end = max(n[0] + n[2] for n in p["notes"])
+            total_t += end
+            bars += max(1, end // bar_t)
+            for a, b, c in p.get("chords", []):
+                if c != 168:
+                    covered += b - a
+                    q[QUALITY_NAMES[c // 12]] += b - a
+            changes += len(p.get("chords", []))
+        src_names = Counter(p.get("chord_source", "?") for p in per[s])
+        tot_q = sum(q.values()) or 1
+        qual_share[s] = {k: v / tot_q for k, v in q.items()}
+        lines.append(f"| {s} | {'; '.join(f'{k} ({v})' for k, v in src_names.most_common())} | "
+                     f"{100 * covered / max(1, total_t):.0f} % | {changes / max(1, bars):.2f} | "
+                     + ", ".join(f"{k} {100 * v / tot_q:.0f} %" for k, v in q.most_common(5)) + " |")
+    fig, ax = plt.subplots(figsize=(10, 3.5))
+    w = 0.8 / len(styles)
+    for i, s in enumerate(styles):
+        ax.bar(np.arange(len(QUALITY_NAMES)) + i * w, [qual_share[s].get(k, 0) for k in QUALITY_NAMES], width=w, label=s)
+    ax.set_xticks(np.arange(len(QUALITY_NAMES)) + 0.4 - w / 2)
+    ax.set_xticklabels(QUALITY_NAMES, fontsize=7)
+    ax.legend(fontsize=6)
+    ax.set_title("chord qualities (share of chord time)")
+    fig.tight_layout()
+    fig.savefig(out_dir / "chord_qualities.png", dpi=80)
+    plt.close(fig)
+    lines += ["", "## Swing", "",
+              "Estimated swing ratio per piece (position of the off-beat eighth in the beat, 0.5 = straight; "
+              "only WJD solos whose rhythm feel is SWING are estimated, from the median off-beat onset). The "
+              "pieces are stored straightened; jazz and blues continuations are swung with the style's median.", "",
+              "| style | swung pieces | median ratio | range |", "|---|---|---|---|"]
+    for s in styles:
+        sw = [p.get("swing", 0.5) for p in per[s] if p.get("swing", 0.5) > 0.5]
+        if sw:
+            lines.append(f"| {s} | {len(sw)} of {len(per[s])} | {np.median(sw):.3f} | {min(sw):.2f}-{max(sw):.2f} |")
+        else:
+            lines.append(f"| {s} | 0 of {len(per[s])} | 0.5 (straight) | |")
     lines += ["", "## Plots", ""]
     for name, title in (("pieces_notes.png", "pieces and notes per style"), ("pitch_range.png", "pitch range"),
                         ("pitch_classes.png", "pitch classes (key-normalised)"), ("intervals.png", "intervals"),
-                        ("note_lengths.png", "note lengths"), ("meters.png", "meters")):
+                        ("note_lengths.png", "note lengths"), ("meters.png", "meters"),
+                        ("chord_qualities.png", "chord qualities")):
         lines.append(f"![{title}]({name})")
     path = out_dir / "data.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

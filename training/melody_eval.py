@@ -32,13 +32,13 @@ def register(sub) -> None:
     p = sub.add_parser("melody-eval", help="evaluate the melody model against a 5-gram Markov baseline")
     p.add_argument("--data", help="a dataset file written by an earlier build (skips parsing)")
     p.add_argument("--midi-dir", help="evaluate on a MIDI-folder dataset instead of the corpus")
-    p.add_argument("--max-per-style", type=int, default=2000)
+    p.add_argument("--max-per-style", type=int, default=500)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--models", default=str(REPO / "models"))
     p.add_argument("--name", default=None, help="model name; default melody, or melody_<folder> with --midi-dir")
-    p.add_argument("--seeds-per-style", type=int, default=20, help="held-out seeds per style for style fidelity")
+    p.add_argument("--seeds-per-style", type=int, default=12, help="held-out seeds per style for style fidelity")
     p.add_argument("--report-dir", default=None)
-    p.add_argument("--style-strength", type=float, nargs="+", default=[0.0, 0.5, 1.0],
+    p.add_argument("--style-strength", type=float, nargs="+", default=[0.0, 0.5],
                    help="style guidance strengths to evaluate for style fidelity")
     p.add_argument("--no-card", action="store_true", help="do not write the metrics into the model card")
     p.set_defaults(func=run)
@@ -61,7 +61,8 @@ def model_scores(model_path: Path, seqs) -> dict:
             return np.concatenate([x, np.zeros(n - len(x), np.int32)])
 
         x = [np.stack([pad(s.inputs) for s in group]), np.stack([pad(s.pos) for s in group]),
-             np.stack([pad(s.meter) for s in group]), np.array([[s.style] for s in group], np.int32)]
+             np.stack([pad(s.meter) for s in group]), np.stack([pad(s.chords) for s in group]),
+             np.array([[s.style] for s in group], np.int32)]
         logits = np.asarray(model.predict_on_batch(x), np.float64)
         logp = logits - logits.max(-1, keepdims=True)
         logp = logp - np.log(np.exp(logp).sum(-1, keepdims=True))
@@ -93,16 +94,47 @@ def _tv(a: np.ndarray, b: np.ndarray) -> float:
     return 0.5 * float(np.abs(a - b).sum())
 
 
-def _histograms(note_lists) -> tuple[np.ndarray, np.ndarray]:
-    """Pitch-class (key-normalised pitches) and interval (-12..12) histograms of note lists."""
-    pc = np.zeros(12)
-    iv = np.zeros(25)
-    for pitches in note_lists:
-        for p in pitches:
-            pc[p % 12] += 1
+HIST_KINDS = ("pitch_class", "interval", "onset_in_beat", "duration")
+_DUR_BINS = np.array([1, 2, 3, 4, 6, 8, 12, 16])
+
+
+def _histograms(note_lists) -> dict[str, np.ndarray]:
+    """Key-relative pitch-class, interval (-12..12), onset position in the beat (16ths, 0..3 of a
+    quarter) and duration (16ths: 1,2,3,4,6,8,12,16+) histograms of lists of (start, pitch,
+    duration) in ticks, key-normalised pitches, straight grid."""
+    h = {"pitch_class": np.zeros(12), "interval": np.zeros(25), "onset_in_beat": np.zeros(4),
+         "duration": np.zeros(8)}
+    for notes in note_lists:
+        pitches = [n[1] for n in notes]
+        for st, p, d in notes:
+            h["pitch_class"][p % 12] += 1
+            h["onset_in_beat"][((st + 60) // 120) % 4] += 1  # snapped to the 16th grid
+            b = int(np.searchsorted(_DUR_BINS, max(1, round(d / 120)), side="right") - 1)
+            h["duration"][min(max(b, 0), 7)] += 1
         for a, b in zip(pitches, pitches[1:]):
-            iv[int(np.clip(b - a, -12, 12)) + 12] += 1
-    return pc, iv
+            h["interval"][int(np.clip(b - a, -12, 12)) + 12] += 1
+    return h
+
+
+def chord_tone_rate(notes, chords, beat_ticks: int) -> tuple[int, int]:
+    """(notes on a beat whose pitch class is a tone of the chord sounding there, notes on a beat
+    with a chord). ``notes`` (start, pitch, dur) ticks, onsets snapped to the 16th grid as the
+    encoder does; ``chords`` (start, end, class index)."""
+    from gtzcomposer.core.chords import Chord
+    from gtzcomposer.ml.melody.harmony import NO_CHORD
+
+    ch = sorted(chords)
+    hit = n = 0
+    for st, p, _ in notes:
+        st = (st + 60) // 120 * 120  # performed onsets (WJD, POP909) snap to the 16th grid first
+        if st % beat_ticks:
+            continue
+        c = next((c for c in ch if c[0] <= st < c[1]), None)
+        if c is None or c[2] == NO_CHORD:
+            continue
+        n += 1
+        hit += int(p % 12 in Chord.from_index(c[2]).pitch_classes)
+    return hit, n
 
 
 def style_fidelity(data: dict, styles: list[str], models: Path, name: str, per_style: int, seed: int,
@@ -120,14 +152,27 @@ def style_fidelity(data: dict, styles: list[str], models: Path, name: str, per_s
         cand = [p for p in test if p["style"] == s]
         for idx in rng.permutation(len(cand))[:per_style]:
             seeds.append(cand[idx])
-    real_pc, real_iv = {}, {}
+    real_h, real_ct = {}, {}
     for s in styles:
-        lists = [[n[1] + key_shift(p["key"][0]) for n in p["notes"]] for p in test if p["style"] == s]
-        real_pc[s], real_iv[s] = _histograms(lists)
+        lists = []
+        hit = n = 0
+        for p in test:
+            if p["style"] != s:
+                continue
+            sh = key_shift(p["key"][0])
+            lists.append([(st, pi + sh, d) for st, pi, d in p["notes"]])
+            h, m = chord_tone_rate(p["notes"], p.get("chords", []), 1920 // p["meter"][1])
+            hit, n = hit + h, n + m
+        real_h[s] = _histograms(lists)
+        real_ct[s] = hit / max(1, n)
     recognised = {s: 0 for s in styles}
     total = {s: 0 for s in styles}
     gen_lists: dict[str, list] = {s: [] for s in styles}
+    gen_ct = {s: [0, 0] for s in styles}
     t0 = time.time()
+    from gtzcomposer.core.chords import chord_index
+    from gtzcomposer.ml.melody.encoding import encode_notes, positions, unswing_notes
+
     for k, p in enumerate(seeds):
         num, den = p["meter"]
         bar = num * 1920 // den
@@ -144,12 +189,15 @@ def style_fidelity(data: dict, styles: list[str], models: Path, name: str, per_s
                 strength=strength))
             v = c.variations[0]
             sh = key_shift(c.key.tonic)
-            gen_lists[target].append([n.pitch + sh for n in v.notes])
+            straight = unswing_notes(v.notes, c.swing)
+            gen_lists[target].append([(n.start, n.pitch + sh, n.duration) for n in straight])
+            spans = [(x.start, x.end, chord_index(x.chord)) for x in c.chords]
+            h, m = chord_tone_rate([(n.start, n.pitch, n.duration) for n in straight], spans, 1920 // den)
+            gen_ct[target][0] += h
+            gen_ct[target][1] += m
             total[target] += 1
             if critic is not None:
-                from gtzcomposer.ml.melody.encoding import encode_notes, positions
-
-                toks = encode_notes(v.notes, c.start, c.end, shift=sh).tokens
+                toks = encode_notes(straight, c.start, c.end, shift=sh).tokens
                 bl = song.time_signatures[0].bar_ticks // 120
                 pos = positions((c.start - 0) // 120 % bl, len(toks), bl)
                 probs = critic.probabilities([toks], [pos])[0]
@@ -166,13 +214,15 @@ def style_fidelity(data: dict, styles: list[str], models: Path, name: str, per_s
             real_acc[s] = float(np.mean(pred[m] == i)) if m.any() else float("nan")
     dist = {}
     for target in styles:
-        gpc, giv = _histograms(gen_lists[target])
-        dist[target] = {s: {"pitch_class": _tv(gpc, real_pc[s]), "interval": _tv(giv, real_iv[s])} for s in styles}
+        gh = _histograms(gen_lists[target])
+        dist[target] = {s: {kind: _tv(gh[kind], real_h[s][kind]) for kind in HIST_KINDS} for s in styles}
     return {
         "seeds": len(seeds), "generation_seconds": round(gen_seconds, 1),
         "recognised_generated": {s: recognised[s] / max(1, total[s]) for s in styles},
         "recognised_real": real_acc,
         "distances": dist,
+        "chord_tone_rate_generated": {s: gen_ct[s][0] / max(1, gen_ct[s][1]) for s in styles},
+        "chord_tone_rate_real": real_ct,
     }
 
 
@@ -210,7 +260,7 @@ def run(args) -> int:
     beats = all(v["model_nll"] < v["markov_nll"] for v in per_style.values())
 
     lines = ["# Melody model: held-out evaluation", "",
-             f"`python -m training melody-eval` on the test split (split by piece), model `{args.name}.keras` "
+             f"`python -m training melody-eval` on the test split (split by group: tune title for WJD and OpenEWLD, piece otherwise), model `{args.name}.keras` "
              f"(encoder v{card.get('encoder_version')}). NLL in nats per 16th-step event (every step); accuracy = "
              "arg-max prediction on steps whose target is not HOLD. Baseline: 5-gram Markov model per style with "
              "Witten-Bell interpolated back-off, trained on the same train split.", "",
@@ -240,7 +290,9 @@ def run(args) -> int:
               "style's held-out histograms (columns); the nearest column is in bold.", ""]
     nearest = {}
     for w in ws:
-        for kind, title in (("pitch_class", "Pitch classes (key-normalised)"), ("interval", "Intervals (-12..+12)")):
+        for kind, title in (("pitch_class", "Pitch classes (key-normalised)"), ("interval", "Intervals (-12..+12)"),
+                            ("onset_in_beat", "Onset position in the beat (16ths)"),
+                            ("duration", "Durations (16ths)")):
             lines += [f"### {title}, w={w:g}", "", "| generated as \\ held-out | " + " | ".join(styles) + " |",
                       "|---|" + "---|" * len(styles)]
             for t in styles:
@@ -252,6 +304,17 @@ def run(args) -> int:
                       if min(styles, key=lambda s, t=t, kind=kind: fids[w]["distances"][t][s][kind]) == t)
             nearest[f"{kind}_w{w:g}"] = own
             lines += ["", f"Nearest to its own style: {own} of {len(styles)}.", ""]
+    lines += ["## Chord-tone rate", "",
+              "Share of the notes that start on a beat (straight grid) whose pitch class is a tone of the chord "
+              "sounding there (notes under no chord left out). Generated: the continuations above, under the chords "
+              "the generator gave them (proposed by the style's progression model); real: every held-out piece "
+              "under its own chords.", "",
+              "| style | real held-out | " + " | ".join(f"generated, w={w:g}" for w in ws) + " |",
+              "|---|---|" + "---|" * len(ws)]
+    for s in styles:
+        lines.append(f"| {s} | {first['chord_tone_rate_real'][s]:.2f} | "
+                     + " | ".join(f"{fids[w]['chord_tone_rate_generated'][s]:.2f}" for w in ws) + " |")
+    lines.append("")
     report = Path(args.report_dir)
     report.mkdir(parents=True, exist_ok=True)
     (report / "eval.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -263,7 +326,9 @@ def run(args) -> int:
             "per_style": per_style,
             "style_fidelity": {"recognised_real": first["recognised_real"],
                                **{f"recognised_generated_w{w:g}": fids[w]["recognised_generated"] for w in ws},
-                               "nearest_own_style_of_5": nearest},
+                               f"nearest_own_style_of_{len(styles)}": nearest},
+            "chord_tone_rate": {"real": first["chord_tone_rate_real"],
+                                **{f"generated_w{w:g}": fids[w]["chord_tone_rate_generated"] for w in ws}},
             "beats_baseline_every_style": beats,
             "evaluated_by": "python -m training melody-eval",
         }

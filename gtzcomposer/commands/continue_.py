@@ -15,7 +15,10 @@ def register(sub) -> None:
         "to its top line first. Styles: see `gtzcomposer models`.",
     )
     p.add_argument("seed_file", metavar="SEED", help="song file whose track holds the seed melody")
-    p.add_argument("--style", required=True, help="target style, e.g. folk, irish, classical")
+    p.add_argument("--style", required=True,
+                   help="target style: a GTZAN genre (blues, classical, country, disco, hiphop, jazz, metal, pop, "
+                        "reggae, rock; genres without melody data of their own use a stand-in style, see "
+                        "`gtzcomposer models`) or chinese, folk, irish, scottish")
     p.add_argument("--bars", type=int, default=4, help="length of each continuation in bars (1-32, default 4)")
     p.add_argument("--variations", type=int, default=4, help="how many continuations (1-16, default 4)")
     p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
@@ -107,6 +110,10 @@ def run(args) -> int:
         print("note: the seed track is polyphonic; only its top line was continued")
     if band and band.note:
         print(f"note: {band.note}")
+    if run_.result.stand_in_note:
+        print(f"note: {run_.result.stand_in_note}")
+    if summary["chords"]:
+        print("chords: " + " | ".join(" ".join(c["chord"] for c in row["chords"]) for row in summary["chords"]))
     for e in summary["results"]:
         print(f"{e['rank']}. {out / e['file']}  (critic score {e['score']:.3f}, {e['notes']} notes)")
     print(f"summary: {out / SUMMARY_NAME}")

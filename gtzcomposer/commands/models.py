@@ -30,6 +30,11 @@ def run(args) -> int:
         print(f"{c['name']}  v{c.get('version', '?')}  {c.get('task', '')}")
         if labels:
             print(f"  {'styles' if 'styles' in c else 'labels'}: {', '.join(labels)}")
+        stand_ins = c.get("stand_ins") or {}
+        if stand_ins:
+            print("  genres without melody data of their own are written in a stand-in style:")
+            for genre, v in stand_ins.items():
+                print(f"    {genre} -> {v['style']} ({v.get('why', '')})")
         for key, value in (c.get("metrics") or {}).items():
             if isinstance(value, bool):
                 print(f"  {key}: {'yes' if value else 'no'}")

@@ -112,7 +112,10 @@ _HARTE = {"maj": "maj", "min": "min", "7": "7", "maj7": "maj7", "min7": "min7", 
           "major-sixth": "6", "minor-sixth": "min6", "suspended-fourth": "sus4", "suspended-second": "sus2",
           "dominant-ninth": "7", "major-ninth": "maj7", "minor-ninth": "min7", "dominant-11th": "7",
           "dominant-13th": "7", "major-minor": "minmaj7", "augmented-seventh": "7", "power": "maj",
-          "dominant-seventh": "7"}
+          "dominant-seventh": "7", "half-diminished-seventh": "hdim7", "minor-major-seventh": "minmaj7",
+          "minor-11th": "min7", "minor-13th": "min7", "major-11th": "maj7", "major-13th": "maj7",
+          "augmented-ninth": "7", "augmented-major-seventh": "maj7", "suspended-fourth-seventh": "sus4",
+          "pedal": "maj", "Neapolitan": "maj", "Italian": "7", "French": "7", "German": "7", "Tristan": "hdim7"}
 
 
 def parse_symbol(text: str) -> Chord | None:
@@ -149,11 +152,11 @@ def _quality_from_suffix(q: str, text: str) -> str:
     if q in ("", "maj", "add9", "add2", "5", "69", "6/9") or q.startswith("add"):
         return "6" if q in ("69", "6/9") else "maj"
     table = [
-        (r"^m7b5", "hdim7"), (r"^mmaj7|^m#7|^mM7|^mmaj9", "minmaj7"), (r"^m6", "min6"),
+        (r"^m7b5", "hdim7"), (r"^mmaj7|^m#7|^mM7|^mmaj9|^mj7", "minmaj7"), (r"^m6", "min6"),
         (r"^m(7|9|11|13)", "min7"), (r"^m(add\d+)?$|^m[b#]?\d*$", "min"),
         (r"^(dim7|o7)", "dim7"), (r"^(dim|o)$", "dim"), (r"^(aug|\+)(7|9)", "7"), (r"^(aug|\+|#5)", "aug"),
         (r"^maj(7|9|11|13)", "maj7"), (r"^6", "6"),
-        (r"^(7|9|11|13)?sus(4)?$|^(7|9|11|13)sus", "sus4"), (r"^sus2", "sus2"),
+        (r"^(7|9|11|13)?sus(4)?$|^(7|9|11|13)sus|^sus4?(7|9|11|13)", "sus4"), (r"^sus2", "sus2"),
         (r"^(7|9|11|13|alt)", "7"),
     ]
     for pattern, quality in table:

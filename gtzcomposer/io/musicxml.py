@@ -767,6 +767,49 @@ def _part_notes(part, inst) -> tuple[list[Note], int, bool]:
     return notes, graces, unpitched
 
 
+CHORDS_TRACK_NAME = "Chords"
+
+
+def _chords_track(score, index: int) -> Track | None:
+    """Chord symbols (<harmony>) of the score as a track named Chords: each symbol sounds as a
+    block chord (root in the octave below middle C, the chord tones above it) until the next
+    symbol or the end of its part. Symbols that cannot be read, and "N.C.", are left out."""
+    from music21 import harmony
+
+    from ..core.chords import ChordError, parse_symbol
+
+    notes: list[Note] = []
+    for part in score.parts:
+        events = []
+        for offset, _voice, el in _voice_elements(part):
+            if isinstance(el, harmony.ChordSymbol):
+                chord = None
+                if not isinstance(el, harmony.NoChord):
+                    try:
+                        chord = parse_symbol(f"{el.root().name.replace('-', 'b')}:{el.chordKind}")
+                    except (ChordError, AttributeError):
+                        try:
+                            chord = parse_symbol(el.figure)
+                        except ChordError:
+                            chord = None
+                events.append((_ticks(offset), chord))
+        if not events:
+            continue
+        end = max((_ticks(o + el.quarterLength) for o, _v, el in _voice_elements(part)
+                   if not isinstance(el, harmony.Harmony)), default=events[-1][0])
+        for i, (start, chord) in enumerate(events):
+            stop = events[i + 1][0] if i + 1 < len(events) else max(end, start + PPQ)
+            if chord is None or stop <= start:
+                continue
+            root = 48 + chord.root
+            for iv in chord.intervals:
+                notes.append(Note(start=start, pitch=root + iv, duration=stop - start, velocity=70))
+        break  # one chord track: the first part that has symbols
+    if not notes:
+        return None
+    return new_track(index, name=CHORDS_TRACK_NAME, notes=tuple(sorted(notes)))
+
+
 def _score_to_song(score, name: str, midi: dict | None = None) -> Song:
     from music21 import key, meter, tempo
 
@@ -802,6 +845,9 @@ def _score_to_song(score, name: str, midi: dict | None = None) -> Song:
                             notes=tuple(sorted(notes)), color=TRACK_PALETTE[index % len(TRACK_PALETTE)]))
     if graces:
         log.info("%s: %d grace notes skipped (they take no time in the score)", name, graces)
+    chords = _chords_track(score, len(tracks)) if not any(t.name == CHORDS_TRACK_NAME for t in tracks) else None
+    if chords is not None:
+        tracks.append(chords)
 
     reference = score.parts[0].flatten() if score.parts else score.flatten()
     tempos = []

@@ -51,6 +51,17 @@ from ..services import models
 from ..services.tasks import TaskRunner
 
 
+def _chords_text(result, song) -> str:
+    """"Chords (proposed): bar 5: C | bar 6: Am F ..." for the continued bars."""
+    rows = result.chords_per_bar(song) if song is not None and getattr(result, "chords", ()) else []
+    if not rows:
+        return ""
+    source = {"chord track": "from the Chords track", "proposed": f"proposed in {result.model_style}"}.get(
+        result.chord_source, result.chord_source)
+    bars = "; ".join(f"bar {r['bar']}: " + " ".join(c["chord"] for c in r["chords"]) for r in rows)
+    return f"Chords ({source}): {bars}"
+
+
 class ContinuePanel(QWidget):
     variationsReady = Signal(list)
     currentVariationChanged = Signal(int, object)
@@ -79,9 +90,16 @@ class ContinuePanel(QWidget):
         self.runner.failed.connect(self._on_failed)
         self.runner.busyChanged.connect(self._update_enabled)
 
-        styles, self._unavailable = models.melody_styles()
+        styles, self._unavailable = models.melody_style_names()
         self.style_box = QComboBox()
         self.style_box.addItems(styles)
+        self.style_note = QLabel()  # says when a genre is written in a stand-in style
+        self.style_note.setObjectName("styleNote")
+        self.style_note.setWordWrap(True)
+        self.style_box.currentTextChanged.connect(self._show_style_note)
+        self.chords_label = QLabel()  # the chords of the continued bars
+        self.chords_label.setObjectName("chordsLabel")
+        self.chords_label.setWordWrap(True)
         self.bars = QSpinBox(minimum=1, maximum=32, value=4)
         self.variations = QSpinBox(minimum=1, maximum=16, value=4)
         self.temperature = QDoubleSpinBox(minimum=0.1, maximum=2.0, singleStep=0.05, value=1.0)
@@ -100,6 +118,7 @@ class ContinuePanel(QWidget):
 
         form = QFormLayout()
         form.addRow("Style", self.style_box)
+        form.addRow("", self.style_note)
         form.addRow("Bars", self.bars)
         form.addRow("Variations", self.variations)
         form.addRow("Temperature", self.temperature)
@@ -158,6 +177,7 @@ class ContinuePanel(QWidget):
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.status)
         layout.addWidget(self.notice)
+        layout.addWidget(self.chords_label)
         layout.addLayout(row2)
         layout.addLayout(row3)
         layout.addStretch(1)
@@ -324,6 +344,10 @@ class ContinuePanel(QWidget):
     def _on_progress(self, fraction: float, message: str) -> None:
         self.progress_bar.setValue(round(100 * fraction))
 
+    def _show_style_note(self, style: str) -> None:
+        choice = models.melody_style_choice(style)
+        self.style_note.setText(choice.note if choice is not None else "")
+
     def _on_finished(self, result) -> None:
         if not self._generating:  # a preload finished
             self._update_enabled()
@@ -336,7 +360,8 @@ class ContinuePanel(QWidget):
         self._band = band if band is not None and band.takes else None
         self._result_track = self._job_track
         self.progress_bar.setValue(100)
-        self.status.setText(f"{len(result.variations)} variations in {result.style} (seed {self._last_seed}).")
+        written = f" (written in the {result.model_style} style)" if result.stand_in_note else ""
+        self.status.setText(f"{len(result.variations)} variations in {result.style}{written} (seed {self._last_seed}).")
         notices = []
         if result.reduced_to_top_line:
             notices.append("The selection is polyphonic: only its top line was continued.")
@@ -345,6 +370,7 @@ class ContinuePanel(QWidget):
         elif band is not None:
             notices.append(f"Band: {band.genre} ({', '.join(band.parts)})" + (f"; {band.note}." if band.note else "."))
         self.notice.setText(" ".join(notices))
+        self.chords_label.setText(_chords_text(result, self._song))
         self.variationsReady.emit(list(result.variations))
         self._select(0)
 

@@ -1,8 +1,9 @@
 """Genre panel: open or drop an audio file -> waveform, genre bar chart, per-segment timeline.
 
 ``GenrePanel(parent=None)`` is a plain QWidget (the main window puts it in a dock). It emits
-``useAsStyle(str)`` with a melody style name when the detected genre has one (only 'classical'
-today), ``resultReady(object)`` with the :class:`~gtzcomposer.ml.genre.GenreResult` and
+``useAsStyle(str)`` with the detected genre as the melody style name (every GTZAN genre is one;
+genres without melody data are written in a stand-in style, which the tooltip names),
+``resultReady(object)`` with the :class:`~gtzcomposer.ml.genre.GenreResult` and
 ``failed(str)`` with an error message. Detection runs through :class:`~gtzcomposer.services.tasks.TaskRunner`
 on a one-thread pool (one analysis at a time: a cancelled one finishes before the next starts),
 with progress and cancel (:class:`gtzcomposer.core.errors.Cancelled`).
@@ -26,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..services.models import genre_detector, genre_labels, melody_styles
+from ..services.models import genre_detector, genre_labels, melody_style_choice, melody_styles
 from ..services.tasks import TaskRunner
 
 GENRES = genre_labels()  # from the genre model's card (JSON only: nothing heavy loads)
@@ -34,8 +35,8 @@ GENRE_COLORS = {
     "blues": "#1f77b4", "classical": "#c5b0d5", "country": "#8c564b", "disco": "#e377c2", "hiphop": "#7f7f7f",
     "jazz": "#bcbd22", "metal": "#d62728", "pop": "#17becf", "reggae": "#2ca02c", "rock": "#ff7f0e",
 }
-# Detected genre -> melody style of the generator (classical, folk, chinese, irish, scottish).
-STYLE_FOR_GENRE = {"classical": "classical"}
+# A detected genre is used as the melody style under its own name: the generator accepts every
+# GTZAN genre, six of them through a stand-in style (services.models.melody_style_choice says).
 AUDIO_FILTER = "Audio files (*.wav *.au *.flac *.ogg *.mp3 *.m4a *.aac);;All files (*)"
 AUDIO_SUFFIXES = {".wav", ".au", ".snd", ".flac", ".ogg", ".mp3", ".m4a", ".aac", ".aif", ".aiff"}
 
@@ -326,7 +327,8 @@ class GenrePanel(QWidget):
     def style_for_result(self) -> str | None:
         if self.result is None:
             return None
-        return STYLE_FOR_GENRE.get(self.result.top)
+        choice = melody_style_choice(self.result.top)
+        return choice.requested if choice is not None else None
 
     def _update_style_button(self):
         style = self.style_for_result()
@@ -337,7 +339,8 @@ class GenrePanel(QWidget):
             self.style_button.setToolTip(
                 f"No melody style matches '{self.result.top}': the generator knows {', '.join(melody_styles()[0])}.")
         else:
-            self.style_button.setToolTip(f"Set the generation style to '{style}'.")
+            note = melody_style_choice(style).note
+            self.style_button.setToolTip(f"Set the generation style to '{style}'." + (f" {note}" if note else ""))
 
     def _use_as_style(self):
         style = self.style_for_result()

@@ -68,7 +68,7 @@ def test_track_choice_and_top_line(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("extra, message", [
-    (["--style", "disco"], "unknown style"),
+    (["--style", "polka"], "unknown style"),
     (["--style", "folk", "--track", "7"], "tracks"),
     (["--style", "folk", "--bars", "0"], "bars"),
 ])
@@ -93,3 +93,43 @@ def test_out_that_is_a_file_exits_2_and_leaves_the_file(seed_file, tmp_path, cap
     err = capsys.readouterr().err
     assert "is a file, not a folder" in err and "Traceback" not in err
     assert existing.read_text() == "keep me"
+
+
+def test_summary_lists_chords_per_bar_and_the_stand_in(seed_file, tmp_path, capsys):
+    out = tmp_path / "rock"
+    assert main(["continue", str(seed_file), "--style", "rock", "--bars", "3", "--variations", "2", "--seed", "4",
+                 "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    summary = json.loads((out / "continuations.json").read_text())
+    assert summary["style"] == "rock" and summary["model_style"] == "blues"
+    assert "rock has no melody data of its own" in summary["stand_in"] and "blues" in summary["stand_in"]
+    assert "no melody data of its own" in printed and "chords:" in printed
+    assert summary["swing"] == 0.5  # a stand-in plays straight
+    assert summary["chord_source"] == "proposed"
+    bars = summary["chords"]
+    first_bar = summary["start_tick"] // 1440 + 1  # 3/4 seed; the continuation may start inside a bar
+    last_bar = (summary["end_tick"] - 1) // 1440 + 1
+    assert [b["bar"] for b in bars] == list(range(first_bar, last_bar + 1))
+    assert all(b["chords"] and 1 <= b["chords"][0]["beat"] < 4 and isinstance(b["chords"][0]["chord"], str)
+               for b in bars)
+    assert bars[0]["chords"][0]["beat"] == 1 + (summary["start_tick"] % 1440) / 480
+    assert all(b["chords"][0]["beat"] == 1.0 for b in bars[1:])
+    from gtzcomposer.core.chords import parse_symbol
+
+    for b in bars:
+        for c in b["chords"]:
+            parse_symbol(c["chord"])  # real chord symbols of the one vocabulary
+
+    jazz = tmp_path / "jazz"
+    assert main(["continue", str(seed_file), "--style", "jazz", "--bars", "2", "--variations", "1", "--seed", "4",
+                 "-o", str(jazz)]) == 0
+    js = json.loads((jazz / "continuations.json").read_text())
+    assert js["stand_in"] is None and js["model_style"] == "jazz" and js["swing"] > 0.55
+
+
+def test_models_names_the_stand_ins(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "stand-in" in out
+    for genre, style in (("rock", "blues"), ("country", "folk"), ("metal", "classical"), ("disco", "pop")):
+        assert f"{genre} -> {style}" in out

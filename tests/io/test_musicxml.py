@@ -313,3 +313,28 @@ def test_truncations_and_mutations_give_only_musicxml_errors(tmp_path):
         else:
             outcomes["song"] += 1
     assert outcomes["error"] > 20 and outcomes["song"] > 20
+
+
+def test_chord_symbols_become_a_chords_track(tmp_path):
+    """A lead sheet's <harmony> symbols are read as a track named Chords (block chords), which
+    the melody generator uses as the song's chords."""
+    from music21 import harmony, meter, note, stream
+
+    from gtzcomposer.core.chords import parse_symbol
+    from gtzcomposer.ml.melody.harmony import chord_track_index, chords_from_notes
+
+    part = stream.Part()
+    part.append(meter.TimeSignature("4/4"))
+    for sym, pitches in (("C7", "E4 G4"), ("F7", "A4 C5"), ("B-7", "D5 F5"), ("E-maj7", "G4 B-4")):
+        part.append(harmony.ChordSymbol(sym))
+        for p in pitches.split():
+            part.append(note.Note(p, quarterLength=1.0))
+    score = stream.Score([part])
+    path = tmp_path / "lead.musicxml"
+    score.write("musicxml", fp=str(path))
+    song = musicxml_to_song(path)
+    ci = chord_track_index(song)
+    assert ci is not None and song.tracks[ci].name == "Chords"
+    assert len(song.tracks[0].notes) == 8  # the melody is still its own track, without the symbols
+    spans = chords_from_notes(song.tracks[ci].notes, [(0, 960), (960, 1920), (1920, 2880), (2880, 3840)])
+    assert [s.chord for s in spans] == [parse_symbol(x) for x in ("C7", "F7", "Bb7", "Ebmaj7")]

@@ -93,6 +93,7 @@ def test_training_command_on_a_midi_folder(midi_dir, tmp_path, monkeypatch):
     assert rc == 0
     # a MIDI-folder run gets its own names, so it never overwrites the bundled models
     assert sorted(f.name for f in out.iterdir()) == ["melody_midi.json", "melody_midi.keras",
+                                                     "melody_midi_chords.json.gz",
                                                      "style_classifier_midi.json", "style_classifier_midi.keras"]
     card = json.loads((out / "melody_midi.json").read_text())
     assert card["styles"] == ["jazz", "rock"] and card["command"].endswith(f"--midi-dir {midi_dir}")

@@ -32,7 +32,7 @@ def _corpus_pieces(per_style: int = 2):
 @pytest.fixture(scope="module")
 def pieces():
     ps = _corpus_pieces()
-    assert len({p["style"] for p in ps}) == 5
+    assert len({p["style"] for p in ps}) == 8
     return ps
 
 
@@ -88,7 +88,8 @@ def test_normalised_tonic_is_c(pieces):
         pcs = [(t - enc.FIRST_NOTE + enc.MIN_PITCH) % 12 for t in e.tokens if t >= enc.FIRST_NOTE]
         ranked = sorted(range(12), key=lambda pc: -pcs.count(pc))
         hits += 0 in ranked[:3] or (rec["key"][1] == "minor" and 0 in ranked[:4])
-    assert hits >= len(pieces) - 1
+    # (jazz solos wander over their changes: their tonic is less often among the top pitch classes)
+    assert hits >= len(pieces) - 2
 
 
 def test_triplets_snap_to_nearest_sixteenth():
@@ -128,3 +129,71 @@ def test_positions_and_meters():
     assert list(enc.positions(10, 4, 12)) == [10, 11, 0, 1]
     assert enc.METERS[enc.meter_index(6, 8)] == "6/8"
     assert enc.METERS[enc.meter_index(7, 8)] == "other"
+
+
+# --- chords and swing (encoder v2) -----------------------------------------------------------------
+def test_chords_per_step_round_trip_on_real_pieces(pieces):
+    """Every piece's chord track survives encoding: the chord of each step, transposed back, is
+    the chord sounding at that step in the source (and the key shift moves the roots)."""
+    from gtzcomposer.core.chords import Chord
+
+    checked = 0
+    for rec in pieces:
+        if not rec.get("chords"):
+            continue
+        notes = _notes(rec)
+        seq = enc.piece_sequence(notes, *rec["meter"], rec["key"][0], 0, [tuple(c) for c in rec["chords"]])
+        shift = enc.key_shift(rec["key"][0])
+        bar = enc.bar_steps(*rec["meter"]) * enc.STEP
+        start = (min(n.start for n in notes) // bar) * bar
+        for a, _b, idx in rec["chords"][:20]:
+            step = (a - start) // enc.STEP
+            if not 0 <= step < len(seq.tokens) or a % enc.STEP:
+                continue
+            got = int(seq.chords[step])
+            if idx == 168:
+                assert got == 168
+            else:
+                assert Chord.from_index(got) == Chord.from_index(idx).transposed(shift)
+                assert Chord.from_index(got).transposed(-shift) == Chord.from_index(idx)
+            checked += 1
+    assert checked > 50
+
+
+def test_swing_round_trip_and_feel():
+    straight = [Note(start=i * 240, pitch=60 + i % 5, duration=240) for i in range(16)]  # eighths
+    swung = enc.swing_notes(straight, 2 / 3)
+    # on-beat eighths stay, off-beat ones move to 2/3 of the beat (a triplet feel): long-short
+    assert [n.start % 480 for n in swung[:4]] == [0, 320, 0, 320]
+    assert [n.duration for n in swung[:2]] == [320, 160]
+    assert all(a.end == b.start for a, b in zip(swung, swung[1:]))
+    assert enc.unswing_notes(swung, 2 / 3) == tuple(straight)
+    # sixteenths survive the round trip at any ratio the data give
+    sixteenths = [Note(start=i * 120, pitch=62, duration=120) for i in range(32)]
+    for ratio in (0.55, 0.6, 0.62, 0.68):
+        assert enc.unswing_notes(enc.swing_notes(sixteenths, ratio), ratio) == tuple(sixteenths)
+    assert enc.swing_notes(straight, 0.5) == tuple(straight)
+
+
+def test_encode_decode_with_chords_and_swing_round_trip():
+    """A swung melody over chords: straighten -> tokens + chord steps -> decode -> swing gives
+    back the melody, and the chord steps give back the chords."""
+    from gtzcomposer.core.chords import ChordSpan, parse_symbol
+
+    straight = [Note(start=0, pitch=62, duration=480), Note(start=480, pitch=65, duration=240),
+                Note(start=720, pitch=69, duration=240), Note(start=960, pitch=72, duration=720),
+                Note(start=1680, pitch=71, duration=240), Note(start=1920, pitch=67, duration=960)]
+    played = enc.swing_notes(straight, 0.62)
+    chords = [ChordSpan(0, 1920, parse_symbol("Dm7")), ChordSpan(1920, 3840, parse_symbol("G7"))]
+    shift = enc.key_shift(0)
+    tokens = enc.encode_notes(enc.unswing_notes(played, 0.62), 0, 3840, shift=shift).tokens
+    steps = enc.chord_steps(chords, 0, len(tokens), shift)
+    assert enc.swing_notes(enc.decode_tokens(tokens, 0, shift=shift), 0.62) == tuple(
+        Note(n.start, n.pitch, n.duration, 90) for n in played)
+    from gtzcomposer.core.chords import Chord
+
+    assert Chord.from_index(int(steps[0])) == parse_symbol("Dm7")
+    assert Chord.from_index(int(steps[16])) == parse_symbol("G7")
+    # in F major the key shift (-5) moves the chords with the melody
+    s2 = enc.chord_steps(chords, 0, 32, enc.key_shift(5))
+    assert Chord.from_index(int(s2[0])) == parse_symbol("Am7")

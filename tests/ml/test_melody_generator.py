@@ -111,7 +111,7 @@ def test_bad_seeds_and_settings_raise_clear_errors(gen):
     with pytest.raises(G.SeedTooShortError, match="beat"):
         cont(gen, [Note(0, 60, 240)], song, "folk")
     with pytest.raises(G.UnknownStyleError, match="folk"):
-        cont(gen, song.tracks[0].notes, song, "disco")
+        cont(gen, song.tracks[0].notes, song, "polka")
     with pytest.raises(GenerationSettingsError, match="bars"):
         cont(gen, song.tracks[0].notes, song, "folk", bars=0)
     for cls in (G.EmptySeedError, G.SeedTooShortError, G.UnknownStyleError):
@@ -159,3 +159,48 @@ def test_style_guidance_raises_the_critics_score_and_keeps_the_rules(gen):
     assert all(n.pitch % 12 in song.key.scale for v in locked.variations for n in v.notes)
     with pytest.raises(GenerationSettingsError, match="style strength"):
         cont(gen, seed, song, "folk", strength=-1)
+
+
+# --- chords ----------------------------------------------------------------------------------------
+def _chord_song(seed_bars=2):
+    """A melody (2 bars) and a Chords track of block chords C F G7 C | Am Dm G7 C (one per bar)."""
+    from gtzcomposer.core.chords import parse_symbol
+
+    mel = melody_song().tracks[0].notes
+    mel = tuple(n for n in mel if n.start < seed_bars * 1920)
+    symbols = ["C", "F", "G7", "C", "Am", "Dm", "G7", "C"]
+    chords = []
+    for i, sym in enumerate(symbols):
+        ch = parse_symbol(sym)
+        chords += [Note(start=i * 1920, pitch=48 + ch.root + iv, duration=1920, velocity=70) for iv in ch.intervals]
+    song = Song(tracks=(new_track(0, notes=mel), new_track(1, name="Chords", notes=tuple(chords))),
+                time_signatures=(TimeSignature(0, 4, 4),), key_signatures=(KeySignature(0, 0, "major"),))
+    return song, symbols
+
+
+def test_song_chord_track_drives_the_continuation(gen):
+    from gtzcomposer.core.chords import parse_symbol
+
+    song, symbols = _chord_song()
+    c = cont(gen, song.tracks[0].notes, song, "pop", bars=4, variations=2, seed=1)
+    assert c.chord_source == "chord track"
+    assert [s.chord for s in c.chords] == [parse_symbol(x) for x in symbols[2:6]]
+    assert [s.start for s in c.chords] == [c.start + i * 1920 for i in range(4)]
+    assert [s.chord for s in c.seed_chords] == [parse_symbol("C"), parse_symbol("F")]
+    rows = c.chords_per_bar(song)
+    assert [r["bar"] for r in rows] == [3, 4, 5, 6] and rows[0]["chords"] == [{"beat": 1.0, "chord": "G7"}]
+
+
+def test_without_a_chord_track_the_style_proposes_chords(gen):
+    song = melody_song(key="G")
+    seed = song.tracks[0].notes
+    a = cont(gen, seed, song, "jazz", bars=4, variations=1, seed=2)
+    b = cont(gen, seed, song, "jazz", bars=4, variations=1, seed=2)
+    assert a.chord_source == "proposed" and a.chords == b.chords  # seeded
+    assert a.chords[0].start == a.start and a.chords[-1].end == a.end
+    assert all(x.end == y.start for x, y in zip(a.chords, a.chords[1:]))
+    assert a.seed_chords and all(s.end <= a.start for s in a.seed_chords)
+    # the progression changes chords (it is not one chord held for ever)
+    many = [cont(gen, seed, song, st, bars=8, variations=1, seed=s) for st in ("jazz", "pop", "classical")
+            for s in range(3)]
+    assert sum(len({x.chord for x in m.chords}) > 1 for m in many) >= 7

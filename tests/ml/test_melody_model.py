@@ -26,12 +26,15 @@ def test_numpy_step_model_matches_keras():
     tok = rng.integers(1, enc.VOCAB_SIZE, (b, t)).astype(np.int32)
     pos = rng.integers(0, 16, (b, t)).astype(np.int32)
     met = rng.integers(0, len(enc.METERS), (b, t)).astype(np.int32)
+    cho = rng.integers(0, 169, (b, t)).astype(np.int32)
     sty = np.array([[0], [2], [4]], np.int32)
-    ref = np.asarray(km.predict_on_batch([tok, pos, met, sty]))
-    out, _ = step.run(tok, pos, met, sty)
+    ref = np.asarray(km.predict_on_batch([tok, pos, met, cho, sty]))
+    out, _ = step.run(tok, pos, met, cho, sty)
     assert np.abs(ref - out).max() < 1e-4
-    # the style input matters
-    other, _ = step.run(tok, pos, met, np.array([[1], [1], [1]], np.int32))
+    # the style input matters, and so does the chord
+    other, _ = step.run(tok, pos, met, cho, np.array([[1], [1], [1]], np.int32))
+    assert np.abs(other - out).max() > 1e-2
+    other, _ = step.run(tok, pos, met, (cho + 5) % 168, sty)
     assert np.abs(other - out).max() > 1e-2
 
 
@@ -49,7 +52,8 @@ def test_critic_numpy_matches_keras():
 
 def test_custom_layer_saves_and_loads(tmp_path):
     keras = pytest.importorskip("keras")
-    cfg = M.MelodyConfig(n_styles=3, units=8, layers=1, token_dim=4, pos_dim=2, meter_dim=2, style_dim=3)
+    cfg = M.MelodyConfig(n_styles=3, units=8, layers=1, token_dim=4, pos_dim=2, meter_dim=2, style_dim=3,
+                         chord_dim=2)
     m = M.build_model(cfg)
     path = tmp_path / "tiny.keras"
     m.save(path)
@@ -57,7 +61,7 @@ def test_custom_layer_saves_and_loads(tmp_path):
     layer = m2.get_layer("style_emb")
     assert layer.get_config()["n_styles"] == 3 and layer.get_config()["dim"] == 3
     x = [np.ones((2, 5), np.int32), np.zeros((2, 5), np.int32), np.zeros((2, 5), np.int32),
-         np.array([[0], [2]], np.int32)]
+         np.full((2, 5), 7, np.int32), np.array([[0], [2]], np.int32)]
     assert np.allclose(m.predict_on_batch(x), m2.predict_on_batch(x), atol=1e-6)
     assert keras.saving.get_registered_object("gtzcomposer>StyleBroadcast") is not None
 
@@ -66,7 +70,11 @@ def test_custom_layer_saves_and_loads(tmp_path):
 def test_card_describes_the_model():
     card = json.loads(model_card_path("melody").read_text())
     assert card["encoder_version"] == enc.ENCODER_VERSION
-    assert card["styles"] == ["classical", "folk", "chinese", "irish", "scottish"]
+    assert card["styles"] == ["classical", "folk", "chinese", "irish", "scottish", "jazz", "blues", "pop"]
+    assert set(card["stand_ins"]) == {"country", "disco", "hiphop", "metal", "reggae", "rock"}
+    assert "blues form" in card["training_data"]["style_sources"]["blues"]
+    assert "Weimar Jazz Database" in card["training_data"]["licence"]
+    assert card["swing"]["jazz"] > 0.55 and card["swing"]["pop"] == 0.5
     assert card["command"].startswith("python -m training melody")
     assert "split" in card["training_data"] and card["training_data"]["licence"]
     metrics = card["metrics"]

@@ -32,7 +32,8 @@ def test_generate_browse_accept(panel, qtbot):
     panel.set_seed(seed, song)
     assert panel.generate_button.isEnabled()
     assert [panel.style_box.itemText(i) for i in range(panel.style_box.count())] == \
-           ["classical", "folk", "chinese", "irish", "scottish"]
+           ["classical", "folk", "chinese", "irish", "scottish", "jazz", "blues", "pop",
+            "country", "disco", "hiphop", "metal", "reggae", "rock"]
     panel.style_box.setCurrentText("irish")
     panel.bars.setValue(2)
     panel.variations.setValue(3)
@@ -158,3 +159,27 @@ def test_generate_button_with_a_random_seed_reports_the_seed_it_drew(panel, qtbo
         seeds.append(int(m.group(1)))
         results.append([v.notes for v in ready.args[0]])
     assert seeds[0] != seeds[1] and results[0] != results[1]
+
+
+def test_every_genre_is_offered_with_plain_words_for_stand_ins_and_chords_are_shown(panel, qtbot):
+    from gtzcomposer.ml.genre import GENRES
+
+    offered = [panel.style_box.itemText(i) for i in range(panel.style_box.count())]
+    assert set(GENRES) | {"folk", "chinese", "irish", "scottish"} <= set(offered)
+    panel.style_box.setCurrentText("reggae")
+    assert "reggae has no melody data of its own" in panel.style_note.text() and "pop" in panel.style_note.text()
+    panel.style_box.setCurrentText("jazz")
+    assert panel.style_note.text() == ""
+    panel.style_box.setCurrentText("disco")
+    song = melody_song(key="G")
+    panel.set_seed(song.tracks[0].notes, song)
+    panel.seed_box.setValue(3)
+    with qtbot.waitSignal(panel.variationsReady, timeout=60000):
+        panel.generate()
+    result = panel.result
+    assert result.style == "disco" and result.model_style == "pop"
+    assert "written in the pop style" in panel.status.text()
+    text = panel.chords_label.text()
+    assert text.startswith("Chords (proposed in pop)")
+    first = result.chords_per_bar(song)[0]
+    assert f"bar {first['bar']}: {first['chords'][0]['chord']}" in text

@@ -89,14 +89,22 @@ def test_result_fills_bars_timeline_and_style(qtbot, taggrams, wav):
     panel.grab()  # paints every view without error
 
 
-def test_genre_without_style_disables_the_button(qtbot, taggrams, wav):
+def test_every_detected_genre_can_be_used_as_a_style(qtbot, taggrams, wav):
     panel = GenrePanel(detector=FakeAudioDetector(taggrams["jazz"]))
     qtbot.addWidget(panel)
     with qtbot.waitSignal(panel.resultReady, timeout=30000):
         panel.open_file(wav)
     assert panel.result.top == "jazz"
-    assert not panel.style_button.isEnabled()
-    assert "No melody style matches 'jazz'" in panel.style_button.toolTip()
+    assert panel.style_button.isEnabled()  # jazz is a melody style now
+    with qtbot.waitSignal(panel.useAsStyle) as styled:
+        panel.style_button.click()
+    assert styled.args == ["jazz"]
+    # the genres without melody data are used through their stand-in, and the panel says so
+    from gtzcomposer.services.models import melody_style_choice
+
+    for genre, stand_in in (("metal", "classical"), ("rock", "blues"), ("country", "folk"), ("hiphop", "pop")):
+        choice = melody_style_choice(genre)
+        assert choice is not None and choice.style == stand_in and "no melody data of its own" in choice.note
     panel.grab()
 
 

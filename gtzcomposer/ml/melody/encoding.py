@@ -2,7 +2,7 @@
 
 Light on purpose: numpy only, no Keras, no music21.
 
-Representation (``ENCODER_VERSION`` 1)
+Representation (``ENCODER_VERSION`` 2)
 -------------------------------------
 * Time is a grid of 16th notes (``STEP`` = PPQ/4 = 120 ticks). Onsets and ends are snapped to
   the *nearest* 16th; triplets therefore snap to the nearest 16th (an eighth-note triplet becomes
@@ -10,8 +10,15 @@ Representation (``ENCODER_VERSION`` 1)
   step the later note wins.
 * One token per step: ``REST``, ``HOLD`` (the sounding note goes on), or ``NOTE_ON(p)`` for
   pitches ``MIN_PITCH..MAX_PITCH``. ``PAD`` pads batches, ``BOS`` starts a piece.
-* Conditioning features per step: the step's position in its bar (in 16ths, ``0..MAX_POS-1``)
-  and the meter (index into ``METERS``), plus one style id per sequence.
+* Conditioning features per step: the step's position in its bar (in 16ths, ``0..MAX_POS-1``),
+  the meter (index into ``METERS``) and the chord sounding at that step (a ``core.chords`` class
+  index, key-relative like the pitches; ``NO_CHORD`` where there is none), plus one style id per
+  sequence.
+* Swing: events live on a *straight* 16th grid. A swung melody is straightened before encoding
+  (:func:`unswing_notes`, the off-beat eighth moved from ``ratio`` of the beat back to its half)
+  and the swing is put back on the decoded notes (:func:`swing_notes`). ``ratio`` 0.5 is straight,
+  2/3 the triplet feel. Swing acts on quarter-note beats and only in meters whose beat is a quarter
+  or longer (x/2, x/4).
 * Key normalisation: the melody is transposed so that its tonic is C (major and minor alike),
   by the smallest shift (-6..+5 semitones); :func:`denormalise_pitch` undoes it. Pitches that
   fall outside the pitch range are folded by octaves.
@@ -26,7 +33,7 @@ import numpy as np
 
 from ...core import PPQ, GtzError, Note
 
-ENCODER_VERSION = 1
+ENCODER_VERSION = 2  # 2: chord input per step
 
 STEP = PPQ // 4  # one 16th note
 PAD, REST, HOLD, BOS = 0, 1, 2, 3
@@ -205,6 +212,78 @@ def decode_tokens(tokens: Iterable[int], start_tick: int, shift: int = 0, veloci
     return tuple(out)
 
 
+# --- swing ---------------------------------------------------------------------------------------
+STRAIGHT = 0.5
+
+
+def swing_applies(denominator: int) -> bool:
+    return denominator <= 4
+
+
+def _warp(tick: int, ratio: float, inverse: bool) -> int:
+    q, r = divmod(int(tick), PPQ)
+    f = r / PPQ
+    if not inverse:
+        g = f * 2 * ratio if f < 0.5 else ratio + (f - 0.5) * 2 * (1 - ratio)
+        return q * PPQ + int(round(g * PPQ))
+    g = 0.5 * f / ratio if f < ratio else 0.5 + 0.5 * (f - ratio) / (1 - ratio)
+    guess = q * PPQ + int(round(g * PPQ))
+    # the forward warp rounds to whole ticks: prefer the tick that it maps exactly onto ``tick``
+    # (where two ticks map onto it, the one on the grid)
+    hits = [t for t in (guess, guess - 1, guess + 1) if _warp(t, ratio, False) == tick]
+    if not hits:
+        return guess
+    return min(hits, key=lambda t: (t % STEP != 0, t % (STEP // 3) != 0, abs(t - guess)))
+
+
+def swing_notes(notes: Iterable[Note], ratio: float) -> tuple[Note, ...]:
+    """Play straight notes swung: every point inside a quarter-note beat moves so that the
+    off-beat eighth lands at ``ratio`` of the beat (the beat itself stays). Onsets and ends move,
+    so a note keeps touching its neighbour."""
+    if abs(ratio - STRAIGHT) < 1e-6:
+        return tuple(notes)
+    out = []
+    for n in notes:
+        s, e = _warp(n.start, ratio, False), _warp(n.end, ratio, False)
+        out.append(Note(start=s, pitch=n.pitch, duration=max(1, e - s), velocity=n.velocity))
+    return tuple(out)
+
+
+def unswing_notes(notes: Iterable[Note], ratio: float) -> tuple[Note, ...]:
+    """The inverse of :func:`swing_notes` (to encode a swung melody on the straight grid)."""
+    if abs(ratio - STRAIGHT) < 1e-6:
+        return tuple(notes)
+    out = []
+    for n in notes:
+        s, e = _warp(n.start, ratio, True), _warp(n.end, ratio, True)
+        out.append(Note(start=s, pitch=n.pitch, duration=max(1, e - s), velocity=n.velocity))
+    return tuple(out)
+
+
+# --- chords per step -----------------------------------------------------------------------------
+def chord_steps(chords: Iterable, start_tick: int, n_steps: int, shift: int = 0) -> np.ndarray:
+    """Key-relative chord class index of each step from ``start_tick`` on; ``chords`` are
+    ``(start, end, index)`` triples or ``core.chords.ChordSpan`` objects (absolute pitch);
+    ``shift`` semitones are added to each root (the melody's key shift)."""
+    from ...core.chords import N_CHORD_CLASSES, ChordSpan, chord_index
+
+    no = N_CHORD_CLASSES - 1
+    out = np.full(n_steps, no, np.int32)
+    for c in chords:
+        if isinstance(c, ChordSpan):
+            a, b, idx = c.start, c.end, chord_index(c.chord)
+        else:
+            a, b, idx = c
+        i0 = max(0, -(-(a - start_tick) // STEP))
+        i1 = min(n_steps, -(-(b - start_tick) // STEP))
+        if i1 <= i0:
+            continue
+        if idx != no:
+            idx = (idx // 12) * 12 + (idx % 12 + shift) % 12
+        out[i0:i1] = idx
+    return out
+
+
 # --- features for the style critic ---------------------------------------------------------------
 N_FEATURES = 12 + 25 + 8 + 16 + 3
 
@@ -256,16 +335,26 @@ class PieceSequence:
     pos: np.ndarray
     meter: np.ndarray
     style: int
+    chord: np.ndarray | None = None  # key-relative chord class per target step
+
+    @property
+    def chords(self) -> np.ndarray:
+        from ...core.chords import N_CHORD_CLASSES
+
+        return self.chord if self.chord is not None else np.full(len(self.tokens), N_CHORD_CLASSES - 1, np.int32)
 
 
-def piece_sequence(notes: Sequence[Note], numerator: int, denominator: int, tonic: int, style: int) -> PieceSequence:
-    """Encode a piece whose bar lines lie at multiples of the bar length from tick 0."""
+def piece_sequence(notes: Sequence[Note], numerator: int, denominator: int, tonic: int, style: int,
+                   chords: Iterable = ()) -> PieceSequence:
+    """Encode a piece whose bar lines lie at multiples of the bar length from tick 0 (notes on
+    the straight grid: a swung piece is straightened before); ``chords`` as for :func:`chord_steps`."""
     bar_ticks = bar_steps(numerator, denominator) * STEP
     first = min(n.start for n in notes)
     start = (first // bar_ticks) * bar_ticks
-    enc = encode_notes(notes, start, shift=key_shift(tonic))
+    shift = key_shift(tonic)
+    enc = encode_notes(notes, start, shift=shift)
     toks = enc.tokens
     inputs = np.concatenate([[BOS], toks[:-1]]).astype(np.int32)
     pos = positions(0, len(toks), bar_steps(numerator, denominator))
     meter = np.full(len(toks), meter_index(numerator, denominator), np.int32)
-    return PieceSequence(toks, inputs, pos, meter, style)
+    return PieceSequence(toks, inputs, pos, meter, style, chord_steps(chords, start, len(toks), shift))

@@ -13,6 +13,19 @@ lies inside that span. A polyphonic seed is reduced to its top line
 (``Continuation.reduced_to_top_line`` tells the UI). ``key_lock`` allows only pitches of the
 song's key (or, without one, of the key estimated from the seed). Variations are ranked by the
 style critic, best first. The same ``seed`` gives the same result.
+
+Chords (``Continuation.chords``, one progression shared by every variation): where the song has a
+chord track (a track named Chords, see ``harmony.chord_track_index``) its chords are read per beat
+under the seed and, where it reaches that far, under the continuation; otherwise the chords under
+the seed are inferred from the seed itself, one per chord slot, and the continued bars get a
+progression proposed in the chosen style by the chord n-gram (``models/melody_chords.json``),
+conditioned on the seed's last chords. The melody model then writes every step knowing its chord.
+
+Swing (``Continuation.swing``): the model works on a straight grid. For jazz and blues the seed is
+straightened with the style's swing ratio (the median of its training solos) before encoding and
+the continuation is swung with it when decoded, so what lands in the song (and therefore what
+playback and every export play) is swung. A GTZAN genre without data of its own is written in a
+stand-in style (``styles.resolve_style``; ``Continuation.stand_in_note`` says so) and played straight.
 """
 
 from __future__ import annotations
@@ -26,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from ...core import GtzError, KeySignature, Note, Song
+from ...core.chords import ChordSpan, chord_index
 from ...core.errors import Cancelled as _Cancelled
 from ...core.generation import GenerationSettings
 from ...core.timing import bar_at
@@ -39,16 +53,31 @@ from .encoding import (
     PAD,
     REST,
     STEP,
+    STRAIGHT,
     VOCAB_SIZE,
     check_encoder_version,
+    chord_steps,
     decode_tokens,
     encode_notes,
     estimate_key,
     key_shift,
     meter_index,
     positions,
+    swing_applies,
+    swing_notes,
+    unswing_notes,
+)
+from .harmony import (
+    NO_CHORD,
+    ChordProgressionModel,
+    chord_track_index,
+    chords_from_notes,
+    merge_spans,
+    slot_spans,
+    transpose_index,
 )
 from .model import StepModel
+from .styles import StyleChoice, accepted_styles, resolve_style
 
 MAX_CONTEXT_STEPS = 256
 
@@ -94,6 +123,35 @@ class Continuation:
     reduced_to_top_line: bool  # the seed was polyphonic and only its top line was used
     seed_notes: tuple[Note, ...]  # the (monophonic) seed that was used
     settings: GenerationSettings | None = None  # the settings that made it
+    # chords of the continued bars (start..end, merged where equal; absolute pitch), shared by
+    # every variation: what the band plays under the melody
+    chords: tuple[ChordSpan, ...] = ()
+    chord_source: str = ""  # "chord track", "proposed" (style progression model) or "" (none)
+    seed_chords: tuple[ChordSpan, ...] = ()  # the chords under the seed that the model was given
+    swing: float = STRAIGHT  # off-beat eighth position applied to the notes (0.5 = straight)
+    model_style: str = ""  # the model style that wrote the melody (differs from style for a stand-in)
+    stand_in_note: str = ""  # a plain sentence when style is a genre written in a stand-in style
+
+    def chords_per_bar(self, song: Song) -> list[dict]:
+        """[{"bar": 1-based bar number, "chords": [{"beat": 1-based beat (float), "chord": symbol}]}]
+        for the continued bars ("N" where there is no chord)."""
+        from ...core.timing import bar_at
+
+        rows: dict[int, dict] = {}
+        for span in self.chords:
+            bar = bar_at(song, span.start)
+            row = rows.setdefault(bar.index, {"bar": bar.index + 1, "chords": []})
+            row["chords"].append({"beat": round(1 + (span.start - bar.start) / bar.beat_ticks, 3),
+                                  "chord": span.chord.symbol if span.chord else "N"})
+        t = self.start
+        while t < self.end:  # bars the first span of which began in an earlier bar
+            bar = bar_at(song, t)
+            if bar.index not in rows:
+                held = next((c for c in self.chords if c.start <= t < c.end), None)
+                rows[bar.index] = {"bar": bar.index + 1, "chords": [
+                    {"beat": 1.0, "chord": held.chord.symbol if held and held.chord else "N"}]}
+            t = bar.end
+        return [rows[k] for k in sorted(rows)]
 
 
 class MelodyGenerator:
@@ -102,11 +160,24 @@ class MelodyGenerator:
     _cache: dict[str, MelodyGenerator] = {}
     _lock = threading.Lock()
 
-    def __init__(self, step: StepModel, card: ModelCard, critic=None):
+    def __init__(self, step: StepModel, card: ModelCard, critic=None,
+                 progressions: ChordProgressionModel | None = None):
         self.step = step
         self.card = card
         self.styles: list[str] = list(card.styles)
         self.critic = critic
+        self.progressions = progressions
+
+    @property
+    def accepted_styles(self) -> list[str]:
+        """The model's styles, then the GTZAN genres it writes in a stand-in style."""
+        return accepted_styles(self.styles)
+
+    def resolve(self, name: str) -> StyleChoice:
+        choice = resolve_style(name, self.styles)
+        if choice is None:
+            raise UnknownStyleError(f"unknown style {name!r}; this model knows {', '.join(self.accepted_styles)}")
+        return choice
 
     @classmethod
     def load(cls, name: str = "melody", models_dir: str | Path | None = None) -> MelodyGenerator:
@@ -133,7 +204,11 @@ class MelodyGenerator:
                 critic_card = read_card(Path(critic_file).stem, folder)
                 check_encoder_version(critic_card, f"style classifier {critic_file}")
                 critic = StyleCritic.load(folder / critic_file, list(critic_card.labels))
-            gen = cls(StepModel.load(path), card, critic)
+            progressions = None
+            chord_file = card.get("chord_model")
+            if chord_file and (folder / chord_file).exists():
+                progressions = ChordProgressionModel.load(folder / chord_file)
+            gen = cls(StepModel.load(path), card, critic, progressions)
             cls._cache[key] = gen
             return gen
 
@@ -146,11 +221,11 @@ class MelodyGenerator:
     def _continue(self, seed_notes: Sequence[Note], song: Song, settings: GenerationSettings,
                   progress: Callable[[float, str], None] | None = None,
                   is_cancelled: Callable[[], bool] | None = None) -> Continuation:
-        style, bars, variations = settings.style, settings.bars, settings.variations
+        bars, variations = settings.bars, settings.variations
         temperature, top_p, seed, key_lock = settings.temperature, settings.top_p, settings.seed, settings.key_lock
         style_strength = settings.strength
-        if style not in self.styles:
-            raise UnknownStyleError(f"unknown style {style!r}; this model knows {', '.join(self.styles)}")
+        choice = self.resolve(settings.style)
+        style = choice.style
         notes = [n for n in seed_notes if n.duration > 0]
         if not notes:
             raise EmptySeedError("the seed is empty: select some notes to continue")
@@ -167,9 +242,14 @@ class MelodyGenerator:
                 "select at least one beat of melody")
         if sig.bar_ticks % STEP:
             raise ContinuationError(f"the meter {sig} does not fit the 16th-note grid")
+        swing = float(self.card.get("swing", {}).get(style, STRAIGHT)) if choice.swing_allowed else STRAIGHT
+        if not swing_applies(sig.denominator):
+            swing = STRAIGHT
+        straight = unswing_notes(mono, swing)
         steps_per_bar = sig.bar_ticks // STEP
         bar = bar_at(song, start)
         n_steps = bars * steps_per_bar
+        end = start + n_steps * STEP
         key = song.key_at(start)
         if key is None:
             tonic, mode = estimate_key(mono)
@@ -177,11 +257,17 @@ class MelodyGenerator:
         shift = key_shift(key.tonic)
         meter = meter_index(sig.numerator, sig.denominator)
         pos0 = (start - bar.start) // STEP % steps_per_bar
+        rng = np.random.default_rng(seed)
 
         # prime on up to MAX_CONTEXT_STEPS of seed
         ctx_start = max((seed_start // STEP) * STEP, start - MAX_CONTEXT_STEPS * STEP)
-        seed_tokens = encode_notes(mono, ctx_start, start, shift=shift).tokens
+        seed_tokens = encode_notes(straight, ctx_start, start, shift=shift).tokens
         n_ctx = len(seed_tokens)
+        seed_chords, chords, chord_source = self._chords(song, mono, ctx_start, start, end, style, shift, seed)
+        ctx_chord = np.concatenate([chord_steps(seed_chords, ctx_start, n_ctx, shift), [NO_CHORD]]).astype(np.int32)
+        out_chord = chord_steps(chords, start, n_steps, shift)
+        ctx_chord[-1] = out_chord[0] if n_steps else NO_CHORD
+        # the step fed at time i predicts step i: its chord is the target step's chord
         ctx_pos = positions((pos0 - n_ctx) % steps_per_bar, n_ctx + 1, steps_per_bar)
         k = variations
         target = self.styles.index(style)
@@ -198,11 +284,10 @@ class MelodyGenerator:
         logits = None
         for i in range(n_ctx + 1):
             logits, state = self.step.step(np.repeat(inputs[i:i + 1], n_rows), np.repeat(ctx_pos[i:i + 1], n_rows),
-                                           meters[:n_rows], row_styles, state)
+                                           meters[:n_rows], np.repeat(ctx_chord[i:i + 1], n_rows), row_styles, state)
         state = [np.repeat(h, k, axis=0) for h in state]
         logits = np.repeat(logits, k, axis=0)
 
-        rng = np.random.default_rng(seed)
         allowed_notes = np.ones(VOCAB_SIZE, bool)
         allowed_notes[:FIRST_NOTE] = False
         if key_lock:
@@ -227,19 +312,74 @@ class MelodyGenerator:
             prev = tok
             if i + 1 < n_steps:
                 logits, state = self.step.step(np.tile(tok, n_rows), np.full(n_rows * k, out_pos[i + 1], np.int32),
-                                               meters, style_ids, state)
+                                               meters, np.full(n_rows * k, out_chord[i + 1], np.int32), style_ids,
+                                               state)
             if progress is not None and (i % 16 == 15 or i + 1 == n_steps):
                 progress((i + 1) / n_steps, f"step {i + 1}/{n_steps}")
         velocity = int(np.median([n.velocity for n in mono]))
-        end = start + n_steps * STEP
-        if self.critic is not None:
+        if self.critic is not None and style in self.critic.styles:
             scores = self.critic.scores(list(out), [out_pos] * k, style)
         else:
             scores = np.zeros(k)
         order = sorted(range(k), key=lambda j: (-float(scores[j]), j))
-        result = [Variation(decode_tokens(out[j], start, shift=shift, velocity=velocity), float(scores[j]), r + 1)
-                  for r, j in enumerate(order)]
-        return Continuation(result, start, end, style, key, bool(reduced), tuple(mono), settings)
+        result = []
+        for r, j in enumerate(order):
+            decoded = decode_tokens(out[j], start, shift=shift, velocity=velocity)
+            swung = tuple(n for n in swing_notes(decoded, swing) if n.start < end)
+            swung = tuple(n if n.end <= end else Note(start=n.start, pitch=n.pitch, duration=end - n.start,
+                                                      velocity=n.velocity) for n in swung)
+            result.append(Variation(swung, float(scores[j]), r + 1))
+        return Continuation(result, start, end, choice.requested, key, bool(reduced), tuple(mono), settings,
+                            chords=tuple(chords), chord_source=chord_source, seed_chords=tuple(seed_chords),
+                            swing=swing, model_style=style, stand_in_note=choice.note)
+
+    def _chords(self, song: Song, mono, ctx_start: int, start: int, end: int, style: str, shift: int,
+                seed: int | None) -> tuple[list[ChordSpan], list[ChordSpan], str]:
+        """(chords under the seed context, chords of the continued bars, where the latter come from)."""
+        ci = chord_track_index(song)
+        if ci is not None:
+            track = song.tracks[ci]
+            beats = _beat_spans(song, ctx_start, end)
+            spans = chords_from_notes(track.notes, beats)
+            seed_ch = _clip(spans, ctx_start, start)
+            cont = _clip(spans, start, end)
+            if any(c.chord is not None for c in cont) and track.end_tick >= end - song.time_signature_at(start).beat_ticks:
+                return seed_ch, cont, "chord track"
+        else:
+            seed_ch = chords_from_notes(mono, slot_spans(song, ctx_start, start))
+        slots = slot_spans(song, start, end)
+        if self.progressions is None or style not in self.progressions.styles:
+            return seed_ch, [], ""
+        history = []
+        for a, _b in slot_spans(song, ctx_start, start):
+            ch = next((c.chord for c in seed_ch if c.start <= a < c.end), None)
+            history.append(transpose_index(chord_index(ch), shift))
+        while history and history[0] == NO_CHORD:
+            history.pop(0)
+        history = [h for h in history if h != NO_CHORD][-(self.progressions.order - 1):]
+        rng = np.random.default_rng([0 if seed is None else seed, 7])
+        proposed = self.progressions.sample(style, history, len(slots), rng)
+        from ...core.chords import Chord
+
+        cont = merge_spans(ChordSpan(a, b, Chord.from_index(transpose_index(c, -shift)))
+                           for (a, b), c in zip(slots, proposed))
+        return seed_ch, cont, "proposed"
+
+
+def _beat_spans(song: Song, start: int, end: int) -> list[tuple[int, int]]:
+    out = []
+    t = start
+    while t < end:
+        bar = bar_at(song, t)
+        beat = bar.beat_ticks
+        nxt = min(bar.start + ((t - bar.start) // beat + 1) * beat, end)
+        out.append((t, nxt))
+        t = nxt
+    return out
+
+
+def _clip(spans, a: int, b: int) -> list[ChordSpan]:
+    return [ChordSpan(max(a, s.start), min(b, s.end), s.chord) for s in spans if s.end > a and s.start < b]
 
 
 def _one_blas_thread():

@@ -1,9 +1,11 @@
 """The style-conditioned melody model (Keras 3) and its fast numpy single-step twin.
 
 Training graph (``build_model``): per step, embeddings of the previous token, the position in
-the bar and the meter are concatenated with the style embedding (broadcast to every step by the
-registered ``StyleBroadcast`` layer), then two GRU layers and a dense layer give next-token
-logits.
+the bar, the meter and the current chord (a learned embedding plus a fixed table of the chord's
+tones and root, ``harmony.chord_pitch_table``) are concatenated with the style embedding
+(broadcast to every step by the registered ``StyleBroadcast`` layer), then GRU layers and a dense
+layer give next-token logits. This is Magenta's Improv RNN idea (the chord's pitch classes as an
+input at every step) with the style, the meter and the bar position besides.
 
 Sampling does not need Keras: :class:`StepModel` reads the weights out of the ``.keras`` file
 (a zip holding ``model.weights.h5``) with h5py and runs the same GRU equations one step at a
@@ -24,13 +26,14 @@ from .encoding import MAX_POS, METERS, VOCAB_SIZE
 
 @dataclass(frozen=True)
 class MelodyConfig:
-    n_styles: int = 5
-    token_dim: int = 64
+    n_styles: int = 8
+    token_dim: int = 48
     pos_dim: int = 16
     meter_dim: int = 8
     style_dim: int = 16
-    units: int = 256
-    layers: int = 2
+    chord_dim: int = 16
+    units: int = 192
+    layers: int = 1
     dropout: float = 0.2
 
     def to_dict(self) -> dict:
@@ -91,21 +94,29 @@ def load_keras_model(path: str | Path):
 def build_model(cfg: MelodyConfig):
     keras = _keras()
     StyleBroadcast = register_layers()
+    from ...core.chords import N_CHORD_CLASSES
+    from .harmony import chord_pitch_table
+
     tokens = keras.Input((None,), dtype="int32", name="tokens")
     pos = keras.Input((None,), dtype="int32", name="pos")
     meter = keras.Input((None,), dtype="int32", name="meter")
+    chord = keras.Input((None,), dtype="int32", name="chord")
     style = keras.Input((1,), dtype="int32", name="style")
+    table = chord_pitch_table()
     x = keras.layers.Concatenate(name="concat")([
         keras.layers.Embedding(VOCAB_SIZE, cfg.token_dim, name="tok_emb")(tokens),
         keras.layers.Embedding(MAX_POS, cfg.pos_dim, name="pos_emb")(pos),
         keras.layers.Embedding(len(METERS), cfg.meter_dim, name="meter_emb")(meter),
+        keras.layers.Embedding(N_CHORD_CLASSES, cfg.chord_dim, name="chord_emb")(chord),
+        keras.layers.Embedding(N_CHORD_CLASSES, table.shape[1], trainable=False, name="chord_tones",
+                               embeddings_initializer=keras.initializers.Constant(table))(chord),
         StyleBroadcast(cfg.n_styles, cfg.style_dim, name="style_emb")(style, tokens),
     ])
     for i in range(cfg.layers):
         x = keras.layers.GRU(cfg.units, return_sequences=True, name=f"gru_{i}")(x)
         x = keras.layers.Dropout(cfg.dropout, name=f"drop_{i}")(x)
     logits = keras.layers.Dense(VOCAB_SIZE, name="logits")(x)
-    return keras.Model([tokens, pos, meter, style], logits, name="melody")
+    return keras.Model([tokens, pos, meter, chord, style], logits, name="melody")
 
 
 # --- numpy single-step inference -------------------------------------------------------------------
@@ -129,6 +140,8 @@ class StepModel:
         self.pos = weights["pos_emb"][0].astype(np.float32)
         self.meter = weights["meter_emb"][0].astype(np.float32)
         self.style = weights["style_emb"][0].astype(np.float32)
+        # chord inputs: learned embedding + fixed tone table, pre-joined for one lookup per step
+        self.chord = np.concatenate([weights["chord_emb"][0], weights["chord_tones"][0]], axis=1).astype(np.float32)
         self.grus = []
         i = 0
         while f"gru_{i}" in weights:
@@ -139,6 +152,16 @@ class StepModel:
         self.units = self.grus[0][1].shape[0]
         self.dense_w, self.dense_b = (w.astype(np.float32) for w in weights["logits"])
         self.n_styles = self.style.shape[0]
+        # The first layer's input is a concatenation of table lookups, so its input projection
+        # x @ k splits into per-table products computed once: tok @ k_tok, pos @ k_pos, ... A
+        # step then gathers and adds rows instead of multiplying (the same sums, regrouped).
+        k0 = self.grus[0][0]
+        parts, a = [], 0
+        for table in (self.tok, self.pos, self.meter, self.chord, self.style):
+            b = a + table.shape[1]
+            parts.append(table @ k0[a:b])
+            a = b
+        self._proj = parts
 
     @classmethod
     def load(cls, path: str | Path) -> StepModel:
@@ -147,13 +170,14 @@ class StepModel:
     def initial_state(self, batch: int) -> list[np.ndarray]:
         return [np.zeros((batch, self.units), np.float32) for _ in self.grus]
 
-    def step(self, token, pos, meter, style, state):
-        """token/pos/meter/style: int arrays (B,); returns (logits (B, V), new state)."""
-        x = np.concatenate([self.tok[token], self.pos[pos], self.meter[meter], self.style[style]], axis=1)
+    def step(self, token, pos, meter, chord, style, state):
+        """token/pos/meter/chord/style: int arrays (B,); returns (logits (B, V), new state)."""
+        tp, pp, mp, cp, sp = self._proj
+        x = None
         new_state = []
         u = self.units
-        for (k, rk, bi, br), h in zip(self.grus, state):
-            xi = x @ k + bi
+        for layer, ((k, rk, bi, br), h) in enumerate(zip(self.grus, state)):
+            xi = (tp[token] + pp[pos] + mp[meter] + cp[chord] + sp[style] + bi) if layer == 0 else x @ k + bi
             hr = h @ rk + br
             z = _sigmoid(xi[:, :u] + hr[:, :u])
             r = _sigmoid(xi[:, u:2 * u] + hr[:, u:2 * u])
@@ -163,15 +187,16 @@ class StepModel:
             x = h
         return x @ self.dense_w + self.dense_b, new_state
 
-    def run(self, tokens, pos, meter, style, state=None):
+    def run(self, tokens, pos, meter, chord, style, state=None):
         """Feed whole sequences (B, T); returns (logits (B, T, V), final state)."""
         tokens = np.asarray(tokens)
         b, t = tokens.shape
         state = state or self.initial_state(b)
         out = np.zeros((b, t, self.dense_b.shape[0]), np.float32)
         style = np.asarray(style).reshape(-1)
+        pos, meter, chord = np.asarray(pos), np.asarray(meter), np.asarray(chord)
         for i in range(t):
-            out[:, i], state = self.step(tokens[:, i], np.asarray(pos)[:, i], np.asarray(meter)[:, i], style, state)
+            out[:, i], state = self.step(tokens[:, i], pos[:, i], meter[:, i], chord[:, i], style, state)
         return out, state
 
 
