@@ -422,12 +422,12 @@ def _routes(app: Flask, config: ServerConfig, host: ModelHost) -> None:
         if request.mimetype == "application/json":
             data = _json_body()
             params = {**query, **{k: v for k, v in data.items() if k not in JSON_SEED_KEYS}}
-            settings, track, band = continue_settings(params, host.generator.styles)
+            settings, track, band = continue_settings(params, host.generator.accepted_styles)
             song, name = song_from_json(data), "notes.json"
             return _continue(song, name, settings, track, band)
         with received(request, {**SONG_TYPES, "application/json": ".json"}, SONG_EXTENSIONS,
                       config.max_upload_bytes, "a song", query) as up:
-            settings, track, band = continue_settings(up.params, host.generator.styles)
+            settings, track, band = continue_settings(up.params, host.generator.accepted_styles)
             if up.path.suffix == ".json":  # a multipart part holding the JSON note list
                 try:
                     data = json.loads(up.path.read_bytes())
