@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
+from PySide6.QtWidgets import QDockWidget, QFrame, QLabel, QMainWindow, QScrollArea, QWidget
 
 
 def make_genre_panel(parent: QWidget) -> QWidget:
@@ -52,7 +52,15 @@ class LazyDock(QDockWidget):
                 self.panel = label
                 self.setWidget(label)
                 return label
-            self.setWidget(self.panel)
+            # in a scroll area: a tall panel (the Continue panel with its band controls) never
+            # makes the window taller than a laptop screen
+            scroll = QScrollArea(self)
+            scroll.setObjectName(f"{self.objectName()}Scroll")
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QFrame.Shape.NoFrame)
+            scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            scroll.setWidget(self.panel)
+            self.setWidget(scroll)
             self.created.emit(self.panel)
         return self.panel
 

@@ -202,7 +202,7 @@ def test_first_start_shows_the_genre_and_continue_docks_and_builds_them_after_sh
     assert not w.genre_dock.isHidden() and not w.continue_dock.isHidden()  # once both were hidden
     assert w.tabifiedDockWidgets(w.continue_dock) == [w.genre_dock]
     qtbot.waitUntil(lambda: w.continue_dock.panel is not None, timeout=5000)
-    assert w.continue_dock.widget() is w.continue_dock.panel
+    assert w.continue_dock.widget().widget() is w.continue_dock.panel  # in its scroll area
     w.genre_dock.raise_()
     qtbot.waitUntil(lambda: w.genre_dock.panel is not None, timeout=5000)
 
