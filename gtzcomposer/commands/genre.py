@@ -29,12 +29,21 @@ def register(sub) -> None:
 
 def analyse(paths, segments: bool, detector=None, progress_for=terminal_progress) -> list[dict]:
     """One dict per path: the result (GenreResult.to_dict plus "file") or {"file", "error"}."""
+    from pathlib import Path
+
     from ..core.errors import GtzError
+    from ..io.audio import AUDIO_EXTENSIONS, audio_info
     from ..ml.genre import GenreDetector
 
     detector = detector or GenreDetector()
     out = []
     for path in paths:
+        if Path(path).suffix.lower() in AUDIO_EXTENSIONS and Path(path).is_file():
+            try:  # the header alone refuses lying or huge files, before any model loads
+                audio_info(path)
+            except GtzError as exc:
+                out.append({"file": str(path), "error": str(exc)})
+                continue
         progress, close = progress_for(str(path))
         try:
             result = detector.detect(path, progress=progress)
