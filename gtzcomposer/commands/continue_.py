@@ -50,24 +50,30 @@ def _pick_track(song, index):
     raise GtzError("the seed song has no melodic track with notes")
 
 
-def _output_folder(name: str):
-    """The output folder, made if missing; a sentence (exit 2) when it cannot be made or written."""
+def _output_folder(name: str, make: bool):
+    """The output folder. ``make=False`` (before any work): a sentence (exit 2) now when it is a
+    file or cannot be made or written, and nothing is created yet; ``make=True``: make it."""
     import os
     from pathlib import Path
 
     from ..core import GtzError
 
     out = Path(name)
+    if out.exists() and not out.is_dir():
+        raise GtzError(f"-o {name}: is a file, not a folder; give a folder for the MIDI files and the summary")
+    if not make:
+        existing = out
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            raise GtzError(f"-o {name}: cannot make the output folder ({existing} is a file)")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise GtzError(f"-o {name}: cannot make the output folder ({existing} is not writable)")
+        return out
     try:
         out.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise GtzError(f"-o {name}: is a file, not a folder") from None
     except OSError as exc:
         raise GtzError(f"-o {name}: cannot make the output folder ({exc.strerror or exc})") from None
-    if not out.is_dir():
-        raise GtzError(f"-o {name}: is not a folder")
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise GtzError(f"-o {name}: the output folder is not writable")
     return out
 
 
@@ -84,7 +90,7 @@ def run(args) -> int:
 
     if args.seed is not None and not 0 <= args.seed <= MAX_SEED:  # before the model loads
         raise GtzError(f"--seed {args.seed}: the random seed must be a whole number from 0 to {MAX_SEED}")
-    out = _output_folder(args.out)
+    out = _output_folder(args.out, make=False)  # refused now, not after the generation
     gen = MelodyGenerator.load(args.model)
     song = load_song(args.seed_file)
     ti = _pick_track(song, args.track)
@@ -100,6 +106,7 @@ def run(args) -> int:
         result = gen.continue_melody(track.notes, song, settings, progress=progress)
     finally:
         close()
+    _output_folder(args.out, make=True)
     stem = Path(args.seed_file).stem
     entries = []
     for v in result.variations:
