@@ -56,6 +56,8 @@ class Result:
     seconds: float
     peak_mb: float
     message: str = ""
+    cpu_s: float = 0.0  # user + system seconds of the run (all threads)
+    base_mb: float = 0.0  # resident memory before the run (modules earlier runs loaded)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -358,12 +360,23 @@ def _on_alarm(signum, frame):
     raise _Timeout()
 
 
-def _peak_mb() -> float:
+def _status_mb(field: str = "VmHWM") -> float:
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def _peak_mb() -> float:
+    return _status_mb("VmHWM")
+
+
+def _cpu() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def _reset_peak() -> None:
@@ -382,6 +395,8 @@ def run_worker(cases: list[Case], out: Path, time_bound: float, full: bool, log=
                 print(f"START {case.name} {command}", file=log, flush=True)
             err = io.StringIO()
             _reset_peak()
+            base = _status_mb("VmRSS")
+            c0 = _cpu()
             t0 = time.perf_counter()
             signal.setitimer(signal.ITIMER_REAL, time_bound)
             try:
@@ -400,10 +415,12 @@ def run_worker(cases: list[Case], out: Path, time_bound: float, full: bool, log=
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
             seconds = time.perf_counter() - t0
+            cpu = _cpu() - c0
             text = err.getvalue()
             last = [line for line in text.strip().splitlines() if line.strip()]
             results.append(Result(case.name, case.format, case.kind, command, int(rc), "Traceback" in text,
-                                  round(seconds, 3), round(_peak_mb(), 1), (last[-1] if last else "")[:300]))
+                                  round(seconds, 3), round(_peak_mb(), 1), (last[-1] if last else "")[:300],
+                                  round(cpu, 3), round(base, 1)))
     return results
 
 
