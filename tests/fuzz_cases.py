@@ -9,8 +9,9 @@ parts, tempo at MIDI's slowest and 10,000 bpm, a note at 2^31 in a 1-PPQ MIDI fi
 2^40 long and a loop to 2^40, 200,000 notes, 1000/3 meters, 2-hour audio).
 
 :func:`run_worker` runs ``gtzcomposer.cli.main`` in-process on each (case, command) and records
-the exit code, whether a traceback was printed, the wall time and the peak memory (VmHWM, reset
-before each run through /proc/self/clear_refs). Each run has an alarm: past the time bound it is
+the exit code, whether a traceback was printed, the wall and CPU time, the memory at the start
+and the peak memory (VmHWM, reset before each run through /proc/self/clear_refs); the memory
+bound applies to the growth, since TensorFlow and music21 stay loaded from earlier runs. Each run has an alarm: past the time bound it is
 stopped and recorded as a timeout. The contract: exit 0 or 2, no traceback, within the bounds.
 """
 
@@ -451,8 +452,10 @@ def run_in_subprocess(cases: list[Case], out: Path, time_bound: float, full: boo
         return results, proc.returncode, (starts[-1] if starts else ""), proc.stderr[-3000:]
 
 
-def breaks(results: list[Result], time_bound: float, memory_mb: float) -> list[str]:
-    """Sentences for every result that breaks the contract."""
+def breaks(results: list[Result], time_bound: float, memory_mb: float, absolute_mb: float = 2500.0) -> list[str]:
+    """Sentences for every result that breaks the contract: an exit code but 0 or 2, a traceback,
+    more than ``time_bound`` seconds, more than ``memory_mb`` added to the worker's memory, or a
+    peak over ``absolute_mb`` all told."""
     out = []
     for r in results:
         why = []
@@ -462,7 +465,9 @@ def breaks(results: list[Result], time_bound: float, memory_mb: float) -> list[s
             why.append("printed a traceback")
         if r.seconds > time_bound:
             why.append(f"took {r.seconds:.1f} s")
-        if r.peak_mb > memory_mb:
+        if r.peak_mb - r.base_mb > memory_mb:  # what the run added to what earlier runs had loaded
+            why.append(f"grew by {r.peak_mb - r.base_mb:.0f} MB (to {r.peak_mb:.0f} MB)")
+        elif r.peak_mb > absolute_mb:
             why.append(f"used {r.peak_mb:.0f} MB")
         if why:
             out.append(f"{r.command} {r.case} ({r.kind}): {', '.join(why)}: {r.message}")
