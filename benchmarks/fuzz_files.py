@@ -5,7 +5,9 @@ ran, how many exited 0 and 2, the worst time and the worst peak memory, then eve
     .venv/bin/python benchmarks/fuzz_files.py [--seed N] [--scale long|ci] [--time-bound S] [--json OUT]
 
 The contract: exit 0 or 2 (never 1, a signal or a traceback), within --time-bound seconds
-(default 600) and 2,000 MB per command run. Exit status 1 when anything breaks it.
+(default 600) and adding at most 1,500 MB of memory per command run. Exit status 1 when anything breaks it. "worst MB" is
+the worker's peak during a run, which includes what earlier runs loaded (TensorFlow, music21:
+about 850 MB); "+MB" is the largest growth of one run over the memory it started with.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.fuzz_cases import breaks, cleanup, make_cases, run_in_subprocess  # noqa: E402
 
-MEMORY_BOUND = 2000.0
+MEMORY_BOUND = 1500.0
 
 
 def main() -> int:
@@ -50,11 +52,14 @@ def main() -> int:
     table: dict[tuple[str, str], list] = defaultdict(list)
     for r in results:
         table[(r.format, r.command)].append(r)
-    print(f"{'format':9} {'command':9} {'runs':>5} {'exit 0':>7} {'exit 2':>7} {'other':>6} {'worst s':>8} {'worst MB':>9}  worst case")
+    print(f"{'format':9} {'command':9} {'runs':>5} {'exit 0':>7} {'exit 2':>7} {'other':>6} {'worst s':>8} "
+          f"{'its cpu s':>9} {'worst MB':>9} {'+MB':>6}  worst case")
     for (fmt, command), rs in sorted(table.items()):
         worst = max(rs, key=lambda r: r.seconds)
+        grew = max(r.peak_mb - r.base_mb for r in rs)
         print(f"{fmt:9} {command:9} {len(rs):5d} {sum(r.rc == 0 for r in rs):7d} {sum(r.rc == 2 for r in rs):7d} "
-              f"{sum(r.rc not in (0, 2) for r in rs):6d} {worst.seconds:8.2f} {max(r.peak_mb for r in rs):9.0f}  {worst.case}")
+              f"{sum(r.rc not in (0, 2) for r in rs):6d} {worst.seconds:8.2f} {worst.cpu_s:9.2f} "
+              f"{max(r.peak_mb for r in rs):9.0f} {grew:6.0f}  {worst.case}")
     worst_t = max(results, key=lambda r: r.seconds)
     worst_m = max(results, key=lambda r: r.peak_mb)
     print(f"worst time {worst_t.seconds:.1f} s ({worst_t.command} {worst_t.case}); "

@@ -9,8 +9,9 @@ parts, tempo at MIDI's slowest and 10,000 bpm, a note at 2^31 in a 1-PPQ MIDI fi
 2^40 long and a loop to 2^40, 200,000 notes, 1000/3 meters, 2-hour audio).
 
 :func:`run_worker` runs ``gtzcomposer.cli.main`` in-process on each (case, command) and records
-the exit code, whether a traceback was printed, the wall time and the peak memory (VmHWM, reset
-before each run through /proc/self/clear_refs). Each run has an alarm: past the time bound it is
+the exit code, whether a traceback was printed, the wall and CPU time, the memory at the start
+and the peak memory (VmHWM, reset before each run through /proc/self/clear_refs); the memory
+bound applies to the growth, since TensorFlow and music21 stay loaded from earlier runs. Each run has an alarm: past the time bound it is
 stopped and recorded as a timeout. The contract: exit 0 or 2, no traceback, within the bounds.
 """
 
@@ -56,6 +57,8 @@ class Result:
     seconds: float
     peak_mb: float
     message: str = ""
+    cpu_s: float = 0.0  # user + system seconds of the run (all threads)
+    base_mb: float = 0.0  # resident memory before the run (modules earlier runs loaded)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -358,12 +361,23 @@ def _on_alarm(signum, frame):
     raise _Timeout()
 
 
-def _peak_mb() -> float:
+def _status_mb(field: str = "VmHWM") -> float:
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def _peak_mb() -> float:
+    return _status_mb("VmHWM")
+
+
+def _cpu() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def _reset_peak() -> None:
@@ -382,6 +396,8 @@ def run_worker(cases: list[Case], out: Path, time_bound: float, full: bool, log=
                 print(f"START {case.name} {command}", file=log, flush=True)
             err = io.StringIO()
             _reset_peak()
+            base = _status_mb("VmRSS")
+            c0 = _cpu()
             t0 = time.perf_counter()
             signal.setitimer(signal.ITIMER_REAL, time_bound)
             try:
@@ -400,10 +416,12 @@ def run_worker(cases: list[Case], out: Path, time_bound: float, full: bool, log=
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
             seconds = time.perf_counter() - t0
+            cpu = _cpu() - c0
             text = err.getvalue()
             last = [line for line in text.strip().splitlines() if line.strip()]
             results.append(Result(case.name, case.format, case.kind, command, int(rc), "Traceback" in text,
-                                  round(seconds, 3), round(_peak_mb(), 1), (last[-1] if last else "")[:300]))
+                                  round(seconds, 3), round(_peak_mb(), 1), (last[-1] if last else "")[:300],
+                                  round(cpu, 3), round(base, 1)))
     return results
 
 
@@ -434,8 +452,10 @@ def run_in_subprocess(cases: list[Case], out: Path, time_bound: float, full: boo
         return results, proc.returncode, (starts[-1] if starts else ""), proc.stderr[-3000:]
 
 
-def breaks(results: list[Result], time_bound: float, memory_mb: float) -> list[str]:
-    """Sentences for every result that breaks the contract."""
+def breaks(results: list[Result], time_bound: float, memory_mb: float, absolute_mb: float = 2500.0) -> list[str]:
+    """Sentences for every result that breaks the contract: an exit code but 0 or 2, a traceback,
+    more than ``time_bound`` seconds, more than ``memory_mb`` added to the worker's memory, or a
+    peak over ``absolute_mb`` all told."""
     out = []
     for r in results:
         why = []
@@ -445,7 +465,9 @@ def breaks(results: list[Result], time_bound: float, memory_mb: float) -> list[s
             why.append("printed a traceback")
         if r.seconds > time_bound:
             why.append(f"took {r.seconds:.1f} s")
-        if r.peak_mb > memory_mb:
+        if r.peak_mb - r.base_mb > memory_mb:  # what the run added to what earlier runs had loaded
+            why.append(f"grew by {r.peak_mb - r.base_mb:.0f} MB (to {r.peak_mb:.0f} MB)")
+        elif r.peak_mb > absolute_mb:
             why.append(f"used {r.peak_mb:.0f} MB")
         if why:
             out.append(f"{r.command} {r.case} ({r.kind}): {', '.join(why)}: {r.message}")

@@ -43,24 +43,30 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _output_folder(name: str):
-    """The output folder, made if missing; a sentence (exit 2) when it cannot be made or written."""
+def _output_folder(name: str, make: bool):
+    """The output folder. ``make=False`` (before any work): a sentence (exit 2) now when it is a
+    file or cannot be made or written, and nothing is created yet; ``make=True``: make it."""
     import os
     from pathlib import Path
 
     from ..core import GtzError
 
     out = Path(name)
+    if out.exists() and not out.is_dir():
+        raise GtzError(f"-o {name}: is a file, not a folder; give a folder for the MIDI files and the summary")
+    if not make:
+        existing = out
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            raise GtzError(f"-o {name}: cannot make the output folder ({existing} is a file)")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise GtzError(f"-o {name}: cannot make the output folder ({existing} is not writable)")
+        return out
     try:
         out.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise GtzError(f"-o {name}: is a file, not a folder") from None
     except OSError as exc:
         raise GtzError(f"-o {name}: cannot make the output folder ({exc.strerror or exc})") from None
-    if not out.is_dir():
-        raise GtzError(f"-o {name}: is not a folder")
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise GtzError(f"-o {name}: the output folder is not writable")
     return out
 
 
@@ -80,7 +86,7 @@ def run(args) -> int:
         raise GtzError(f"--seed {args.seed}: the random seed must be a whole number from 0 to {MAX_SEED}")
     parts = tuple(p.strip() for p in args.parts.split(",") if p.strip())
     settings_parts = GenerationSettings(parts=parts).parts  # a bad name: one sentence, exit 2
-    out = _output_folder(args.out)
+    out = _output_folder(args.out, make=False)  # refused now, not after the generation
     if len(settings_parts) > 1:
         from ..ml.band import warm_up
 
@@ -97,6 +103,7 @@ def run(args) -> int:
                                 band_genre=args.band_genre, band_under_seed=bool(args.band_under_seed))
     finally:
         close()
+    _output_folder(args.out, make=True)
     band = run_.band
     if band and band.error:
         print(f"gtzcomposer continue: the band did not play: {band.error}", file=sys.stderr)

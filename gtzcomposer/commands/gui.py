@@ -15,12 +15,13 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from pathlib import Path
 
     from ..core.errors import GtzError
 
-    if args.file and not Path(args.file).is_file():
-        raise GtzError(f"{args.file}: no such file")
+    if args.file:
+        from ..io._files import check_regular_file
+
+        check_regular_file(args.file, GtzError, "song")  # missing, a folder, a FIFO, a link loop
     try:
         w, h = (int(v) for v in args.size.lower().split("x"))
         if not (200 <= w <= 8000 and 200 <= h <= 8000):

@@ -56,9 +56,10 @@ log = logging.getLogger(__name__)
 MAX_MUSICXML_BYTES = 64 * 1024 * 1024
 """Largest MusicXML file read, and largest score inside a compressed .mxl once unpacked."""
 
-MAX_MUSICXML_NOTES = 50_000
-"""Most notes read from one score: music21 reads about 2,000 notes a second (a 200,000-note score
-took 2 minutes), so larger scores are refused before it starts."""
+MAX_MUSICXML_NOTES = 20_000
+"""Most notes read from one score: music21 reads about 1,500 notes a second on a quiet 2-core
+machine (a 200,000-note score took 2 minutes; 10,000 notes in one-bar measures 40 s on the busy
+shared one), so larger scores are refused before it starts: an accepted score reads in seconds."""
 MAX_METER = 64
 """Largest meter numerator (beats, summed for 3+2 meters) and beat type read, as a song holds."""
 MAX_TUPLET = 64

@@ -495,7 +495,15 @@ def analyse_files(paths, segments: bool = False, detector: GenreDetector | None 
     detector = detector or GenreDetector()
     names = [str(p) for p in paths] if names is None else list(names)
     out = []
+    from ..io.audio import AUDIO_EXTENSIONS, audio_info
+
     for path, name in zip(paths, names):
+        if Path(path).suffix.lower() in AUDIO_EXTENSIONS and Path(path).is_file():
+            try:  # the header alone refuses lying or huge files, before any model loads
+                audio_info(path)
+            except GtzError as exc:
+                out.append({"file": name, "error": str(exc)})
+                continue
         progress, close = progress_for(name) if progress_for else (None, lambda: None)
         try:
             result = detector.detect(path, progress=progress, is_cancelled=is_cancelled)

@@ -82,3 +82,10 @@ def test_screenshot_of_a_file_that_cannot_be_read_is_one_sentence_not_a_hang(tmp
     result = run_cli("gui", str(bad), "--screenshot", str(out), tmp_path=tmp_path)  # (a hang fails the timeout)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.startswith("gtzcomposer: error: bad.mid:") and not out.exists()
+
+
+def test_a_fifo_is_named_as_such_and_never_opened(tmp_path, capsys):
+    fifo = tmp_path / "pipe.mid"
+    os.mkfifo(fifo)
+    assert main(["gui", str(fifo), "--screenshot", str(tmp_path / "x.png")]) == 2
+    assert "pipe.mid: is a named pipe (FIFO), not a regular song file" in capsys.readouterr().err

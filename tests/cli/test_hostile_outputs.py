@@ -102,3 +102,11 @@ def test_continue_into_a_read_only_folder(tmp_path, song_file):
     finally:
         ro.chmod(0o700)
     assert result.returncode == 2 and "cannot make the output folder" in result.stderr, result.stderr
+
+
+def test_continue_of_a_bad_song_creates_no_output_folder(tmp_path):
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(b"MThd\x00\x00\x00\x06\x00\x01")
+    result = run_cli("continue", bad, "--style", "folk", "-o", tmp_path / "new" / "out", tmp_path=tmp_path)
+    assert result.returncode == 2 and "bad.mid" in result.stderr, result.stderr
+    assert not (tmp_path / "new").exists()

@@ -165,3 +165,52 @@ def test_many_records_scan_quickly(folder):
     scan = scan_recoveries(folder)
     assert len(scan.recoveries) == 3 and len(scan.problems) == 2000
     assert time.perf_counter() - t < 20
+
+
+def test_fuzzed_records_never_raise_never_hide_the_good_one_never_touch_other_files(folder, tmp_path):
+    """Seeded mutations of real records (byte flips, truncations, fields replaced by odd JSON
+    values) beside one good record: the scan never raises, always finds the good one, and no file
+    outside the recovery folder is opened, moved or deleted."""
+    import random
+
+    rng = random.Random(int(os.environ.get("GTZ_FUZZ_SEED", "0")))
+    decoy = tmp_path / "my_song.mid"
+    decoy.write_bytes(b"precious")
+    good_pid, _ = crashed(folder)
+    odd = [None, True, -1, 0, 2**64, 1e309, -1e309, "", "x" * 10_000, "../my_song.mid", str(decoy), [], {}, [1], {"a": 1},
+           "recovery-1.gtzc", 3.5, "\x00", "NaN"]
+    for trial in range(150):
+        pid = 3_000_000 + trial
+        path = write_recovery(folder, two_track_song(), "/x/song.mid", pid=pid)
+        meta = path.with_suffix(".json")
+        raw = bytearray(meta.read_bytes())
+        how = rng.choice(["flip", "cut", "field", "field", "song"])
+        if how == "flip":
+            for _ in range(rng.randint(1, 6)):
+                raw[rng.randrange(len(raw))] = rng.randrange(256)
+            meta.write_bytes(bytes(raw))
+        elif how == "cut":
+            meta.write_bytes(bytes(raw[:rng.randrange(len(raw))]))
+        elif how == "field":
+            info = json.loads(raw)
+            info[rng.choice(["pid", "file", "saved_at", "original", "title", "extra"])] = rng.choice(odd)
+            meta.write_text(json.dumps(info))
+        else:  # the song file damaged instead
+            data = bytearray(path.read_bytes())
+            data[rng.randrange(len(data))] = rng.randrange(256)
+            path.write_bytes(bytes(data[:rng.randrange(1, len(data))]))
+        scan = scan_recoveries(folder)
+        assert good_pid in [r.pid for r in scan.recoveries]
+        for rec in scan.recoveries:
+            assert rec.path.parent == folder and rec.path.name == f"recovery-{rec.pid}.gtzc"
+            if rec.pid == good_pid:
+                continue
+            try:
+                load_recovery(rec)
+            except RecoveryError:
+                pass
+            discard_recovery(rec)
+        assert decoy.read_bytes() == b"precious"
+    notes = [p for p in (folder / "damaged").iterdir() if p.suffix == ".txt"]
+    assert len(notes) > 20  # the bad records went aside, each with a note saying why
+    assert load_recovery(next(r for r in find_recoveries(folder) if r.pid == good_pid)) == two_track_song()
