@@ -9,7 +9,7 @@ release = threading.Event()
 
 
 def _blocks(progress=None, is_cancelled=None):
-    release.wait(1.0)
+    release.wait(5.0)  # longer than the guard's grace for a task that is just finishing
 
 
 def test_leaves_a_worker_running(qtbot):
