@@ -511,59 +511,50 @@ class PianoRollView(QWidget):
             self.controller.scroll_by(dy=-dy / 120 * self.geometry.key_height * 3)
         event.accept()
 
-    def _shortcut(self, event) -> bool:
-        """Run the key's action; False when it is not one of the piano roll's keys."""
+    def _key_action(self, key, mods):
+        """The piano roll's own keys, in this one table: what a key press runs, or None when the
+        key is not one of them (then a window shortcut or the parent may have it)."""
         ctl = self.controller
-        key, mods = event.key(), event.modifiers()
-        ctrl = bool(mods & Mod.ControlModifier)
-        shift = bool(mods & Mod.ShiftModifier)
-        if ctrl:
-            action = {
+        if mods & Mod.ControlModifier:
+            return {
                 Key.Key_A: ctl.select_all, Key.Key_C: ctl.copy, Key.Key_X: ctl.cut,
                 Key.Key_V: ctl.paste, Key.Key_D: ctl.duplicate,
                 Key.Key_Plus: ctl.zoom_in, Key.Key_Equal: ctl.zoom_in, Key.Key_Minus: ctl.zoom_out,
             }.get(key)
-            if action is None:
-                return False
-            action()
-            return True
         if mods & Mod.AltModifier:
-            return False
-        if key in (Key.Key_1, Key.Key_2, Key.Key_3):
-            ctl.set_tool(("draw", "select", "erase")[key - Key.Key_1])
-        elif key in (Key.Key_Up, Key.Key_Down):
-            step = 12 if shift else 1
-            ctl.transpose_selection(step if key == Key.Key_Up else -step)
-        elif key in (Key.Key_Left, Key.Key_Right):
-            ctl.nudge_selection(ctl.grid if key == Key.Key_Right else -ctl.grid)
-        elif key in (Key.Key_Delete, Key.Key_Backspace):
-            ctl.delete_selection()
-        elif key in (Key.Key_Plus, Key.Key_Equal):
-            ctl.zoom_in()
-        elif key == Key.Key_Minus:
-            ctl.zoom_out()
-        elif key == Key.Key_Escape:
-            if self.tool.gesture is not None:
-                self.tool.cancel()
-            else:
-                ctl.clear_selection()
+            return None
+        step = 12 if mods & Mod.ShiftModifier else 1
+        return {
+            Key.Key_1: lambda: ctl.set_tool("draw"), Key.Key_2: lambda: ctl.set_tool("select"),
+            Key.Key_3: lambda: ctl.set_tool("erase"),
+            Key.Key_Up: lambda: ctl.transpose_selection(step), Key.Key_Down: lambda: ctl.transpose_selection(-step),
+            Key.Key_Left: lambda: ctl.nudge_selection(-ctl.grid), Key.Key_Right: lambda: ctl.nudge_selection(ctl.grid),
+            Key.Key_Delete: ctl.delete_selection, Key.Key_Backspace: ctl.delete_selection,
+            Key.Key_Plus: ctl.zoom_in, Key.Key_Equal: ctl.zoom_in, Key.Key_Minus: ctl.zoom_out,
+            Key.Key_Escape: self._escape,
+        }.get(key)
+
+    def _escape(self) -> None:
+        if self.tool.gesture is not None:
+            self.tool.cancel()
         else:
+            self.controller.clear_selection()
+
+    def _shortcut(self, event) -> bool:
+        """Run the key's action; False when it is not one of the piano roll's keys."""
+        action = self._key_action(event.key(), event.modifiers())
+        if action is None:
             return False
+        action()
         return True
 
     def event(self, event) -> bool:
         # Keys the piano roll handles win over window shortcuts while it has focus, so a main
-        # window's Edit menu with the same keys does not make them ambiguous.
-        if event.type() == QEvent.Type.ShortcutOverride:
-            key, mods = event.key(), event.modifiers()
-            ours = {Key.Key_1, Key.Key_2, Key.Key_3, Key.Key_Up, Key.Key_Down, Key.Key_Left, Key.Key_Right,
-                    Key.Key_Delete, Key.Key_Backspace, Key.Key_Plus, Key.Key_Equal, Key.Key_Minus, Key.Key_Escape}
-            ctrl_keys = {Key.Key_A, Key.Key_C, Key.Key_X, Key.Key_V, Key.Key_D, Key.Key_Plus, Key.Key_Equal, Key.Key_Minus}
-            if (mods & Mod.ControlModifier and key in ctrl_keys) or (
-                not mods & (Mod.ControlModifier | Mod.AltModifier) and key in ours
-            ):
-                event.accept()
-                return True
+        # window's Edit menu with the same keys does not make them ambiguous; which keys those
+        # are comes from the same table that runs them.
+        if event.type() == QEvent.Type.ShortcutOverride and self._key_action(event.key(), event.modifiers()):
+            event.accept()
+            return True
         return super().event(event)
 
     def keyPressEvent(self, event) -> None:  # noqa: N802
