@@ -43,19 +43,22 @@ def _last_events(song: Song, loop: tuple[int, int] | None) -> list[tuple[int, st
     return out
 
 
-def check_song_extent(song: Song, name: str = "the song", loop: tuple[int, int] | None = None) -> None:
-    """Raise :class:`SongTooLongError` when ``song`` (or ``loop``) reaches beyond the limits."""
+def check_song_extent(song: Song, name: str = "the song", loop: tuple[int, int] | None = None,
+                      error: type[Exception] | None = None) -> None:
+    """Raise ``error`` (default :class:`SongTooLongError`; a reader passes its format's error) with
+    one sentence when ``song`` (or ``loop``) reaches beyond the limits."""
+    error = error or SongTooLongError
     from .timing import TempoMap, format_position
 
     count = song.note_count
     if count > MAX_SONG_NOTES:
-        raise SongTooLongError(f"{name}: the song has {count:,} notes; songs may have at most {MAX_SONG_NOTES:,}")
+        raise error(f"{name}: the song has {count:,} notes; songs may have at most {MAX_SONG_NOTES:,}")
     events = _last_events(song, loop)
     if not events:
         return
     tick, what = max(events)
     if tick > MAX_SONG_TICK:
-        raise SongTooLongError(
+        raise error(
             f"{name}: {what} at tick {tick:,} (bar {format_position(song, tick)}), beyond the last tick a song may "
             f"reach ({MAX_SONG_TICK:,}, about {MAX_SONG_TICK // (4 * song.ppq):,} bars of 4/4); "
             "delete or move what lies that far out"
@@ -65,7 +68,7 @@ def check_song_extent(song: Song, name: str = "the song", loop: tuple[int, int] 
         seconds = tempo.seconds(tick)
         if seconds <= MAX_SONG_SECONDS:
             break
-        raise SongTooLongError(
+        raise error(
             f"{name}: {what} at {_clock(seconds)} (bar {format_position(song, tick)}), but songs may last at most "
             f"{MAX_SONG_SECONDS // 3600} hours; delete or move what lies that far out"
         )

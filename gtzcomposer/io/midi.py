@@ -59,6 +59,7 @@ from ..core import (
 )
 from ..core.gm import GM_PROGRAM_NAMES
 from ..core.interchange import prepare_for_midi
+from ..core.limits import check_song_extent
 from ..core.song import TRACK_PALETTE
 from ._files import Source, atomic_write, read_limited, sniff
 
@@ -362,17 +363,10 @@ def _midifile_to_song(mf, name: str) -> Song:
                  name, stray, unclosed)
     song = Song(tracks=tuple(tracks), tempos=tuple(tempos), time_signatures=tuple(signatures),
                 key_signatures=tuple(keys), title=title)
-    _check_extent(song, name)
+    check_song_extent(song, name, error=MidiError)
     return song
 
 
-def _check_extent(song: Song, name: str) -> None:
-    from ..core.limits import SongTooLongError, check_song_extent
-
-    try:
-        check_song_extent(song, name)
-    except SongTooLongError as exc:
-        raise MidiError(str(exc)) from None
 
 
 def _clean_name(text: str) -> str:

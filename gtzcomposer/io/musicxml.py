@@ -34,6 +34,7 @@ from pathlib import Path
 
 from ..core import PPQ, GtzError, KeySignature, Note, Song, SongError, TempoChange, TimeSignature, Track, new_track
 from ..core.gm import GM_PROGRAM_NAMES
+from ..core.limits import check_song_extent
 from ..core.song import TRACK_PALETTE
 from ..core.timing import iter_bars
 from ._files import Source, atomic_write, read_limited, sniff
@@ -869,14 +870,7 @@ def _score_to_song(score, name: str, midi: dict | None = None) -> Song:
     title = (md.title or md.movementName or "") if md is not None else ""
     song = Song(tracks=tuple(tracks), tempos=tuple(tempos), time_signatures=tuple(signatures),
                 key_signatures=tuple(keys), title=str(title))
-    _check_extent(song, name)
+    check_song_extent(song, name, error=MusicXMLError)
     return song
 
 
-def _check_extent(song: Song, name: str) -> None:
-    from ..core.limits import SongTooLongError, check_song_extent
-
-    try:
-        check_song_extent(song, name)
-    except SongTooLongError as exc:
-        raise MusicXMLError(str(exc)) from None

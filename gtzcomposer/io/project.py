@@ -335,12 +335,9 @@ def _check_project_fields(project: Project, where: str) -> dict[str, Any]:
         generation = project.generation.to_dict()
     except _Invalid as exc:
         raise ProjectError(f"the project cannot be saved: {exc}") from None
-    from ..core.limits import SongTooLongError, check_song_extent
+    from ..core.limits import check_song_extent
 
-    try:
-        check_song_extent(project.song, "the project cannot be saved", project.loop)
-    except SongTooLongError as exc:
-        raise ProjectError(str(exc)) from None
+    check_song_extent(project.song, "the project cannot be saved", project.loop, error=ProjectError)
     return generation
 
 
@@ -390,17 +387,12 @@ def _project(data: Any, name: str) -> Project:
         generation=_generation(data.get("generation", {}), "generation", style),
         view=dict(_obj(data.get("view", {}), "view")),
     )
-    _check_extent(project, name)
+    from ..core.limits import check_song_extent
+
+    check_song_extent(project.song, name, project.loop, error=ProjectError)
     return project
 
 
-def _check_extent(project: Project, name: str) -> None:
-    from ..core.limits import SongTooLongError, check_song_extent
-
-    try:
-        check_song_extent(project.song, name, project.loop)
-    except SongTooLongError as exc:
-        raise ProjectError(str(exc)) from None
 
 
 def load_project(source: Source) -> Project:
