@@ -26,7 +26,7 @@ from PySide6.QtWidgets import QComboBox, QVBoxLayout, QWidget
 from ...core.song import CONTROLLER_NAMES, PITCH_BEND, ControlChange
 from .colors import RollColors
 from .controller import RollController
-from .view import MIN_BAR_SPACING
+from .view import lane_bar_lines
 
 HEIGHT = 70
 PEDAL_HEIGHT = 36
@@ -138,12 +138,7 @@ class ControllerLane(QWidget):
         middle = 0 if self.controller_number == PITCH_BEND else 64
         p.drawLines([QLine(0, self.value_to_y(v), w, self.value_to_y(v)) for v in (low, middle, high)])
         t0, t1 = g.visible_ticks(w)
-        sig = ctl.bars.bar_at(t0)[3]
-        step = 1
-        while sig.bar_ticks * g.px_per_tick * step < MIN_BAR_SPACING:
-            step *= 2
-        bar_ticks = ctl.bars.grid_lines(t0, t1, sig.beat_ticks, False, False, step)[0]
-        bars = [QLine(x, 0, x, h) for x in (int(round(g.tick_to_x(t))) for t in bar_ticks)]
+        bars = lane_bar_lines(ctl, g, w, h)
         if bars:
             p.setPen(c.beat_line)
             p.drawLines(bars)

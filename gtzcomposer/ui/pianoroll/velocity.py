@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QWidget
 from ...core.song import Note
 from .colors import VELOCITY_SHADES, RollColors, velocity_shade
 from .controller import RollController
-from .view import LOD_MIN_NOTES, LOD_MIN_TICKS_PER_PX, MIN_BAR_SPACING
+from .view import LOD_MIN_NOTES, LOD_MIN_TICKS_PER_PX, lane_bar_lines
 
 HEIGHT = 90
 PAD = 4
@@ -88,12 +88,7 @@ class VelocityLane(QWidget):
         p.setPen(c.grid_line)
         p.drawLines([QLine(0, self.velocity_to_y(v), w, self.velocity_to_y(v)) for v in (32, 64, 96, 127)])
         t0, t1 = g.visible_ticks(w)
-        sig = ctl.bars.bar_at(t0)[3]
-        step = 1
-        while sig.bar_ticks * g.px_per_tick * step < MIN_BAR_SPACING:
-            step *= 2
-        bar_ticks = ctl.bars.grid_lines(t0, t1, sig.beat_ticks, False, False, step)[0]
-        bars = [QLine(x, 0, x, h) for x in (int(round(g.tick_to_x(t))) for t in bar_ticks)]
+        bars = lane_bar_lines(ctl, g, w, h)
         if bars:
             p.setPen(c.beat_line)
             p.drawLines(bars)

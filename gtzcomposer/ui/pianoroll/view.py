@@ -39,6 +39,23 @@ Key = Qt.Key
 Mod = Qt.KeyboardModifier
 
 
+def bar_step(sig, px_per_tick: float) -> int:
+    """Draw every n-th bar line (1, 2, 4, ...) so that drawn bar lines stay MIN_BAR_SPACING apart."""
+    step = 1
+    while sig.bar_ticks * px_per_tick * step < MIN_BAR_SPACING:
+        step *= 2
+    return step
+
+
+def lane_bar_lines(controller, geometry, width: int, height: int) -> list[QLine]:
+    """The bar lines a lane under the roll draws (velocity, pedal, controllers), thinned as the
+    roll thins its own."""
+    t0, t1 = geometry.visible_ticks(width)
+    sig = controller.bars.bar_at(t0)[3]
+    ticks = controller.bars.grid_lines(t0, t1, sig.beat_ticks, False, False, bar_step(sig, geometry.px_per_tick))[0]
+    return [QLine(x, 0, x, height) for x in (int(round(geometry.tick_to_x(t))) for t in ticks)]
+
+
 class _LodLayer:
     """A track's notes as shapes in (tick, row) units, built once per change of the track and
     drawn through a painter transform at any zoom: far out, a frame costs two bisects and two
@@ -236,10 +253,7 @@ class PianoRollView(QWidget):
         sig = ctl.bars.bar_at(t0)[3]
         want_grid = grid * ppt >= MIN_LINE_SPACING
         want_beats = sig.beat_ticks * ppt >= MIN_LINE_SPACING
-        step = 1
-        while sig.bar_ticks * ppt * step < MIN_BAR_SPACING:
-            step *= 2
-        bars, beats, grids = ctl.bars.grid_lines(t0, t1, grid, want_beats, want_grid, step)
+        bars, beats, grids = ctl.bars.grid_lines(t0, t1, grid, want_beats, want_grid, bar_step(sig, ppt))
         sx = g.scroll_x
         if want_grid and grids:
             p.setPen(c.grid_line)
