@@ -5,7 +5,6 @@ the long work as a task for :class:`~gtzcomposer.services.tasks.TaskRunner`, and
 from __future__ import annotations
 
 from ..core.continuation import Part
-from ..core.song import new_track
 
 __all__ = ["GENRES", "available", "continue_with_band", "missing_hint", "offer_parts", "prestart"]
 
@@ -58,20 +57,7 @@ def continue_with_band(seed_notes, song, settings, genre=None, under_seed=False,
 
 
 def offer_parts(song, take) -> tuple[Part, ...]:
-    """The take's Drums, Bass and Chords as Parts: an existing track of that name continues,
-    else a new track (drums on channel 10) is made."""
-    from ..ml.band import BAND_PARTS, band_track_index
+    """The take's Drums, Bass and Chords as Parts of the Offer (``ml.band.band_parts``)."""
+    from ..ml.band import band_parts
 
-    parts, n_new = [], 0
-    for name in BAND_PARTS:
-        bp = take.parts.get(name)
-        if bp is None or not bp.notes:
-            continue
-        index = band_track_index(song, name)
-        if index is not None:
-            parts.append(Part(index, bp.notes))
-        else:
-            track = new_track(len(song.tracks) + n_new, bp.track_name, program=bp.program, is_drum=bp.is_drum)
-            parts.append(Part(-1, bp.notes, track))
-            n_new += 1
-    return tuple(parts)
+    return band_parts(song, take)

@@ -10,7 +10,7 @@ import importlib
 
 _WHERE = {
     "band": ("BAND_PARTS", "TRACK_NAMES", "BandError", "BandPart", "BandResult", "BandTake", "band_bars",
-             "band_continuation", "band_edits", "band_for_continuation", "band_track_index", "play_band",
+             "band_continuation", "band_edits", "band_parts", "band_for_continuation", "band_track_index", "play_band",
              "progression", "warm_up", "with_band"),
     "fit": ("Fit", "band_fit", "rank_score"),
     "mma": ("MmaError", "MmaMissingError", "mma_available"),

@@ -357,26 +357,35 @@ def band_track_index(song: Song, part: str) -> int | None:
     return None
 
 
-def band_edits(song: Song, take: BandTake) -> list:
-    """Edits (``core.edits``) that add the take's parts: notes appended to the existing Drums/Bass/
-    Chords tracks, or new tracks (drums on channel 10). Wrap them in one ``Macro`` for one undo step."""
-    from ...core.edits import AddNotes, AddTrack
+def band_parts(song: Song, take: BandTake) -> tuple:
+    """The take's Drums, Bass and Chords as ``core.continuation.Part`` s: an existing track of that
+    name continues (its index), else the part brings a new track (drums on channel 10)."""
+    from ...core.continuation import Part
     from ...core.song import new_track
 
-    edits = []
-    n_tracks = len(song.tracks)
-    for part in BAND_PARTS:
-        bp = take.parts.get(part)
+    parts, n_new = [], 0
+    for name in BAND_PARTS:
+        bp = take.parts.get(name)
         if bp is None or not bp.notes:
             continue
-        index = band_track_index(song, part)
+        index = band_track_index(song, name)
         if index is not None:
-            edits.append(AddNotes(index, bp.notes, label=f"Add {bp.track_name.lower()}"))
+            parts.append(Part(index, bp.notes))
         else:
-            track = new_track(n_tracks, bp.track_name, program=bp.program, is_drum=bp.is_drum)
-            edits.append(AddTrack(track.with_notes(bp.notes), label=f"Add {bp.track_name} track"))
-            n_tracks += 1
-    return edits
+            track = new_track(len(song.tracks) + n_new, bp.track_name, program=bp.program, is_drum=bp.is_drum)
+            parts.append(Part(-1, bp.notes, track))
+            n_new += 1
+    return tuple(parts)
+
+
+def band_edits(song: Song, take: BandTake) -> list:
+    """Edits (``core.edits``) that add :func:`band_parts`: notes appended to the existing
+    Drums/Bass/Chords tracks, or new tracks. Wrap them in one ``Macro`` for one undo step."""
+    from ...core.edits import AddNotes, AddTrack
+
+    return [AddNotes(p.track, p.notes, label=f"Add {song.tracks[p.track].name.lower()}") if p.new is None
+            else AddTrack(p.new.with_notes(p.notes), label=f"Add {p.new.name} track")
+            for p in band_parts(song, take)]
 
 
 def with_band(song: Song, take: BandTake) -> Song:
