@@ -240,22 +240,20 @@ def swing_notes(notes: Iterable[Note], ratio: float) -> tuple[Note, ...]:
     """Play straight notes swung: every point inside a quarter-note beat moves so that the
     off-beat eighth lands at ``ratio`` of the beat (the beat itself stays). Onsets and ends move,
     so a note keeps touching its neighbour."""
-    if abs(ratio - STRAIGHT) < 1e-6:
-        return tuple(notes)
-    out = []
-    for n in notes:
-        s, e = _warp(n.start, ratio, False), _warp(n.end, ratio, False)
-        out.append(Note(start=s, pitch=n.pitch, duration=max(1, e - s), velocity=n.velocity))
-    return tuple(out)
+    return _warp_notes(notes, ratio, inverse=False)
 
 
 def unswing_notes(notes: Iterable[Note], ratio: float) -> tuple[Note, ...]:
     """The inverse of :func:`swing_notes` (to encode a swung melody on the straight grid)."""
+    return _warp_notes(notes, ratio, inverse=True)
+
+
+def _warp_notes(notes: Iterable[Note], ratio: float, inverse: bool) -> tuple[Note, ...]:
     if abs(ratio - STRAIGHT) < 1e-6:
         return tuple(notes)
     out = []
     for n in notes:
-        s, e = _warp(n.start, ratio, True), _warp(n.end, ratio, True)
+        s, e = _warp(n.start, ratio, inverse), _warp(n.end, ratio, inverse)
         out.append(Note(start=s, pitch=n.pitch, duration=max(1, e - s), velocity=n.velocity))
     return tuple(out)
 
