@@ -307,14 +307,14 @@ class JobPlan:
 
 
 def fill_command(cmd: list[str], inputs: dict[str, str], model_dir: str) -> list[str]:
-    out = []
-    for arg in cmd:
-        arg = arg.replace("{model_dir}", model_dir)
-        for name, path in inputs.items():
-            arg = arg.replace(f"{{input:{name}}}", path)
+    """The job's command as the instance's entry point fills it (``entry.fill``, the one
+    implementation), refusing a placeholder it would leave unfilled."""
+    from .entry import fill
+
+    out = fill(cmd, inputs, model_dir)
+    for arg in out:
         if "{" in arg and "}" in arg:
             raise CloudError(f"unknown placeholder in job command argument {arg!r}")
-        out.append(arg)
     return out
 
 
