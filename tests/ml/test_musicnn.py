@@ -226,3 +226,34 @@ def test_concurrent_taggrams_agree_and_leave_the_blas_threads_as_they_were():
     for o in outs:
         np.testing.assert_allclose(o, one, atol=1e-6)  # BLAS sums may round differently by alignment
     assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == before
+
+
+def test_skipping_dead_filters_changes_no_output_on_real_music(monkeypatch):
+    """The runtime computes only the live front-end filters (most MSD_musicnn filters were trained to
+    kernels of ~1e-30).  With every filter computed, every output is the same on real music."""
+    from gtzcomposer.ml import musicnn_numpy as N
+    from gtzcomposer.ml.keras_file import read
+
+    weights = dict(read(model_path("msd_musicnn")).weights)
+    # the bundled model's dead channels are near 0 and its mid-end ignores them; a fine-tuned one
+    # need not, so give them values and weights here (their constant share in the mid-end, at the
+    # patch edges too, must then be right)
+    rng = np.random.default_rng(0)
+    for name in ("timbral74", "timbral77", "temporal128", "temporal64", "temporal32"):
+        kernel, bias = weights[f"{name}_conv"]
+        weights[f"{name}_conv"] = [kernel, bias + np.float32(0.05)]
+    kernel, bias = weights["midend1_conv"]
+    weights["midend1_conv"] = [kernel + rng.normal(0, 0.002, kernel.shape).astype(np.float32), bias]
+    pruned = N.MusicnnNumpy(weights)
+    monkeypatch.setattr(N, "NEGLIGIBLE", 0.0)
+    full = N.MusicnnNumpy(weights)
+    assert len(full.front_live) == 561
+    assert len(pruned.front_live) < 561 // 4  # the point of the rule: most filters are skipped
+    for name in INFO["clips"]:
+        x = _patches(name)
+        for hop in (F.PATCH_HOP, 0):
+            a, b = pruned.outputs(x[:4], hop), full.outputs(x[:4], hop)
+            for key in ("tags", "penultimate", "max_pool", "mean_pool"):
+                np.testing.assert_allclose(a[key], b[key], atol=1e-5 * max(1.0, float(np.abs(b[key]).max())),
+                                           err_msg=key)
+            assert np.abs(a["tags"] - b["tags"]).max() <= 1e-5
