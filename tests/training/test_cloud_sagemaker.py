@@ -183,3 +183,42 @@ def test_ctrl_c_during_the_upload_says_so_and_leaves_nothing_half_written(aws, m
         assert k.rsplit("/", 1)[0] + ".json" not in keys, keys
     assert not s3.list_multipart_uploads(Bucket="gtz-ctrl-c").get("Uploads")
     assert jobs(aws) == before  # no job was started
+
+
+def test_the_melody_job_takes_the_shared_datasets_and_fetches_its_chord_model(aws, moto_endpoint, tmp_path,  # noqa: F811
+                                                                               shared_data):
+    s3, sm = aws.client("s3"), aws.client("sagemaker")
+    s3.create_bucket(Bucket="gtz-melody")
+    names = ["melody.keras", "melody.json", "style_classifier.keras", "style_classifier.json"]
+
+    def archive(with_chords: bool) -> bytes:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+            for name in names + (["melody_chords.json.gz"] if with_chords else []):
+                tar.add(REPO / "models" / name, arcname=name)
+        return buf.getvalue()
+
+    s3.put_object(Bucket="gtz-melody", Key="runs/jobs/gtz-mel-a/output/model.tar.gz", Body=archive(False))
+    r = cli(moto_endpoint, tmp_path, "melody", "--out", "s3://gtz-melody/runs", "--role", ROLE, "--job-name",
+            "gtz-mel-a", "--fetch")
+    assert r.returncode == 2 and "lacks melody_chords.json.gz; nothing was installed" in r.stderr, r.stdout + r.stderr
+    assert not list((tmp_path / "models").glob("*"))
+    job = sm.describe_training_job(TrainingJobName="gtz-mel-a")
+    assert {c["ChannelName"] for c in job["InputDataConfig"]} == {"code", "shared"}
+    # the shared channel holds the four datasets the melody data build reads, and nothing else
+    uri = next(c["DataSource"]["S3DataSource"]["S3Uri"] for c in job["InputDataConfig"] if c["ChannelName"] == "shared")
+    manifest = json.loads(s3.get_object(Bucket="gtz-melody", Key=uri.removeprefix("s3://gtz-melody/").rstrip("/") + ".json")
+                          ["Body"].read())
+    tops = {f["name"].split("/")[0] for f in manifest["files"]}
+    assert tops == {"wjd", "pop909", "openewld", "openscore-lieder"}
+    assert any(f["name"].startswith("wjd/csv/csv_beats/") for f in manifest["files"])
+
+    s3.put_object(Bucket="gtz-melody", Key="runs/jobs/gtz-mel-b/output/model.tar.gz", Body=archive(True))
+    r = cli(moto_endpoint, tmp_path, "melody", "--out", "s3://gtz-melody/runs", "--role", ROLE, "--job-name",
+            "gtz-mel-b", "--fetch")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "shared: already in S3" in r.stdout  # the first run uploaded it
+    for name in names + ["melody_chords.json.gz"]:
+        assert (tmp_path / "models" / name).is_file(), name
+    assert (tmp_path / "models" / "melody_chords.json.gz").read_bytes() == \
+        (REPO / "models" / "melody_chords.json.gz").read_bytes()

@@ -121,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
             (output / "failure").write_text(f"the job ran but wrote no {card.name}\n", encoding="utf-8")
             return 1
         record(card, job, wall, gpus, prices)
+    for name in job.get("files", []):
+        if not (model_dir / name).is_file():
+            (output / "failure").write_text(f"the job ran but wrote no {name}\n", encoding="utf-8")
+            return 1
     print(f"entry: done in {wall / 60:.1f} min; cards record instance, GPUs, wall time and cost", flush=True)
     return 0
 

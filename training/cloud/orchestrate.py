@@ -133,8 +133,8 @@ def fetch(session, plan: JobPlan, state: JobState, models_dir: Path, reports_dir
                 tar.extractall(unpacked, members=_safe_members(tar))
         except tarfile.TarError as exc:
             raise CloudError(f"the job's archive {state.artifact} is not a readable tar.gz ({exc}); nothing was installed") from exc
-        missing = [f"{m}{ext}" for m in plan.job["models"] for ext in (".keras", ".json")
-                   if not (unpacked / f"{m}{ext}").is_file()]
+        names = [f"{m}{ext}" for m in plan.job["models"] for ext in (".keras", ".json")] + list(plan.job.get("files", []))
+        missing = [n for n in names if not (unpacked / n).is_file()]
         if missing:
             raise CloudError(f"the job's archive {state.artifact} lacks {', '.join(missing)}; nothing was installed")
         for m in plan.job["models"]:
@@ -142,7 +142,7 @@ def fetch(session, plan: JobPlan, state: JobState, models_dir: Path, reports_dir
             card = json.loads(card_path.read_text(encoding="utf-8"))
             card["cloud"] = finish_cloud_section(card.get("cloud") or {}, plan, state, prices, engine_name)
             card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-        moves = [(unpacked / f"{m}{ext}", models_dir / f"{m}{ext}") for m in plan.job["models"] for ext in (".keras", ".json")]
+        moves = [(unpacked / n, models_dir / n) for n in names]
         for r in plan.job.get("reports", []):
             src = unpacked / "reports" / r
             if src.is_dir():

@@ -434,7 +434,7 @@ def describe(plan: JobPlan, prices: dict) -> str:
     region_note = "" if plan.region in prices.get("regions", []) else f" ({prices.get('other_regions_note', '')})"
     lines = [
         f"job {plan.name}: {plan.job.get('description', '')}",
-        f"  writes        models/{', models/'.join(m + '.keras' for m in plan.job['models'])} (+ cards)"
+        f"  writes        models/{', models/'.join([m + '.keras' for m in plan.job['models']] + list(plan.job.get('files', [])))} (+ cards)"
         + (f", training/reports/{', training/reports/'.join(plan.job.get('reports', []))}/" if plan.job.get("reports") else ""),
         "  engine        AWS SageMaker training job (one instance; gone when the job ends)",
         f"  job name      {plan.job_name}",
