@@ -58,6 +58,7 @@ def register(sub) -> None:
     p = sub.add_parser("melody", help="train the style-conditioned melody model and the style critic")
     p.add_argument("--midi-dir", help="folder of MIDI files per style: DIR/<style>/*.mid (instead of the corpus)")
     p.add_argument("--data", help="a dataset file written by an earlier build (skips parsing)")
+    p.add_argument("--shared-data", help="the shared datasets folder (wjd/, pop909/, openewld/, openscore-lieder/); default ../shared/data beside the repository, or GTZ_SHARED_DATA")
     p.add_argument("--data-only", action="store_true", help="build the dataset and the EDA report, then stop")
     p.add_argument("--max-per-style", type=int, default=500, help="cap on pieces per style (seeded choice)")
     p.add_argument("--seed", type=int, default=0)
@@ -69,6 +70,8 @@ def register(sub) -> None:
     p.add_argument("--per-style-windows", type=int, default=1200,
                    help="training windows drawn per style and epoch (a new seeded draw each epoch)")
     p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--splice", type=float, default=0.5,
+                   help="share of training windows opened by 1-2 bars of another style (no loss on those bars)")
     p.add_argument("--max-minutes", type=float, default=40.0, help="stop training after this long")
     p.add_argument("--out", default=str(REPO / "models"), help="folder for the .keras files and cards")
     p.add_argument("--name", default=None,
@@ -82,6 +85,8 @@ def register(sub) -> None:
 
 # --- data ----------------------------------------------------------------------------------------
 def load_data(args) -> dict:
+    if getattr(args, "shared_data", None):  # read by melody_sources.data_root, also in the parsing workers
+        os.environ["GTZ_SHARED_DATA"] = str(Path(args.shared_data).resolve())
     if getattr(args, "data", None):
         with gzip.open(args.data, "rt", encoding="utf-8") as f:
             return json.load(f)
@@ -129,11 +134,46 @@ def windows(seqs, length: int, stride: int):
             np.array(sty, np.int32).reshape(-1, 1)), toks, (toks != PAD).astype(np.float32)
 
 
-def balanced_epochs(keras, x, y, w, per_style: int, batch: int, seed: int):
+def splice_window(x, y, w, i: int, j: int, bars: int):
+    """Window ``i`` opened by the first ``bars`` bars of window ``j`` (another style, same meter),
+    still labelled with ``i``'s style, and with no loss on the borrowed bars; ``None`` when the
+    two do not fit (a window not starting at a bar line, a different meter or bar grid, padding
+    in the borrowed bars, or ``i`` holding a note across the splice).
+
+    The app continues a seed of any style in the style the user picks, while a plain training
+    window always continues its own style: taught only that, the model mostly keeps the seed's
+    rhythm (issue 11's evaluation).  A spliced window is exactly the app's situation - foreign
+    bars, then the chosen style - with the loss on the chosen style only."""
+    from gtzcomposer.ml.melody.encoding import HOLD
+
+    inp, pos, met, cho, _ = (a[i] for a in x)
+    starts = np.flatnonzero(pos == 0)
+    if len(starts) <= bars or starts[0] != 0 or met[0] != x[2][j][0]:
+        return None
+    cut = int(starts[bars])
+    if not np.array_equal(x[1][j][:cut + 1], pos[:cut + 1]) or w[j][:cut].min() == 0 or w[i][cut] == 0 \
+            or y[i][cut] == HOLD:
+        return None
+    tok = y[i].copy()
+    tok[:cut] = y[j][:cut]
+    new_inp = inp.copy()
+    new_inp[:cut] = x[0][j][:cut]
+    new_inp[cut] = y[j][cut - 1]
+    new_cho = cho.copy()
+    new_cho[:cut] = x[3][j][:cut]
+    wt = w[i].copy()
+    wt[:cut] = 0
+    return (new_inp, pos, met, new_cho, x[4][i]), tok, wt
+
+
+def balanced_epochs(keras, x, y, w, per_style: int, batch: int, seed: int, splice: float = 0.0):
     """A Keras dataset that draws, each epoch, at most ``per_style`` windows of every style (a new
-    seeded draw per epoch): the styles weigh alike and an epoch stays short on a CPU."""
+    seeded draw per epoch): the styles weigh alike and an epoch stays short on a CPU.  A share
+    ``splice`` of each epoch's windows is opened by 1 or 2 bars of a window of another style
+    (:func:`splice_window`; partners drawn anew each epoch)."""
     styles = x[-1][:, 0]
     groups = [np.flatnonzero(styles == s) for s in np.unique(styles)]
+    meters = x[2][:, 0]
 
     class Balanced(keras.utils.PyDataset):
         def __init__(self):
@@ -146,13 +186,27 @@ def balanced_epochs(keras, x, y, w, per_style: int, batch: int, seed: int):
             idx = np.concatenate([g if len(g) <= per_style else rng.choice(g, per_style, replace=False)
                                   for g in groups])
             self.idx = rng.permutation(idx)
+            self.spliced = {}  # window position in this epoch -> (partner, bars)
+            for k in np.flatnonzero(rng.random(len(self.idx)) < splice):
+                i = self.idx[k]
+                pool = np.flatnonzero((meters == meters[i]) & (styles != styles[i]))
+                if len(pool):
+                    self.spliced[int(k)] = (int(rng.choice(pool)), int(rng.integers(1, 3)))
 
         def __len__(self):
             return int(np.ceil(len(self.idx) / batch))
 
         def __getitem__(self, i):
             j = self.idx[i * batch:(i + 1) * batch]
-            return tuple(a[j] for a in x), y[j], w[j]
+            xs, ys, ws = [a[j].copy() for a in x], y[j].copy(), w[j].copy()
+            for r in range(len(j)):
+                partner = self.spliced.get(i * batch + r)
+                got = splice_window(x, y, w, int(j[r]), *partner) if partner else None
+                if got is not None:
+                    for a, v in zip(xs, got[0]):
+                        a[r] = v
+                    ys[r], ws[r] = got[1], got[2]
+            return tuple(xs), ys, ws
 
         def on_epoch_end(self):
             self.epoch += 1
@@ -230,7 +284,7 @@ def train_melody(args, data: dict, styles: list[str]):
     if os.environ.get("GTZ_CHECKPOINT_DIR"):  # a cloud job: a reclaimed spot instance resumes at the last epoch
         callbacks.append(keras.callbacks.BackupAndRestore(os.path.join(os.environ["GTZ_CHECKPOINT_DIR"], "melody")))
     t0 = time.time()
-    data_iter = balanced_epochs(keras, x, y, w, args.per_style_windows, s.batch_size, args.seed)
+    data_iter = balanced_epochs(keras, x, y, w, args.per_style_windows, s.batch_size, args.seed, args.splice)
     hist = model.fit(data_iter, validation_data=(list(vx), vy, vw) if len(vy) else None,
                      epochs=args.epochs, callbacks=callbacks, verbose=2)
     seconds = time.time() - t0
@@ -410,6 +464,7 @@ def run(args) -> int:
         "config": cfg.to_dict(),
         "training": {"epochs_run": len(history["loss"]), "train_pieces": n_train, "train_windows": n_windows,
                      "window": args.window, "batch": args.batch, "lr": args.lr, "seconds": round(seconds),
+                     "splice": args.splice,
                      "devices": _devices(args),
                      "backend": keras.backend.backend(), "final_val_loss": float(min(history.get("val_loss", [float("nan")]))),
                      "history": {k: [round(float(v), 4) for v in vals] for k, vals in history.items()}},
