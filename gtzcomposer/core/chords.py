@@ -8,6 +8,25 @@ function and chord tones, not its voicing. ``None`` stands for "no chord" (``N``
 
 A :class:`ChordSpan` places a chord on the song's tick axis. :func:`infer_chords` guesses chords
 under notes (template matching over duration-weighted pitch classes) for songs without chords.
+
+A song's own chords live in its chord track (:func:`chord_track_index`: a track named Chords);
+:func:`chords_from_notes` reads them per chord slot (:func:`slot_spans`). These live here, beside
+the vocabulary, because both the melody model (``ml``) and MusicXML export (``io``) read them.
+
+:data:`MUSICXML_KINDS` names each quality as a MusicXML ``<kind>`` (every quality has one, and
+:func:`parse_symbol` reads each back to the same quality):
+
+=========  ======================  =========  ======================
+quality    MusicXML kind           quality    MusicXML kind
+=========  ======================  =========  ======================
+maj        major                   minmaj7    major-minor
+min        minor                   dim        diminished
+7          dominant                dim7       diminished-seventh
+maj7       major-seventh           hdim7      half-diminished
+min7       minor-seventh           aug        augmented
+6          major-sixth             sus4       suspended-fourth
+min6       minor-sixth             sus2       suspended-second
+=========  ======================  =========  ======================
 """
 
 from __future__ import annotations
@@ -41,6 +60,14 @@ _SYMBOL_SUFFIX = {"maj": "", "min": "m", "7": "7", "maj7": "maj7", "min7": "m7",
                   "minmaj7": "m(maj7)", "dim": "dim", "dim7": "dim7", "hdim7": "m7b5", "aug": "aug",
                   "sus4": "sus4", "sus2": "sus2"}
 N_CHORD_CLASSES = 12 * len(QUALITIES) + 1  # + "no chord"
+MUSICXML_KINDS: dict[str, str] = {
+    "maj": "major", "min": "minor", "7": "dominant", "maj7": "major-seventh", "min7": "minor-seventh",
+    "6": "major-sixth", "min6": "minor-sixth", "minmaj7": "major-minor", "dim": "diminished",
+    "dim7": "diminished-seventh", "hdim7": "half-diminished", "aug": "augmented", "sus4": "suspended-fourth",
+    "sus2": "suspended-second"}
+"""Quality -> MusicXML ``<kind>`` value (see the module docstring); the symbol text of the kind is
+``Chord.symbol`` without its root."""
+SYMBOL_SUFFIXES = _SYMBOL_SUFFIX
 
 
 class ChordError(GtzError):
@@ -198,3 +225,77 @@ def infer_chords(notes: Iterable, spans: Sequence[tuple[int, int]]) -> list[Chor
                     best, best_score = Chord(root, quality), score
         out.append(best)
     return out
+
+
+# --- the song's own chords ----------------------------------------------------------------------------
+CHORD_TRACK_NAMES = ("chords", "chord", "harmony")
+"""Names (any case) that make a non-drum track the song's chord track."""
+
+
+def is_chord_track_name(name: str | None) -> bool:
+    return (name or "").strip().lower() in CHORD_TRACK_NAMES
+
+
+def chord_track_index(song) -> int | None:
+    """Index of the song's chord track: a non-drum track named Chords (or Chord, Harmony), with notes."""
+    for i, t in enumerate(song.tracks):
+        if is_chord_track_name(t.name) and not t.is_drum and t.notes:
+            return i
+    return None
+
+
+def slot_ticks(numerator: int, denominator: int) -> int:
+    """Ticks of one chord slot in this meter: half a bar in 4/4 (two slots), one beat in 2/4, a
+    dotted quarter in 6/8, 9/8 and 12/8, the whole bar in 3/4, 3/8 and other meters."""
+    from .song import PPQ
+
+    beat = PPQ * 4 // denominator
+    if denominator == 8 and numerator in (6, 9, 12):
+        return 3 * beat
+    if numerator == 4:
+        return 2 * beat
+    if numerator == 2:
+        return beat
+    return numerator * beat
+
+
+def slot_spans(song, start: int, end: int) -> list[tuple[int, int]]:
+    """Chord-slot spans covering [start, end), following the song's bar lines and meters."""
+    from .timing import bar_at
+
+    out = []
+    t = start
+    while t < end:
+        sig = song.time_signature_at(t)
+        bar = bar_at(song, t)
+        slot = slot_ticks(sig.numerator, sig.denominator)
+        k = (t - bar.start) // slot
+        nxt = min(bar.start + (k + 1) * slot, bar.start + sig.bar_ticks, end)
+        if nxt <= t:
+            nxt = min(end, t + slot)
+        out.append((t, nxt))
+        t = nxt
+    return out
+
+
+def merge_spans(spans: Iterable[ChordSpan]) -> list[ChordSpan]:
+    """Equal neighbouring chords joined into one span."""
+    out: list[ChordSpan] = []
+    for s in spans:
+        if out and out[-1].chord == s.chord and out[-1].end == s.start:
+            out[-1] = ChordSpan(out[-1].start, s.end, s.chord)
+        else:
+            out.append(s)
+    return out
+
+
+def chords_from_notes(notes, spans: Sequence[tuple[int, int]]) -> list[ChordSpan]:
+    """Chord spans inferred under ``notes`` (:func:`infer_chords`), equal neighbours merged."""
+    return merge_spans([ChordSpan(a, b, c) for (a, b), c in zip(spans, infer_chords(notes, spans))])
+
+
+def chord_at(spans: Sequence[ChordSpan], tick: int) -> Chord | None:
+    for s in spans:
+        if s.start <= tick < s.end:
+            return s.chord
+    return None

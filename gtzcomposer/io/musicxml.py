@@ -13,6 +13,31 @@ sounds of unpitched notation), notes that sound together with the same length as
 overlapping notes in separate voices, notes across bar lines tied. Tempo, meter and key changes
 are exported. Velocities travel as MusicXML note dynamics.
 
+Chord symbols. A song's chord track (``core.chords.chord_track_index``: a track named Chords)
+is written as chord symbols (``<harmony>``: root, kind from ``core.chords.MUSICXML_KINDS``, a
+slash bass where the chord has one) at each chord change, over the top staff of the first pitched,
+non-drum track that is not the chord track (the melody; with no such track, over the chord track's
+own part). Where the chords change is read from the track's notes (:func:`chord_symbols`):
+
+* **block chords** -- every group of notes that start together ends together, is exactly one
+  chord of the vocabulary (its lowest note the root, or a slash bass under it), and lasts until
+  the next group (a gap of a whole bar or more is a "N.C."): one symbol per group, also where a
+  group repeats the chord before it (lead sheets repeat symbols, and reading them back must
+  strike the chord again);
+* anything else (the band's comping, a hand-played part): the chord of each chord slot
+  (``core.chords.slot_spans``) inferred with ``core.chords.chords_from_notes``, equal neighbours
+  merged, a slot where nothing sounds a "N.C." (none before the first chord).
+
+Decision: whether the chord track is also a sounding part. Reading a file makes a Chords track
+of block chords from its symbols (:func:`block_chord_notes`: root in the octave below middle C,
+a slash bass an octave lower, each chord until the next symbol or the end of the part's last
+note). When the song's chord track is exactly the track that reading the symbols back would make
+(same notes, name, program and channel, and it is the last track), only the symbols are written:
+a lead sheet stays a lead sheet. Otherwise (the band's comping, edited chords) the chord track is
+written as its own part AND as symbols; reading such a file keeps the part and makes no second
+chord track from the symbols (a part named Chords, Chord or Harmony is the chord track). Either
+way, a file written here reads back with the same chord track.
+
 music21 is imported inside the functions: it costs about 0.3 s to import.
 """
 
@@ -28,15 +53,25 @@ import sys
 import warnings
 import zipfile
 from collections import defaultdict
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
 from ..core import PPQ, GtzError, KeySignature, Note, Song, SongError, TempoChange, TimeSignature, Track, new_track
+from ..core.chords import (
+    MUSICXML_KINDS,
+    QUALITIES,
+    SYMBOL_SUFFIXES,
+    Chord,
+    chord_track_index,
+    chords_from_notes,
+    is_chord_track_name,
+    slot_spans,
+)
 from ..core.gm import GM_PROGRAM_NAMES
 from ..core.limits import check_song_extent
 from ..core.song import TRACK_PALETTE
-from ..core.timing import iter_bars
+from ..core.timing import bar_at, iter_bars
 from ._files import Source, atomic_write, read_limited, sniff
 from .engraving import (
     MAX_VOICES,
@@ -231,6 +266,165 @@ def notation_song(song: Song) -> tuple[Song, list[str]]:
 
 
 # ----------------------------------------------------------------------------------------------
+# chord symbols
+# ----------------------------------------------------------------------------------------------
+CHORDS_TRACK_NAME = "Chords"
+CHORD_ROOT_PITCH = 48
+"""Block chords read from symbols: the root in the octave below middle C, chord tones above it."""
+CHORD_BASS_PITCH = 36
+"""A slash bass sounds in the octave below the root's."""
+CHORD_VELOCITY = 70
+
+
+@dataclass(frozen=True)
+class ChordSymbol:
+    """A chord symbol at a tick: a chord of the vocabulary (``None``: "N.C.") and, for a slash
+    chord, the bass pitch class (never the root's)."""
+
+    tick: int
+    chord: Chord | None
+    bass: int | None = None
+
+
+def block_chord_notes(symbols: list[ChordSymbol], end: int) -> list[Note]:
+    """The block chords a file's chord symbols sound as: each symbol until the next one (the
+    last until ``end``, the end of its part's last note, and at least a beat)."""
+    notes: list[Note] = []
+    for i, sym in enumerate(symbols):
+        stop = symbols[i + 1].tick if i + 1 < len(symbols) else max(end, sym.tick + PPQ)
+        if sym.chord is None or stop <= sym.tick:
+            continue
+        length = stop - sym.tick
+        if sym.bass is not None and sym.bass != sym.chord.root:
+            notes.append(Note(start=sym.tick, pitch=CHORD_BASS_PITCH + sym.bass, duration=length,
+                              velocity=CHORD_VELOCITY))
+        root = CHORD_ROOT_PITCH + sym.chord.root
+        for iv in sym.chord.intervals:
+            notes.append(Note(start=sym.tick, pitch=root + iv, duration=length, velocity=CHORD_VELOCITY))
+    return notes
+
+
+def _exact(pcs: frozenset[int], root: int) -> Chord | None:
+    for quality, ivs in QUALITIES.items():
+        if frozenset((root + i) % 12 for i in ivs) == pcs:
+            return Chord(root, quality)
+    return None
+
+
+def identify_block(pitches) -> tuple[Chord, int | None] | None:
+    """The chord (and slash bass) of notes sounding together when they are exactly one chord of
+    the vocabulary: the root lowest, or a bass under the chord (below the root's octave, or any
+    bass under a chord of three or more notes), or an inversion (the lowest tone the bass)."""
+    ps = sorted(set(pitches))
+    if len(ps) < 3:
+        return None
+    low = ps[0] % 12
+    pcs = frozenset(p % 12 for p in ps)
+    upper = ps[1:]
+    under = None
+    if len(upper) >= 3:
+        under = _exact(frozenset(p % 12 for p in upper), upper[0] % 12)
+    if under is not None and ps[0] < CHORD_ROOT_PITCH <= ps[1]:
+        return under, (low if low != under.root else None)
+    chord = _exact(pcs, low)
+    if chord is not None:
+        return chord, None
+    if under is not None:
+        return under, (low if low != under.root else None)
+    for root in sorted(pcs):
+        chord = _exact(pcs, root)
+        if chord is not None:
+            return chord, low
+    return None
+
+
+def _block_symbols(song: Song, track: Track) -> list[ChordSymbol] | None:
+    """The symbols of a track of block chords (see the module docstring), or None when the
+    track is not one."""
+    groups: dict[int, list[Note]] = defaultdict(list)
+    for n in track.notes:
+        groups[n.start].append(n)
+    starts = sorted(groups)
+    out: list[ChordSymbol] = []
+    for i, start in enumerate(starts):
+        ends = {n.end for n in groups[start]}
+        if len(ends) != 1:
+            return None
+        end = ends.pop()
+        found = identify_block(n.pitch for n in groups[start])
+        if found is None:
+            return None
+        if i + 1 < len(starts):
+            nxt = starts[i + 1]
+            if end > nxt:
+                return None
+            if end < nxt and nxt - end < bar_at(song, end).signature.bar_ticks:
+                return None
+        out.append(ChordSymbol(start, *found))
+        if i + 1 < len(starts) and end < starts[i + 1]:
+            out.append(ChordSymbol(end, None))
+    return out
+
+
+def chord_symbols(song: Song, track: Track) -> tuple[list[ChordSymbol], str]:
+    """The chord symbols a chord track is written as, and how they were found ("block chords"
+    or "inferred per chord slot"); see the module docstring."""
+    symbols = _block_symbols(song, track)
+    if symbols is not None:
+        return symbols, "block chords"
+    spans = chords_from_notes(track.notes, slot_spans(song, 0, track.end_tick))
+    while spans and spans[0].chord is None:
+        spans.pop(0)
+    return [ChordSymbol(s.start, s.chord) for s in spans], "inferred per chord slot"
+
+
+@dataclass(frozen=True)
+class _ChordPlan:
+    tracks: tuple[Track, ...]  # the tracks written as parts
+    host: int | None  # index (in tracks) of the part that carries the symbols
+    symbols: tuple[ChordSymbol, ...]
+    symbols_only: bool
+
+
+def _chord_plan(song: Song) -> _ChordPlan:
+    ci = chord_track_index(song)
+    if ci is None:
+        return _ChordPlan(song.tracks, None, (), False)
+    track = song.tracks[ci]
+    symbols, how = chord_symbols(song, track)
+    others = [i for i, t in enumerate(song.tracks) if i != ci and not t.is_drum]
+    host = next((i for i in others if song.tracks[i].notes), others[0] if others else ci)
+    symbols_only = False
+    if host != ci and ci == len(song.tracks) - 1 and symbols:
+        top = choose_staves(song.tracks[host])[0].notes
+        end = max((n.end for n in top), default=symbols[-1].tick)
+        read_back = new_track(ci, name=CHORDS_TRACK_NAME, notes=tuple(block_chord_notes(symbols, end)))
+        symbols_only = all(getattr(track, f) == getattr(read_back, f)
+                           for f in ("name", "program", "channel", "is_drum", "notes"))
+    tracks = song.tracks[:ci] if symbols_only else song.tracks
+    log.info("%d chord symbols from the chord track (%s) over part %d (%r)%s", len(symbols), how, host + 1,
+             song.tracks[host].name, "; the chord track is written as symbols only" if symbols_only else "")
+    return _ChordPlan(tracks, host, tuple(symbols), symbols_only)
+
+
+def _m21_symbol(sym: ChordSymbol, key):
+    """A music21 chord symbol: the root (and bass) spelt in the key, the kind's text our symbol."""
+    from music21 import harmony
+
+    if sym.chord is None:
+        return harmony.NoChord()
+
+    def name(pc: int) -> str:
+        sp = spell(CHORD_ROOT_PITCH + pc, key)
+        return sp.step + ("#" * sp.alter if sp.alter > 0 else "-" * -sp.alter)
+
+    bass = name(sym.bass) if sym.bass is not None and sym.bass != sym.chord.root else None
+    cs = harmony.ChordSymbol(root=name(sym.chord.root), kind=MUSICXML_KINDS[sym.chord.quality], bass=bass)
+    cs.chordKindStr = SYMBOL_SUFFIXES[sym.chord.quality]
+    return cs
+
+
+# ----------------------------------------------------------------------------------------------
 # writing
 # ----------------------------------------------------------------------------------------------
 _DUPLE_TYPES = sorted({base * mult // 4 for base in (30, 60, 120, 240, 480, 960, 1920, 3840) for mult in (4, 6, 7)})
@@ -326,15 +520,16 @@ def _m21_clef(c):
             "treble8vb": clef.Treble8vbClef, "percussion": clef.PercussionClef}[c.name]()
 
 
-def _build_score(song: Song):
-    """The music21 score of a song as :func:`notation_song` leaves it."""
+def _build_score(song: Song, host: int | None = None, symbols=()):
+    """The music21 score of a song as :func:`notation_song` leaves it; ``symbols``
+    (:class:`ChordSymbol`) go over the top staff of track ``host``."""
     from music21 import key, layout, metadata, meter, stream, tempo
 
     score = stream.Score()
     score.metadata = metadata.Metadata()
     score.metadata.title = song.title
     score.metadata.movementName = song.title
-    last_event = max(e.tick for e in (*song.tempos, *song.time_signatures, *song.key_signatures))
+    last_event = max(e.tick for e in (*song.tempos, *song.time_signatures, *song.key_signatures, *symbols))
     end = max(song.end_tick, last_event + 1, 1)
     bars = list(iter_bars(song, end - 1))
     tracks = song.tracks or (new_track(0, "Empty"),)
@@ -375,6 +570,11 @@ def _build_score(song: Song):
                         if bar.start <= k.tick < bar.end:
                             ks = key.KeySignature(k.sharps).asKey(k.mode)
                             measure.insert(Fraction(k.tick - bar.start, PPQ), ks)
+                if index == host and s_index == 0:
+                    for sym in symbols:
+                        if bar.start <= sym.tick < bar.end:
+                            measure.insert(Fraction(sym.tick - bar.start, PPQ),
+                                           _m21_symbol(sym, song.key_at(sym.tick) or guess))
                 if index == 0 and s_index == 0:
                     for t in song.tempos:
                         if bar.start <= t.tick < bar.end:
@@ -486,15 +686,17 @@ def song_to_musicxml(song: Song, path: str | os.PathLike, progress=None, is_canc
         raise MusicXMLError(f"{path.name}: MusicXML files end in .musicxml, .xml or .mxl")
     step(0.0, "quantising for notation")
     notated, notes = notation_song(song)
+    plan = _chord_plan(notated)
+    written = replace(notated, tracks=plan.tracks)
     try:
         step(0.1, "laying out staves and voices")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            score = _build_score(notated)
+            score = _build_score(written, plan.host, plan.symbols)
             step(0.4, "writing MusicXML")
             xml = GeneralObjectExporter(score).parse()
         step(0.9, "spelling and accidentals")
-        xml = _fix_part_list(xml, notated.tracks or (new_track(0),))
+        xml = _fix_part_list(xml, written.tracks or (new_track(0),))
     except Cancelled:
         raise
     except Exception as exc:  # noqa: BLE001 - music21 fails in many ways; report, don't crash
@@ -526,8 +728,11 @@ def _unzip(name: str, data: bytes) -> bytes:
                 info = zf.getinfo("META-INF/container.xml")
                 if info.file_size > 1024 * 1024:
                     raise MusicXMLError(f"{name}: the .mxl container description is implausibly large")
-                container = ET.fromstring(zf.read(info))
-                rootfile = container.find(".//rootfile")
+                try:
+                    container = ET.fromstring(zf.read(info))
+                except ET.ParseError:  # e.g. OpenEWLD's full-path='Sweet Adeline's.xml': look for the score
+                    container = None
+                rootfile = container.find(".//rootfile") if container is not None else None
                 root = rootfile.get("full-path") if rootfile is not None else None
             if root is None:
                 candidates = [n for n in names if n.lower().endswith((".xml", ".musicxml")) and not n.startswith("META-INF/")]
@@ -769,43 +974,47 @@ def _part_notes(part, inst) -> tuple[list[Note], int, bool]:
     return notes, graces, unpitched
 
 
-CHORDS_TRACK_NAME = "Chords"
-
-
-def _chords_track(score, index: int) -> Track | None:
-    """Chord symbols (<harmony>) of the score as a track named Chords: each symbol sounds as a
-    block chord (root in the octave below middle C, the chord tones above it) until the next
-    symbol or the end of its part. Symbols that cannot be read, and "N.C.", are left out."""
+def _read_symbol(el) -> ChordSymbol | None:
+    """A music21 chord symbol as ours (the chord ``None`` for "N.C." and for symbols that cannot
+    be read), at tick 0."""
     from music21 import harmony
 
     from ..core.chords import ChordError, parse_symbol
 
+    if isinstance(el, harmony.NoChord):
+        return ChordSymbol(0, None)
+    try:
+        chord = parse_symbol(f"{el.root().name.replace('-', 'b')}:{el.chordKind}")
+    except (ChordError, AttributeError):
+        try:
+            chord = parse_symbol(el.figure)
+        except ChordError:
+            return ChordSymbol(0, None)
+    if chord is None:
+        return ChordSymbol(0, None)
+    try:
+        bass = el.bass()
+    except Exception:  # noqa: BLE001 - music21 works the bass out of odd figures
+        bass = None
+    pc = bass.pitchClass if bass is not None else None
+    return ChordSymbol(0, chord, pc if pc is not None and pc != chord.root else None)
+
+
+def _chords_track(score, index: int) -> Track | None:
+    """Chord symbols (<harmony>) of the score as a track named Chords: each symbol sounds as a
+    block chord (:func:`block_chord_notes`) until the next symbol or the end of its part's last
+    note. Symbols that cannot be read, and "N.C.", sound as nothing."""
+    from music21 import harmony
+
     notes: list[Note] = []
     for part in score.parts:
-        events = []
-        for offset, _voice, el in _voice_elements(part):
-            if isinstance(el, harmony.ChordSymbol):
-                chord = None
-                if not isinstance(el, harmony.NoChord):
-                    try:
-                        chord = parse_symbol(f"{el.root().name.replace('-', 'b')}:{el.chordKind}")
-                    except (ChordError, AttributeError):
-                        try:
-                            chord = parse_symbol(el.figure)
-                        except ChordError:
-                            chord = None
-                events.append((_ticks(offset), chord))
-        if not events:
+        symbols = [replace(_read_symbol(el), tick=_ticks(offset)) for offset, _voice, el in _voice_elements(part)
+                   if isinstance(el, harmony.ChordSymbol)]
+        if not symbols:
             continue
         end = max((_ticks(o + el.quarterLength) for o, _v, el in _voice_elements(part)
-                   if not isinstance(el, harmony.Harmony)), default=events[-1][0])
-        for i, (start, chord) in enumerate(events):
-            stop = events[i + 1][0] if i + 1 < len(events) else max(end, start + PPQ)
-            if chord is None or stop <= start:
-                continue
-            root = 48 + chord.root
-            for iv in chord.intervals:
-                notes.append(Note(start=start, pitch=root + iv, duration=stop - start, velocity=70))
+                   if not isinstance(el, harmony.Harmony)), default=symbols[-1].tick)
+        notes = block_chord_notes(symbols, end)
         break  # one chord track: the first part that has symbols
     if not notes:
         return None
@@ -847,7 +1056,9 @@ def _score_to_song(score, name: str, midi: dict | None = None) -> Song:
                             notes=tuple(sorted(notes)), color=TRACK_PALETTE[index % len(TRACK_PALETTE)]))
     if graces:
         log.info("%s: %d grace notes skipped (they take no time in the score)", name, graces)
-    chords = _chords_track(score, len(tracks)) if not any(t.name == CHORDS_TRACK_NAME for t in tracks) else None
+    # a part named Chords (Chord, Harmony) is the chord track: its symbols make no second one
+    has_chords = any(is_chord_track_name(t.name) and not t.is_drum and t.notes for t in tracks)
+    chords = None if has_chords else _chords_track(score, len(tracks))
     if chords is not None:
         tracks.append(chords)
 

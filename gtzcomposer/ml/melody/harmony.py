@@ -25,25 +25,24 @@ from pathlib import Path
 
 import numpy as np
 
-from ...core.chords import N_CHORD_CLASSES, QUALITIES, Chord, ChordSpan, chord_index, infer_chords
+from ...core.chords import (  # noqa: F401 - the song's chords, re-exported for the melody model
+    CHORD_TRACK_NAMES,
+    N_CHORD_CLASSES,
+    QUALITIES,
+    Chord,
+    ChordSpan,
+    chord_at,
+    chord_index,
+    chord_track_index,
+    chords_from_notes,
+    infer_chords,
+    merge_spans,
+    slot_spans,
+    slot_ticks,
+)
 
 NO_CHORD = N_CHORD_CLASSES - 1
 CHORD_BOS = N_CHORD_CLASSES  # start of a piece, for the progression model only
-CHORD_TRACK_NAMES = ("chords", "chord", "harmony")
-
-
-def slot_ticks(numerator: int, denominator: int) -> int:
-    """Ticks of one chord slot in this meter (see the module docstring)."""
-    from ...core import PPQ
-
-    beat = PPQ * 4 // denominator
-    if denominator == 8 and numerator in (6, 9, 12):
-        return 3 * beat
-    if numerator == 4:
-        return 2 * beat
-    if numerator == 2:
-        return beat
-    return numerator * beat
 
 
 def chord_pitch_table() -> np.ndarray:
@@ -121,54 +120,7 @@ def infer_chord_indices(starts, ends, pitches, spans: Sequence[tuple[int, int]])
     return [int(b) if t > 0 else NO_CHORD for b, t in zip(best, total)]
 
 
-# --- the song's chords ------------------------------------------------------------------------------
-def chord_track_index(song) -> int | None:
-    """Index of the song's chord track: a non-drum track named Chords (or Chord, Harmony), with notes."""
-    for i, t in enumerate(song.tracks):
-        if (t.name or "").strip().lower() in CHORD_TRACK_NAMES and not t.is_drum and t.notes:
-            return i
-    return None
-
-
-def slot_spans(song, start: int, end: int) -> list[tuple[int, int]]:
-    """Chord-slot spans covering [start, end), following the song's bar lines and meters."""
-    from ...core.timing import bar_at
-
-    out = []
-    t = start
-    while t < end:
-        sig = song.time_signature_at(t)
-        bar = bar_at(song, t)
-        slot = slot_ticks(sig.numerator, sig.denominator)
-        k = (t - bar.start) // slot
-        nxt = min(bar.start + (k + 1) * slot, bar.start + sig.bar_ticks, end)
-        if nxt <= t:
-            nxt = min(end, t + slot)
-        out.append((t, nxt))
-        t = nxt
-    return out
-
-
-def chords_from_notes(notes, spans: Sequence[tuple[int, int]]) -> list[ChordSpan]:
-    """Chord spans inferred under ``notes`` (core inference), equal neighbours merged."""
-    return merge_spans([ChordSpan(a, b, c) for (a, b), c in zip(spans, infer_chords(notes, spans))])
-
-
-def merge_spans(spans: Iterable[ChordSpan]) -> list[ChordSpan]:
-    out: list[ChordSpan] = []
-    for s in spans:
-        if out and out[-1].chord == s.chord and out[-1].end == s.start:
-            out[-1] = ChordSpan(out[-1].start, s.end, s.chord)
-        else:
-            out.append(s)
-    return out
-
-
-def chord_at(spans: Sequence[ChordSpan], tick: int) -> Chord | None:
-    for s in spans:
-        if s.start <= tick < s.end:
-            return s.chord
-    return None
+# --- the song's chords: core.chords (MusicXML export reads them too), re-exported here -------------------
 
 
 # --- chord progression model ------------------------------------------------------------------------
