@@ -724,6 +724,7 @@ def _unzip(name: str, data: bytes) -> bytes:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             names = zf.namelist()
             root = None
+            damaged = False
             if "META-INF/container.xml" in names:
                 info = zf.getinfo("META-INF/container.xml")
                 if info.file_size > 1024 * 1024:
@@ -731,12 +732,15 @@ def _unzip(name: str, data: bytes) -> bytes:
                 try:
                     container = ET.fromstring(zf.read(info))
                 except ET.ParseError:  # e.g. OpenEWLD's full-path='Sweet Adeline's.xml': look for the score
-                    container = None
+                    container, damaged = None, True
                 rootfile = container.find(".//rootfile") if container is not None else None
                 root = rootfile.get("full-path") if rootfile is not None else None
             if root is None:
                 candidates = [n for n in names if n.lower().endswith((".xml", ".musicxml")) and not n.startswith("META-INF/")]
                 root = candidates[0] if candidates else None
+            if root is None and damaged:
+                raise MusicXMLError(f"{name}: damaged .mxl archive (its container description cannot be read "
+                                    "and it holds no other MusicXML score)")
             if root is None or root not in names:
                 raise MusicXMLError(f"{name}: the .mxl archive holds no MusicXML score")
             info = zf.getinfo(root)
