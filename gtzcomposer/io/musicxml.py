@@ -64,7 +64,6 @@ from ..core.chords import (
     SYMBOL_SUFFIXES,
     Chord,
     chord_track_index,
-    chords_from_notes,
     is_chord_track_name,
     slot_spans,
 )
@@ -366,13 +365,30 @@ def _block_symbols(song: Song, track: Track) -> list[ChordSymbol] | None:
     return out
 
 
+def _chords_per_slot(notes, spans: list[tuple[int, int]]) -> list:
+    """``core.chords.chords_from_notes(notes, spans)``, each slot judged on only the notes that can
+    overlap it (the same result; a long comping track is read in time linear in its length)."""
+    import bisect
+
+    from ..core.chords import ChordSpan, infer_chords, merge_spans
+
+    ordered = sorted(notes, key=lambda n: n.start)
+    starts = [n.start for n in ordered]
+    longest = max((n.duration for n in ordered), default=0)
+    out = []
+    for a, b in spans:
+        near = ordered[bisect.bisect_left(starts, a - longest):bisect.bisect_left(starts, b)]
+        out.append(ChordSpan(a, b, infer_chords(near, [(a, b)])[0]))
+    return merge_spans(out)
+
+
 def chord_symbols(song: Song, track: Track) -> tuple[list[ChordSymbol], str]:
     """The chord symbols a chord track is written as, and how they were found ("block chords"
     or "inferred per chord slot"); see the module docstring."""
     symbols = _block_symbols(song, track)
     if symbols is not None:
         return symbols, "block chords"
-    spans = chords_from_notes(track.notes, slot_spans(song, 0, track.end_tick))
+    spans = _chords_per_slot(track.notes, slot_spans(song, 0, track.end_tick))
     while spans and spans[0].chord is None:
         spans.pop(0)
     return [ChordSymbol(s.start, s.chord) for s in spans], "inferred per chord slot"

@@ -316,3 +316,34 @@ def test_musescore_reads_our_chord_symbols(tmp_path, shared_data, target):
         assert [(pc(h.findtext("root")), pc(h.findtext("base"))) for h in found] == \
                [(letter(r), letter(b)) for _p, _m, _k, r, b in mine]
         assert sum(h.find("base") is not None for h in found) >= 20
+
+
+def test_symbols_sit_over_the_top_staff_of_a_grand_staff_melody(tmp_path):
+    chords = [Chord(0, "maj"), Chord(9, "min"), Chord(2, "min7"), Chord(7, "7")]
+    piano = tuple([Note(i * 480, 72 + i % 3, 480, 90) for i in range(16)] +
+                  [Note(i * 960, 40 + i % 4, 960, 80) for i in range(8)])
+    song = Song(tracks=(Track(name="Piano", notes=piano), new_track(1, name="Chords", notes=blocks(chords))))
+    out = tmp_path / "gs.musicxml"
+    song_to_musicxml(song, out)
+    root = ET.parse(out).getroot()
+    assert root.findtext(".//staves") == "2"
+    assert [(h.findtext("root/root-step"), h.findtext("kind"), h.findtext("staff")) for h in root.iter("harmony")] == \
+           [("C", "major", "1"), ("A", "minor", "1"), ("D", "minor-seventh", "1"), ("G", "dominant", "1")]
+    again = musicxml_to_song(out)
+    assert [t.name for t in again.tracks] == ["Piano", "Chords"]
+    assert again.tracks[0].notes == song.tracks[0].notes and again.tracks[1].notes == song.tracks[1].notes
+
+
+def test_an_mxl_with_a_broken_container_description_is_read_from_its_score(tmp_path):
+    """OpenEWLD writes full-path='Sweet Adeline's.xml' (not well-formed XML): the score is still read."""
+    import zipfile
+
+    song = Song(tracks=(Track(name="Melody", notes=tuple(Note(i * 480, 60 + i, 480, 90) for i in range(8))),))
+    plain = tmp_path / "s.musicxml"
+    song_to_musicxml(song, plain)
+    mxl = tmp_path / "broken.mxl"
+    with zipfile.ZipFile(mxl, "w") as zf:
+        zf.writestr("META-INF/container.xml", "<?xml version='1.0'?><container><rootfiles>"
+                                              "<rootfile full-path='Sweet Adeline's.xml'/></rootfiles></container>")
+        zf.writestr("Sweet Adeline's.xml", plain.read_bytes())
+    assert musicxml_to_song(mxl).tracks[0].notes == song.tracks[0].notes
