@@ -73,7 +73,10 @@ from ..core.song import TRACK_PALETTE
 from ..core.timing import bar_at, iter_bars
 from ._files import Source, atomic_write, read_limited, sniff
 from .engraving import (
+    LETTER_PC,
+    LETTERS,
     MAX_VOICES,
+    Spelling,
     choose_staves,
     estimate_key,
     fit_voices,
@@ -423,19 +426,57 @@ def _chord_plan(song: Song) -> _ChordPlan:
     return _ChordPlan(tracks, host, tuple(symbols), symbols_only)
 
 
+# letters above the root of each chord tone (the 4th tone of a dim7 as the 6th it sounds: Cdim7/A)
+_TONE_LETTERS = {0: 0, 2: 1, 3: 2, 4: 2, 5: 3, 6: 4, 7: 4, 8: 4, 9: 5, 10: 6, 11: 6}
+
+
+def _tone_letter(root_step: str, root_alter: int, interval: int) -> tuple[str, int]:
+    """The spelling (letter, alteration) of the chord tone ``interval`` semitones above a root."""
+    letter = (LETTERS.index(root_step) + _TONE_LETTERS[interval]) % 7
+    pc = (LETTER_PC[LETTERS.index(root_step)] + root_alter + interval) % 12
+    return LETTERS[letter], (pc - LETTER_PC[letter] + 6) % 12 - 6
+
+
+def _spell_root(chord: Chord, key):
+    """The root spelt in the key, unless its enharmonic twin spells the chord's tones with fewer
+    signs (Bbaug in G major: Bb D F#, not A# C## E##)."""
+    in_key = spell(CHORD_ROOT_PITCH + chord.root, key)
+    candidates = [in_key]
+    for i, natural in enumerate(LETTER_PC):
+        alter = (chord.root - natural + 6) % 12 - 6
+        if abs(alter) <= 1 and LETTERS[i] != in_key.step:
+            candidates.append(Spelling(LETTERS[i], alter, in_key.octave))
+
+    def signs(sp) -> int:
+        alters = [_tone_letter(sp.step, sp.alter, iv)[1] for iv in chord.intervals]
+        return sum(abs(a) for a in alters) + 10 * sum(abs(a) > 1 for a in alters)
+
+    return min(candidates, key=signs)  # the key's own spelling wins a tie (it comes first)
+
+
 def _m21_symbol(sym: ChordSymbol, key):
-    """A music21 chord symbol: the root (and bass) spelt in the key, the kind's text our symbol."""
+    """A music21 chord symbol: the root spelt in the key, a slash bass that is a chord tone spelt
+    as that tone of the chord (Cm/Eb, not Cm/D#), any other bass in the key; the kind's text is
+    our symbol's."""
     from music21 import harmony
 
     if sym.chord is None:
         return harmony.NoChord()
 
-    def name(pc: int) -> str:
-        sp = spell(CHORD_ROOT_PITCH + pc, key)
-        return sp.step + ("#" * sp.alter if sp.alter > 0 else "-" * -sp.alter)
+    def name(step: str, alter: int) -> str:
+        return step + ("#" * alter if alter > 0 else "-" * -alter)
 
-    bass = name(sym.bass) if sym.bass is not None and sym.bass != sym.chord.root else None
-    cs = harmony.ChordSymbol(root=name(sym.chord.root), kind=MUSICXML_KINDS[sym.chord.quality], bass=bass)
+    root = _spell_root(sym.chord, key)
+    bass = None
+    if sym.bass is not None and sym.bass != sym.chord.root:
+        interval = (sym.bass - sym.chord.root) % 12
+        if interval in sym.chord.intervals:
+            step, alter = _tone_letter(root.step, root.alter, interval)
+            bass = name(step, alter) if abs(alter) <= 2 else None
+        if bass is None:
+            sp = spell(CHORD_BASS_PITCH + sym.bass, key)
+            bass = name(sp.step, sp.alter)
+    cs = harmony.ChordSymbol(root=name(root.step, root.alter), kind=MUSICXML_KINDS[sym.chord.quality], bass=bass)
     cs.chordKindStr = SYMBOL_SUFFIXES[sym.chord.quality]
     return cs
 

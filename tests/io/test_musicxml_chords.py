@@ -191,6 +191,22 @@ def test_roots_are_spelt_in_the_key(tmp_path):
     assert [h[3] for h in harmonies(out)] == ["E", "D#", "G#", "B"]
 
 
+def test_slash_basses_are_spelt_as_the_chord_tone_they_are(tmp_path):
+    """In G major: Cm/Eb (not Cm/D#), D7/F#, E7/G#, Cdim7/A, Bbaug/F# (the augmented 5th), and
+    a bass outside the chord in the key: C/D."""
+    from gtzcomposer.core import KeySignature
+
+    chords = [(Chord(0, "min"), 3), (Chord(2, "7"), 6), (Chord(4, "7"), 8), (Chord(0, "dim7"), 9),
+              (Chord(10, "aug"), 6), (Chord(0, "maj"), 2)]
+    song = Song(tracks=(Track(name="Melody", notes=tuple(Note(i * BAR, 79, BAR, 90) for i in range(6))),
+                        new_track(1, name="Chords", notes=blocks(chords))),
+                key_signatures=(KeySignature.from_sharps(0, 1, False),))
+    out = tmp_path / "g.musicxml"
+    song_to_musicxml(song, out)
+    assert [f"{h[3]}/{h[4]}" for h in harmonies(out)] == ["C/Eb", "D/F#", "E/G#", "C/A", "Bb/F#", "C/D"]
+    assert musicxml_to_song(out).tracks[1].notes == song.tracks[1].notes
+
+
 # --- comping from the band: part and symbols -------------------------------------------------------------------
 needs_mma = pytest.mark.skipif(shutil.which("mma") is None,
                                reason="the program mma (Debian package mma) is not installed")
