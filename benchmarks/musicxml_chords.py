@@ -28,7 +28,7 @@ DATA = ROOT.parent / "shared" / "data" / "openewld" / "dataset"
 def round_trips(n: int) -> None:
     files = sorted(DATA.glob("*/*/*.mxl"))[:n]
     exact = symbols_only = without = unreadable = 0
-    failed = []
+    failed, with_part = [], []
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.musicxml"
@@ -50,7 +50,10 @@ def round_trips(n: int) -> None:
             exact += same
             if not same:
                 failed.append(f.name)
-            symbols_only += len(ET.parse(out).getroot().findall("part")) == len(first.tracks) - 1
+            alone = len(ET.parse(out).getroot().findall("part")) == len(first.tracks) - 1
+            symbols_only += alone
+            if not alone:
+                with_part.append(f.name)
     elapsed = time.perf_counter() - t0
     with_chords = len(files) - without - unreadable
     print(f"OpenEWLD, first {len(files)} lead sheets: {with_chords} with chord symbols, {without} without, "
@@ -58,6 +61,8 @@ def round_trips(n: int) -> None:
           f"({symbols_only} written as symbols only); {elapsed:.0f} s")
     for name in failed:
         print(f"  changed: {name}")
+    for name in with_part:
+        print(f"  written with its Chords part: {name}")
 
 
 def long_comping() -> None:

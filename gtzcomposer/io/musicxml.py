@@ -30,8 +30,8 @@ own part). Where the chords change is read from the track's notes (:func:`chord_
 
 Decision: whether the chord track is also a sounding part. Reading a file makes a Chords track
 of block chords from its symbols (:func:`block_chord_notes`: root in the octave below middle C,
-a slash bass an octave lower, each chord until the next symbol or the end of the part's last
-note). When the song's chord track is exactly the track that reading the symbols back would make
+a slash bass an octave lower, each chord until the next symbol or the end of the last note of
+the part, all its staves). When the song's chord track is exactly the track that reading the symbols back would make
 (same notes, name, program and channel, and it is the last track), only the symbols are written:
 a lead sheet stays a lead sheet. Otherwise (the band's comping, edited chords) the chord track is
 written as its own part AND as symbols; reading such a file keeps the part and makes no second
@@ -415,8 +415,7 @@ def _chord_plan(song: Song) -> _ChordPlan:
     host = next((i for i in others if song.tracks[i].notes), others[0] if others else ci)
     symbols_only = False
     if host != ci and ci == len(song.tracks) - 1 and symbols:
-        top = choose_staves(song.tracks[host])[0].notes
-        end = max((n.end for n in top), default=symbols[-1].tick)
+        end = max((n.end for n in song.tracks[host].notes), default=symbols[-1].tick)
         read_back = new_track(ci, name=CHORDS_TRACK_NAME, notes=tuple(block_chord_notes(symbols, end)))
         symbols_only = all(getattr(track, f) == getattr(read_back, f)
                            for f in ("name", "program", "channel", "is_drum", "notes"))
@@ -1061,19 +1060,21 @@ def _read_symbol(el) -> ChordSymbol | None:
     return ChordSymbol(0, chord, pc if pc is not None and pc != chord.root else None)
 
 
-def _chords_track(score, index: int) -> Track | None:
+def _chords_track(groups: list[list], index: int) -> Track | None:
     """Chord symbols (<harmony>) of the score as a track named Chords: each symbol sounds as a
-    block chord (:func:`block_chord_notes`) until the next symbol or the end of its part's last
-    note. Symbols that cannot be read, and "N.C.", sound as nothing."""
+    block chord (:func:`block_chord_notes`) until the next symbol or the end of the last note of
+    its part (all staves of it). Symbols that cannot be read, and "N.C.", sound as nothing.
+    ``groups`` are the score's parts, the staves of one part together."""
     from music21 import harmony
 
     notes: list[Note] = []
-    for part in score.parts:
+    for part in (p for staves in groups for p in staves):
         symbols = [replace(_read_symbol(el), tick=_ticks(offset)) for offset, _voice, el in _voice_elements(part)
                    if isinstance(el, harmony.ChordSymbol)]
         if not symbols:
             continue
-        end = max((_ticks(o + el.quarterLength) for o, _v, el in _voice_elements(part)
+        staves = next(g for g in groups if any(p is part for p in g))
+        end = max((_ticks(o + el.quarterLength) for staff in staves for o, _v, el in _voice_elements(staff)
                    if not isinstance(el, harmony.Harmony)), default=symbols[-1].tick)
         notes = block_chord_notes(symbols, end)
         break  # one chord track: the first part that has symbols
@@ -1119,7 +1120,7 @@ def _score_to_song(score, name: str, midi: dict | None = None) -> Song:
         log.info("%s: %d grace notes skipped (they take no time in the score)", name, graces)
     # a part named Chords (Chord, Harmony) is the chord track: its symbols make no second one
     has_chords = any(is_chord_track_name(t.name) and not t.is_drum and t.notes for t in tracks)
-    chords = None if has_chords else _chords_track(score, len(tracks))
+    chords = None if has_chords else _chords_track(list(groups.values()), len(tracks))
     if chords is not None:
         tracks.append(chords)
 
