@@ -31,9 +31,9 @@ own part). Where the chords change is read from the track's notes (:func:`chord_
 Decision: whether the chord track is also a sounding part. Reading a file makes a Chords track
 of block chords from its symbols (:func:`block_chord_notes`: root in the octave below middle C,
 a slash bass an octave lower, each chord until the next symbol or the end of the last note of
-the part, all its staves). When the song's chord track is exactly the track that reading the symbols back would make
-(same notes, name, program and channel, and it is the last track), only the symbols are written:
-a lead sheet stays a lead sheet. Otherwise (the band's comping, edited chords) the chord track is
+the part on any of its staves). When the song's chord track is exactly the track that reading
+the symbols back would make (same notes, name, program and channel, and it is the last track),
+only the symbols are written: a lead sheet stays a lead sheet. Otherwise (the band's comping, edited chords) the chord track is
 written as its own part AND as symbols; reading such a file keeps the part and makes no second
 chord track from the symbols (a part named Chords, Chord or Harmony is the chord track). Either
 way, a file written here reads back with the same chord track.
