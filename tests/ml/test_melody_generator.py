@@ -204,3 +204,40 @@ def test_without_a_chord_track_the_style_proposes_chords(gen):
     many = [cont(gen, seed, song, st, bars=8, variations=1, seed=s) for st in ("jazz", "pop", "classical")
             for s in range(3)]
     assert sum(len({x.chord for x in m.chords}) > 1 for m in many) >= 7
+
+
+def test_style_guidance_keeps_the_unguided_share_of_chord_tones():
+    """Guidance pushes the target style away from the others' mean, but how often a note is a
+    tone of the chord stays the model's own (unguided) share; without a chord it is plain guidance."""
+    import numpy as np
+
+    from gtzcomposer.core.chords import Chord
+    from gtzcomposer.ml.melody.encoding import FIRST_NOTE, VOCAB_SIZE
+
+    rng = np.random.default_rng(3)
+    n_styles, k = 8, 4
+    logits = rng.normal(0, 2, (n_styles * k, VOCAB_SIZE))
+    logits[:, FIRST_NOTE::12] += 3.0  # the other styles favour the tonic (a chord tone of C) ...
+    logits[6 * k:7 * k, FIRST_NOTE::12] -= 3.0  # ... the target style (6) does not
+    tones = G._tone_masks()[Chord(0, "maj").index]
+    assert tones[FIRST_NOTE] and tones[FIRST_NOTE + 4] and not tones[FIRST_NOTE + 1] and not tones[:FIRST_NOTE].any()
+
+    def probs(z):
+        z = z - z.max(axis=1, keepdims=True)
+        return np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+
+    notes = np.zeros(VOCAB_SIZE, bool)
+    notes[FIRST_NOTE:] = True
+    p = probs(logits[6 * k:7 * k])
+    plain = probs(G._guide(logits, k, 6, 1.5))
+    kept = probs(G._guide(logits, k, 6, 1.5, tones))
+    share = lambda q: q[:, tones].sum(axis=1) / q[:, notes].sum(axis=1)  # noqa: E731
+    assert np.all(share(plain) < share(p) - 0.02)  # plain guidance moves it (the reason for the rule)
+    np.testing.assert_allclose(share(kept), share(p), atol=1e-9)
+    np.testing.assert_allclose(kept[:, notes].sum(axis=1), plain[:, notes].sum(axis=1), atol=1e-9)  # notes vs rests kept
+    # within the chord tones (and within the others) guidance still decides
+    np.testing.assert_allclose(kept[:, tones] / kept[:, tones].sum(axis=1, keepdims=True),
+                               plain[:, tones] / plain[:, tones].sum(axis=1, keepdims=True), atol=1e-9)
+    no_chord = G._tone_masks()[-1]
+    assert not no_chord.any()
+    np.testing.assert_allclose(G._guide(logits, k, 6, 1.5, no_chord), G._guide(logits, k, 6, 1.5))

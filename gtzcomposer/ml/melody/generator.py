@@ -295,6 +295,7 @@ class MelodyGenerator:
             for t in range(FIRST_NOTE, VOCAB_SIZE):
                 real = MIN_PITCH + t - FIRST_NOTE - shift
                 allowed_notes[t] = real % 12 in scale
+        tone_masks = _tone_masks()
         out = np.zeros((k, n_steps), np.int32)
         out_pos = positions(pos0, n_steps, steps_per_bar)
         prev = np.full(k, REST, np.int32)
@@ -306,8 +307,8 @@ class MelodyGenerator:
                 mask[:, REST] = True
                 mask[:, HOLD] = prev != REST
             mask[:, PAD] = mask[:, BOS] = False
-            tok = _sample(_guide(logits, k, target, style_strength) if guided else logits, mask, temperature,
-                          top_p, rng)
+            tok = _sample(_guide(logits, k, target, style_strength, tone_masks[out_chord[i]]) if guided else logits,
+                          mask, temperature, top_p, rng)
             out[:, i] = tok
             prev = tok
             if i + 1 < n_steps:
@@ -399,13 +400,56 @@ def _one_blas_thread():
 _BLAS = None
 
 
-def _guide(logits: np.ndarray, k: int, target: int, strength: float) -> np.ndarray:
-    """Style guidance over rows laid out style-major (style s, variation j at s * k + j)."""
+def _guide(logits: np.ndarray, k: int, target: int, strength: float, tones: np.ndarray | None = None) -> np.ndarray:
+    """Style guidance over rows laid out style-major (style s, variation j at s * k + j).
+
+    ``tones`` (vocabulary mask of the step's chord tones, or None without a chord): the guided
+    distribution keeps the unguided share of chord tones among the notes.  Guidance pushes away
+    from the other styles' mean, and most of those (folk, classical) play chord tones far more
+    often than jazz or blues; unchecked, it made jazz avoid chord tones (0.41 of notes on beats
+    against 0.59 in real solos, where plain sampling gives 0.61).  So guidance shapes rhythm,
+    contour and which notes are played, and the model alone decides how often a note fits the
+    chord."""
     z = logits - logits.max(axis=1, keepdims=True)
     logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
     logp = logp.reshape(-1, k, logits.shape[1])
     others = np.delete(logp, target, axis=0).mean(axis=0)
-    return logp[target] + strength * (logp[target] - others)
+    guided = logp[target] + strength * (logp[target] - others)
+    if tones is None or not tones.any():
+        return guided
+    notes = np.zeros(logits.shape[1], bool)
+    notes[FIRST_NOTE:] = True
+    other = notes & ~tones
+    p = np.exp(logp[target])
+    q = np.exp(guided - guided.max(axis=1, keepdims=True))
+    q /= q.sum(axis=1, keepdims=True)
+    tiny = 1e-12
+    p_t, p_o = p[:, tones].sum(axis=1), p[:, other].sum(axis=1)
+    q_t, q_o = q[:, tones].sum(axis=1), q[:, other].sum(axis=1)
+    share = p_t / np.maximum(p_t + p_o, tiny)  # the unguided share of chord tones among the notes
+    mass = q_t + q_o  # the guided mass of notes (against rests and holds) is kept
+    ok = (q_t > tiny) & (q_o > tiny)
+    lift_t = np.where(ok, np.log(np.maximum(mass * share, tiny) / np.maximum(q_t, tiny)), 0.0)
+    lift_o = np.where(ok, np.log(np.maximum(mass * (1 - share), tiny) / np.maximum(q_o, tiny)), 0.0)
+    return guided + np.where(tones[None, :], lift_t[:, None], 0.0) + np.where(other[None, :], lift_o[:, None], 0.0)
+
+
+_TONE_MASKS = None
+
+
+def _tone_masks() -> np.ndarray:
+    """(chord classes, vocabulary) masks of the note tokens that are tones of each chord
+    (key-relative, as the model's tokens and chords are); "no chord" masks nothing."""
+    global _TONE_MASKS
+    if _TONE_MASKS is None:
+        from ...core.chords import N_CHORD_CLASSES, Chord
+
+        m = np.zeros((N_CHORD_CLASSES, VOCAB_SIZE), bool)
+        pcs = (MIN_PITCH + np.arange(VOCAB_SIZE - FIRST_NOTE)) % 12
+        for c in range(N_CHORD_CLASSES - 1):
+            m[c, FIRST_NOTE:] = np.isin(pcs, sorted(Chord.from_index(c).pitch_classes))
+        _TONE_MASKS = m
+    return _TONE_MASKS
 
 
 def _sample(logits: np.ndarray, mask: np.ndarray, temperature: float, top_p: float, rng) -> np.ndarray:
