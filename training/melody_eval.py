@@ -33,11 +33,11 @@ def register(sub) -> None:
     p.add_argument("--data", help="a dataset file written by an earlier build (skips parsing)")
     p.add_argument("--shared-data", help="the shared datasets folder (wjd/, pop909/, openewld/, openscore-lieder/); default ../shared/data beside the repository, or GTZ_SHARED_DATA")
     p.add_argument("--midi-dir", help="evaluate on a MIDI-folder dataset instead of the corpus")
-    p.add_argument("--max-per-style", type=int, default=500)
+    p.add_argument("--max-per-style", type=int, default=1500)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--models", default=str(REPO / "models"))
     p.add_argument("--name", default=None, help="model name; default melody, or melody_<folder> with --midi-dir")
-    p.add_argument("--seeds-per-style", type=int, default=12, help="held-out seeds per style for style fidelity")
+    p.add_argument("--seeds-per-style", type=int, default=24, help="held-out seeds per style for style fidelity")
     p.add_argument("--report-dir", default=None)
     p.add_argument("--style-strength", type=float, nargs="+", default=[0.0, 0.5],
                    help="style guidance strengths to evaluate for style fidelity")
@@ -117,6 +117,41 @@ def _histograms(note_lists) -> dict[str, np.ndarray]:
     return h
 
 
+def _distances(rows: dict, real_h: dict, styles) -> dict:
+    """Total-variation distance of each row's histograms to each style's, per kind, plus
+    ``combined``: their sum over the four kinds (one distance on all four features)."""
+    out = {}
+    for t in styles:
+        out[t] = {}
+        for s in styles:
+            d = {kind: _tv(rows[t][kind], real_h[s][kind]) for kind in HIST_KINDS}
+            d["combined"] = sum(d.values())
+            out[t][s] = d
+    return out
+
+
+def nearest_own(dist: dict, styles, kind: str) -> int:
+    """How many rows are nearest their own style's column on ``kind``."""
+    return sum(1 for t in styles if min(styles, key=lambda s: dist[t][s][kind]) == t)
+
+
+def real_halves(test: list, styles, seed: int) -> dict:
+    """The data's own separability: each style's held-out pieces split in two halves (seeded), the
+    first halves' histograms against the second halves'.  A generated style cannot be expected to
+    land nearer its own style more often than real held-out music of that style does."""
+    from gtzcomposer.ml.melody.encoding import key_shift
+
+    rng = np.random.default_rng(seed + 7)
+    first, second = {}, {}
+    for s in styles:
+        ps = [p for p in test if p["style"] == s]
+        idx = rng.permutation(len(ps))
+        lists = [[(st, pi + key_shift(p["key"][0]), d) for st, pi, d in p["notes"]] for p in ps]
+        first[s] = _histograms([lists[i] for i in idx[::2]])
+        second[s] = _histograms([lists[i] for i in idx[1::2]])
+    return _distances(first, second, styles)
+
+
 def chord_tone_rate(notes, chords, beat_ticks: int) -> tuple[int, int]:
     """(notes on a beat whose pitch class is a tone of the chord sounding there, notes on a beat
     with a chord). ``notes`` (start, pitch, dur) ticks, onsets snapped to the 16th grid as the
@@ -169,6 +204,7 @@ def style_fidelity(data: dict, styles: list[str], models: Path, name: str, per_s
     recognised = {s: 0 for s in styles}
     total = {s: 0 for s in styles}
     gen_lists: dict[str, list] = {s: [] for s in styles}
+    own_lists: dict[str, list] = {s: [] for s in styles}  # continuations of seeds of the target's own style
     gen_ct = {s: [0, 0] for s in styles}
     t0 = time.time()
     from gtzcomposer.core.chords import chord_index
@@ -192,6 +228,8 @@ def style_fidelity(data: dict, styles: list[str], models: Path, name: str, per_s
             sh = key_shift(c.key.tonic)
             straight = unswing_notes(v.notes, c.swing)
             gen_lists[target].append([(n.start, n.pitch + sh, n.duration) for n in straight])
+            if target == p["style"]:
+                own_lists[target].append(gen_lists[target][-1])
             spans = [(x.start, x.end, chord_index(x.chord)) for x in c.chords]
             h, m = chord_tone_rate([(n.start, n.pitch, n.duration) for n in straight], spans, 1920 // den)
             gen_ct[target][0] += h
@@ -213,15 +251,14 @@ def style_fidelity(data: dict, styles: list[str], models: Path, name: str, per_s
         for i, s in enumerate(styles):
             m = fy == i
             real_acc[s] = float(np.mean(pred[m] == i)) if m.any() else float("nan")
-    dist = {}
-    for target in styles:
-        gh = _histograms(gen_lists[target])
-        dist[target] = {s: {kind: _tv(gh[kind], real_h[s][kind]) for kind in HIST_KINDS} for s in styles}
+    dist = _distances({t: _histograms(gen_lists[t]) for t in styles}, real_h, styles)
+    own_dist = _distances({t: _histograms(own_lists[t]) for t in styles}, real_h, styles)
     return {
         "seeds": len(seeds), "generation_seconds": round(gen_seconds, 1),
         "recognised_generated": {s: recognised[s] / max(1, total[s]) for s in styles},
         "recognised_real": real_acc,
-        "distances": dist,
+        "distances": dist, "distances_own_seeds": own_dist,
+        "real_halves": real_halves(test, styles, seed),
         "chord_tone_rate_generated": {s: gen_ct[s][0] / max(1, gen_ct[s][1]) for s in styles},
         "chord_tone_rate_real": real_ct,
     }
@@ -287,13 +324,31 @@ def run(args) -> int:
     for s in styles:
         lines.append(f"| {s} | " + " | ".join(f"{fids[w]['recognised_generated'][s]:.2f}" for w in ws)
                      + f" | {first['recognised_real'].get(s, float('nan')):.2f} |")
-    lines += ["", "Total-variation distance between the continuations' histograms (rows: target style) and each "
-              "style's held-out histograms (columns); the nearest column is in bold.", ""]
     nearest = {}
+    kinds = (*HIST_KINDS, "combined")
+    halves = first["real_halves"]
+    nearest["real_halves"] = {k: nearest_own(halves, styles, k) for k in kinds}
+    for w in ws:
+        nearest[f"own_seeds_w{w:g}"] = {k: nearest_own(fids[w]["distances_own_seeds"], styles, k) for k in kinds}
+        nearest[f"all_seeds_w{w:g}"] = {k: nearest_own(fids[w]["distances"], styles, k) for k in kinds}
+    lines += ["", "## Melody histograms", "", f"How many of the {len(styles)} styles are nearest their own style's held-out histograms "
+              "(combined = the sum of the four distances). *Real halves* is the data's own separability: "
+              "half of each style's held-out pieces against the other half; a generator cannot be expected to do better than "
+              "it. *Own seeds*: continuations of seeds of the target style; *all seeds*: seeds of every style "
+              "continued in the target style.", "",
+              "| histogram | real halves | " + " | ".join(f"own seeds, w={w:g} | all seeds, w={w:g}" for w in ws) + " |",
+              "|---|---|" + "---|---|" * len(ws)]
+    for k in kinds:
+        lines.append(f"| {k} | {nearest['real_halves'][k]} | "
+                     + " | ".join(f"{nearest[f'own_seeds_w{w:g}'][k]} | {nearest[f'all_seeds_w{w:g}'][k]}" for w in ws)
+                     + " |")
+    lines.append("")
+    lines += ["Total-variation distance between the continuations' histograms (rows: target style) and each "
+              "style's held-out histograms (columns); the nearest column is in bold.", ""]
     for w in ws:
         for kind, title in (("pitch_class", "Pitch classes (key-normalised)"), ("interval", "Intervals (-12..+12)"),
                             ("onset_in_beat", "Onset position in the beat (16ths)"),
-                            ("duration", "Durations (16ths)")):
+                            ("duration", "Durations (16ths)"), ("combined", "All four (sum of the distances)")):
             lines += [f"### {title}, w={w:g}", "", "| generated as \\ held-out | " + " | ".join(styles) + " |",
                       "|---|" + "---|" * len(styles)]
             for t in styles:
@@ -301,9 +356,7 @@ def run(args) -> int:
                 best = min(styles, key=lambda s, row=row, kind=kind: row[s][kind])
                 cells = [f"**{row[s][kind]:.3f}**" if s == best else f"{row[s][kind]:.3f}" for s in styles]
                 lines.append(f"| {t} | " + " | ".join(cells) + " |")
-            own = sum(1 for t in styles
-                      if min(styles, key=lambda s, t=t, kind=kind: fids[w]["distances"][t][s][kind]) == t)
-            nearest[f"{kind}_w{w:g}"] = own
+            own = nearest_own(fids[w]["distances"], styles, kind)
             lines += ["", f"Nearest to its own style: {own} of {len(styles)}.", ""]
     lines += ["## Chord-tone rate", "",
               "Share of the notes that start on a beat (straight grid) whose pitch class is a tone of the chord "
