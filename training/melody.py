@@ -60,7 +60,7 @@ def register(sub) -> None:
     p.add_argument("--data", help="a dataset file written by an earlier build (skips parsing)")
     p.add_argument("--shared-data", help="the shared datasets folder (wjd/, pop909/, openewld/, openscore-lieder/); default ../shared/data beside the repository, or GTZ_SHARED_DATA")
     p.add_argument("--data-only", action="store_true", help="build the dataset and the EDA report, then stop")
-    p.add_argument("--max-per-style", type=int, default=500, help="cap on pieces per style (seeded choice)")
+    p.add_argument("--max-per-style", type=int, default=1500, help="cap on pieces per style (seeded choice)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch", type=int, default=64)

@@ -33,8 +33,7 @@ PPQ = 480
 MIN_NOTES = 12
 MIN_BARS = 2
 MAX_CHORD_FRACTION = 0.2
-LIEDER_CAP = 150  # Lieder candidates (of 677), a seeded choice, when the styles are capped
-DATA_VERSION = 2  # 2: chords, swing, split groups, WJD/POP909/OpenEWLD/Lieder
+DATA_VERSION = 3  # 2: chords, swing, split groups, WJD/POP909/OpenEWLD/Lieder; 3: every Lieder song a candidate
 
 ESSEN_EXCLUDE = re.compile(r"^(han\d|irl|test)")
 
@@ -81,9 +80,6 @@ def corpus_tasks(max_per_style: int | None, seed: int) -> tuple[list[tuple], dic
                      ("lieder", src.lieder_tasks)):
         try:
             found = fn(root)
-            if kind == "lieder" and max_per_style and len(found) > LIEDER_CAP:
-                # the Lieder are slow to parse (voice + piano scores): a seeded choice of them
-                found = sorted(random.Random(seed).sample(found, LIEDER_CAP), key=lambda t: t[0])
             for t in found:
                 by_style[t[1]].append(t)
         except FileNotFoundError as exc:
