@@ -206,9 +206,10 @@ def test_without_a_chord_track_the_style_proposes_chords(gen):
     assert sum(len({x.chord for x in m.chords}) > 1 for m in many) >= 7
 
 
-def test_style_guidance_keeps_the_unguided_share_of_chord_tones():
+def test_style_guidance_keeps_the_unguided_share_of_chord_and_scale_tones():
     """Guidance pushes the target style away from the others' mean, but how often a note is a
-    tone of the chord stays the model's own (unguided) share; without a chord it is plain guidance."""
+    tone of the chord, another tone of the key, or chromatic stays the model's own (unguided)
+    share; with neither chord nor key it is plain guidance."""
     import numpy as np
 
     from gtzcomposer.core.chords import Chord
@@ -219,6 +220,8 @@ def test_style_guidance_keeps_the_unguided_share_of_chord_tones():
     logits = rng.normal(0, 2, (n_styles * k, VOCAB_SIZE))
     logits[:, FIRST_NOTE::12] += 3.0  # the other styles favour the tonic (a chord tone of C) ...
     logits[6 * k:7 * k, FIRST_NOTE::12] -= 3.0  # ... the target style (6) does not
+    logits[:, FIRST_NOTE + 1::12] -= 2.0  # the others avoid C# (chromatic in C) more than ...
+    logits[6 * k:7 * k, FIRST_NOTE + 1::12] += 2.0  # ... the target does
     tones = G._tone_masks()[Chord(0, "maj").index]
     assert tones[FIRST_NOTE] and tones[FIRST_NOTE + 4] and not tones[FIRST_NOTE + 1] and not tones[:FIRST_NOTE].any()
 
@@ -230,14 +233,20 @@ def test_style_guidance_keeps_the_unguided_share_of_chord_tones():
     notes[FIRST_NOTE:] = True
     p = probs(logits[6 * k:7 * k])
     plain = probs(G._guide(logits, k, 6, 1.5))
-    kept = probs(G._guide(logits, k, 6, 1.5, tones))
-    share = lambda q: q[:, tones].sum(axis=1) / q[:, notes].sum(axis=1)  # noqa: E731
-    assert np.all(share(plain) < share(p) - 0.02)  # plain guidance moves it (the reason for the rule)
-    np.testing.assert_allclose(share(kept), share(p), atol=1e-9)
+    scale = np.zeros(VOCAB_SIZE, bool)
+    scale[FIRST_NOTE:] = np.isin((np.arange(VOCAB_SIZE - FIRST_NOTE) + 36) % 12, [0, 2, 4, 5, 7, 9, 11])
+    kept = probs(G._guide(logits, k, 6, 1.5, tones, scale))
+    share = lambda q, g=tones: q[:, g].sum(axis=1) / q[:, notes].sum(axis=1)  # noqa: E731
+    chromatic = notes & ~scale & ~tones
+    assert np.all(share(plain) < share(p) - 0.02)  # plain guidance moves them (the reason for the rule)
+    assert np.all(share(plain, chromatic) > share(p, chromatic) + 0.02)
+    for g in (tones, notes & scale & ~tones, chromatic):
+        np.testing.assert_allclose(share(kept, g), share(p, g), atol=1e-9)
     np.testing.assert_allclose(kept[:, notes].sum(axis=1), plain[:, notes].sum(axis=1), atol=1e-9)  # notes vs rests kept
-    # within the chord tones (and within the others) guidance still decides
-    np.testing.assert_allclose(kept[:, tones] / kept[:, tones].sum(axis=1, keepdims=True),
-                               plain[:, tones] / plain[:, tones].sum(axis=1, keepdims=True), atol=1e-9)
+    # within each group guidance still decides
+    for g in (tones, chromatic):
+        np.testing.assert_allclose(kept[:, g] / kept[:, g].sum(axis=1, keepdims=True),
+                                   plain[:, g] / plain[:, g].sum(axis=1, keepdims=True), atol=1e-9)
     no_chord = G._tone_masks()[-1]
     assert not no_chord.any()
     np.testing.assert_allclose(G._guide(logits, k, 6, 1.5, no_chord), G._guide(logits, k, 6, 1.5))
