@@ -319,9 +319,9 @@ def test_export_musicxml_off_the_gui_thread_with_progress_and_the_export_log(qtb
     workers = []
     real = musicxml._build_score
 
-    def spy(notated):
+    def spy(notated, *args, **kwargs):
         workers.append(threading.current_thread() is threading.main_thread())
-        return real(notated)
+        return real(notated, *args, **kwargs)
 
     monkeypatch.setattr(musicxml, "_build_score", spy)
     with qtbot.waitSignal(w.files.exportFinished, timeout=30000):
@@ -340,10 +340,10 @@ def test_cancelled_musicxml_export_writes_nothing(qtbot, tmp_path, monkeypatch):
     started, release = threading.Event(), threading.Event()
     real = musicxml._build_score
 
-    def slow(notated):
+    def slow(notated, *args, **kwargs):
         started.set()
         release.wait(10)
-        return real(notated)
+        return real(notated, *args, **kwargs)
 
     monkeypatch.setattr(musicxml, "_build_score", slow)
     w = make_window(qtbot, two_track_song())
