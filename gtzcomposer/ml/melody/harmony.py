@@ -134,9 +134,22 @@ class ChordProgressionModel:
         # counts[style][k][context] -> Counter(next)
         self.counts: dict[str, list[dict[tuple, Counter]]] = {
             s: [defaultdict(Counter) for _ in range(order)] for s in self.styles}
+        self._raw: dict[str, list] = {}  # a loaded style's tables as read, turned into counts on first use
+
+    def _levels(self, style: str) -> list[dict[tuple, Counter]]:
+        """The style's count tables (a loaded model reads a style's JSON only when it is first used:
+        loading all eight took 0.13 s, most of the model's load time)."""
+        raw = self._raw.pop(style, None)
+        if raw is not None:
+            levels = self.counts[style]
+            for k, level in enumerate(raw):
+                for ctx, c in level.items():
+                    key = tuple(int(x) for x in ctx.split()) if ctx else ()
+                    levels[k][key] = Counter({int(t): n for t, n in c.items()})
+        return self.counts[style]
 
     def fit(self, style: str, sequences: Iterable[Sequence[int]]) -> ChordProgressionModel:
-        counts = self.counts[style]
+        counts = self._levels(style)
         for seq in sequences:
             hist = [CHORD_BOS] * (self.order - 1)
             for c in seq:
@@ -148,7 +161,7 @@ class ChordProgressionModel:
         return self
 
     def distribution(self, style: str, history: Sequence[int]) -> np.ndarray:
-        counts = self.counts[style]
+        counts = self._levels(style)
         p = np.ones(self.vocab)
         uni = counts[0].get(())
         if uni:
@@ -199,16 +212,12 @@ class ChordProgressionModel:
     def to_json(self) -> dict:
         return {"order": self.order, "styles": self.styles,
                 "counts": {s: [{" ".join(map(str, ctx)): {str(t): n for t, n in c.items()}
-                                for ctx, c in level.items()} for level in self.counts[s]] for s in self.styles}}
+                                for ctx, c in level.items()} for level in self._levels(s)] for s in self.styles}}
 
     @classmethod
     def from_json(cls, data: dict) -> ChordProgressionModel:
         m = cls(data["styles"], data["order"])
-        for s, levels in data["counts"].items():
-            for k, level in enumerate(levels):
-                for ctx, c in level.items():
-                    key = tuple(int(x) for x in ctx.split()) if ctx else ()
-                    m.counts[s][k][key] = Counter({int(t): n for t, n in c.items()})
+        m._raw = {s: levels for s, levels in data["counts"].items() if s in m.counts}
         return m
 
     def save(self, path: str | Path) -> None:
