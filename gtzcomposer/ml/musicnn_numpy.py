@@ -238,14 +238,6 @@ class _Branch:
         np.maximum(m * self.s, 0, out=m)
         return self.bn(m)
 
-    def __call__(self, x: np.ndarray, pad: tuple[int, int] | None = None) -> np.ndarray:
-        """As :meth:`live_out`, with every filter: (B, T', F)."""
-        live = self.live_out(x, pad)
-        out = np.empty((*live.shape[:2], self.n_filters), np.float32)
-        out[...] = self.const
-        out[..., self.live] = live
-        return out
-
 
 _blas = None
 _blas_lock = threading.Lock()

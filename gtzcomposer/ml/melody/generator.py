@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from ...core import GtzError, KeySignature, Note, Song
-from ...core.chords import ChordSpan, chord_index
+from ...core.chords import N_CHORD_CLASSES, Chord, ChordSpan, chord_index
 from ...core.errors import Cancelled as _Cancelled
 from ...core.generation import GenerationSettings
 from ...core.timing import bar_at
@@ -452,8 +452,6 @@ def _tone_masks() -> np.ndarray:
     (key-relative, as the model's tokens and chords are); "no chord" masks nothing."""
     global _TONE_MASKS
     if _TONE_MASKS is None:
-        from ...core.chords import N_CHORD_CLASSES, Chord
-
         m = np.zeros((N_CHORD_CLASSES, VOCAB_SIZE), bool)
         pcs = (MIN_PITCH + np.arange(VOCAB_SIZE - FIRST_NOTE)) % 12
         for c in range(N_CHORD_CLASSES - 1):
