@@ -57,12 +57,8 @@ def read_limited(source: Source, limit: int, error: type[Exception], kind: str) 
                 if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):  # swapped since the stat
                     raise error(f"{name}: is not a regular {kind} file")
                 data = fh.read(limit + 1)
-        except FileNotFoundError:
-            raise error(f"{name}: no such file ({path})") from None
-        except PermissionError:
-            raise error(f"{name}: permission denied") from None
         except OSError as exc:
-            raise error(f"{name}: could not be read ({exc.strerror or exc})") from None
+            raise _unreadable(exc, name, path, error) from None
     elif isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
     elif hasattr(source, "read"):
@@ -80,6 +76,15 @@ def read_limited(source: Source, limit: int, error: type[Exception], kind: str) 
     if len(data) > limit:
         raise error(too_big)
     return name, data
+
+
+def _unreadable(exc: OSError, name: str, path, error: type[Exception]) -> Exception:
+    """The one sentence for a file that could not be opened or examined."""
+    if isinstance(exc, FileNotFoundError):
+        return error(f"{name}: no such file ({path})")
+    if isinstance(exc, PermissionError):
+        return error(f"{name}: permission denied")
+    return error(f"{name}: could not be read ({exc.strerror or exc})")
 
 
 def _special_kind(mode: int) -> str:
@@ -100,12 +105,8 @@ def check_regular_file(path: str | os.PathLike, error: type[Exception], kind: st
     name = path.name or str(path)
     try:
         info = path.stat()
-    except FileNotFoundError:
-        raise error(f"{name}: no such file ({path})") from None
-    except PermissionError:
-        raise error(f"{name}: permission denied") from None
     except OSError as exc:
-        raise error(f"{name}: could not be read ({exc.strerror or exc})") from None
+        raise _unreadable(exc, name, path, error) from None
     if stat.S_ISDIR(info.st_mode):
         raise error(f"{name}: is a folder, not a {kind} file")
     if not stat.S_ISREG(info.st_mode):

@@ -67,6 +67,12 @@ class Spelling:
         return 12 * (self.octave + 1) + LETTER_PC[LETTERS.index(self.step)] + self.alter
 
 
+def _written_pitch(pitch) -> Spelling:
+    """The spelling a MusicXML ``<pitch>`` element writes (missing parts as MusicXML's defaults)."""
+    return Spelling((pitch.findtext("step") or "C").strip(), round(float(pitch.findtext("alter") or 0)),
+                    int(pitch.findtext("octave") or 4))
+
+
 def _with_octave(midi: int, step: str, alter: int) -> Spelling:
     base = midi - alter - LETTER_PC[LETTERS.index(step)]
     return Spelling(step, alter, base // 12 - 1)
@@ -376,10 +382,7 @@ def unpitch_drums(root, score_part, part, part_id: str, channel: int, program: i
         pitch = note.find("pitch")
         if pitch is None:
             continue
-        step = (pitch.findtext("step") or "C").strip()
-        octave = int(pitch.findtext("octave") or 4)
-        alter = round(float(pitch.findtext("alter") or 0))
-        midi = Spelling(step, alter, octave).midi
+        midi = _written_pitch(pitch).midi
         d_step, d_octave, head = drum_display(midi)
         unpitched = ET.Element("unpitched")
         ET.SubElement(unpitched, "display-step").text = d_step
@@ -470,9 +473,8 @@ def mark_accidentals(root) -> int:
                 pitch = note.find("pitch")
                 if pitch is None:
                     continue
-                step = (pitch.findtext("step") or "C").strip()
-                octave = int(pitch.findtext("octave") or 4)
-                alter = round(float(pitch.findtext("alter") or 0))
+                written = _written_pitch(pitch)
+                step, alter, octave = written.step, written.alter, written.octave
                 staff = int(note.findtext("staff") or 1)
                 slot = (staff, step, octave)
                 expected = state.get(slot, key_alterations(max(-7, min(7, key_fifths)))[step])
