@@ -28,7 +28,7 @@ MAX_VARIATIONS = 16
 MAX_STRENGTH = 5.0
 MAX_SEED = 2**32 - 1
 PARTS = ("melody", "chords", "bass", "drums")
-DEFAULT_STYLE_STRENGTH = 0.5
+DEFAULT_STYLE_STRENGTH = 0.75
 
 
 class GenerationSettingsError(GtzError):

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from ..core.generation import DEFAULT_STYLE_STRENGTH, MAX_STRENGTH
 from ..ml.band.styles import GENRES
 from .uploads import AUDIO_TYPES, SONG_TYPES
 
@@ -53,7 +54,7 @@ CONTINUE_PARAMETERS = [
     _query("top_p", {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "default": 0.95}, "nucleus sampling mass"),
     _query("seed", {"type": "integer", "minimum": 0}, "random seed (the same seed gives the same result); drawn when absent"),
     _query("key_lock", {"type": "boolean", "default": False}, "only pitches of the song's key"),
-    _query("strength", {"type": "number", "minimum": 0, "maximum": 5, "default": 0.5}, "style guidance (0 = plain sampling)"),
+    _query("strength", {"type": "number", "minimum": 0, "maximum": MAX_STRENGTH, "default": DEFAULT_STYLE_STRENGTH}, "style guidance (0 = plain sampling)"),
     _query("parts", {"type": "string", "default": "melody"},
            "parts to generate, joined by commas (a JSON list in a JSON body): melody, chords, bass, drums, any "
            "subset (melody is always there). The band parts need the program mma on the server; without it (or "

@@ -44,7 +44,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.continuation import Offer, Part, WriteMode
-from ..core.generation import GenerationSettings
+from ..core.generation import DEFAULT_STYLE_STRENGTH, MAX_STRENGTH, GenerationSettings
 from ..core.transforms import top_line
 from ..services import band as band_service
 from ..services import models
@@ -104,7 +104,8 @@ class ContinuePanel(QWidget):
         self.variations = QSpinBox(minimum=1, maximum=16, value=4)
         self.temperature = QDoubleSpinBox(minimum=0.1, maximum=2.0, singleStep=0.05, value=1.0)
         self.top_p = QDoubleSpinBox(minimum=0.05, maximum=1.0, singleStep=0.05, value=0.95)
-        self.style_strength = QDoubleSpinBox(minimum=0.0, maximum=5.0, singleStep=0.25, value=0.5)
+        self.style_strength = QDoubleSpinBox(minimum=0.0, maximum=MAX_STRENGTH, singleStep=0.25,
+                                             value=DEFAULT_STYLE_STRENGTH)
         self.style_strength.setToolTip("how hard to push towards the style (0 = plain sampling)")
         self.seed_box = QSpinBox(minimum=-1, maximum=2**31 - 1, value=-1)
         self.seed_box.setSpecialValueText("random")

@@ -32,7 +32,7 @@ def test_writes_ranked_files_and_summary(seed_file, tmp_path, capsys):
     summary = json.loads((out / "continuations.json").read_text())
     assert summary["schema"] == 1 and summary["style"] == "scottish" and summary["seed"] == 5
     assert summary["time_signature"] == "3/4" and summary["key"] == "G major"
-    assert summary["style_strength"] == 0.5
+    assert summary["style_strength"] == 0.75  # the default (core.generation.DEFAULT_STYLE_STRENGTH)
     assert summary["end_tick"] - summary["start_tick"] == 2 * 1440
     assert [r["rank"] for r in summary["results"]] == [1, 2, 3]
     scores = [r["score"] for r in summary["results"]]

@@ -207,7 +207,7 @@ def test_without_a_chord_track_the_style_proposes_chords(gen):
 
 
 def test_style_guidance_keeps_the_unguided_share_of_chord_and_scale_tones():
-    """Guidance pushes the target style away from the others' mean, but how often a note is a
+    """Guidance pushes the target style away from what the others play, but how often a note is a
     tone of the chord, another tone of the key, or chromatic stays the model's own (unguided)
     share; with neither chord nor key it is plain guidance."""
     import numpy as np
@@ -250,3 +250,37 @@ def test_style_guidance_keeps_the_unguided_share_of_chord_and_scale_tones():
     no_chord = G._tone_masks()[-1]
     assert not no_chord.any()
     np.testing.assert_allclose(G._guide(logits, k, 6, 1.5, no_chord), G._guide(logits, k, 6, 1.5))
+
+
+def test_guidance_is_bayes_sharpening_against_the_mixture_of_every_style():
+    """Guided = p(x | target) * p(target | x) ** w, with p(target | x) from Bayes' rule over the
+    model's styles: the push on any token is bounded by w * log(n styles), and what the target
+    shares with a neighbour style is not pushed away.  The earlier reference (the other styles'
+    geometric mean) fails both checks."""
+    import numpy as np
+
+    import gtzcomposer.ml.melody.generator as G
+    from gtzcomposer.ml.melody.encoding import FIRST_NOTE, HOLD, VOCAB_SIZE
+
+    rng = np.random.default_rng(5)
+    n_styles, k, target, w = 8, 2, 6, 0.75
+    logits = rng.normal(0, 1, (n_styles * k, VOCAB_SIZE))
+    logits[:, HOLD] += 2.0
+    logits[:, FIRST_NOTE + 10] = -40.0  # a note that every other style all but rules out ...
+    logits[target * k:(target + 1) * k, FIRST_NOTE + 10] = -4.0  # ... and the target rarely plays
+    logits[7 * k:8 * k] = logits[target * k:(target + 1) * k]  # style 7 plays exactly like the target
+
+    def logsoft(z):
+        z = z - z.max(axis=1, keepdims=True)
+        return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+    lp = logsoft(logits).reshape(n_styles, k, VOCAB_SIZE)
+    mixture = np.log(np.exp(lp).mean(axis=0))
+    expected = logsoft(lp[target] + w * (lp[target] - mixture))
+    got = logsoft(G._guide(logits, k, target, w))
+    np.testing.assert_allclose(got, expected, atol=1e-9)
+    # the bounded push: no token gains more than w * log(n) nats over the unguided distribution
+    gain = got - lp[target]
+    assert gain.max() <= w * np.log(n_styles) + 1e-9
+    rare = np.exp(got[:, FIRST_NOTE + 10])
+    assert np.all(rare < 0.05), rare  # the rare note stays rare (the old reference made it likely)
