@@ -26,8 +26,10 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=None, help="random seed; the same seed gives the same result")
     p.add_argument("--track", type=int, default=None,
                    help="index of the seed track (default: the first non-drum track with notes)")
+    from ..core.generation import DEFAULT_STYLE_STRENGTH, MAX_STRENGTH  # light: no model code
+
     p.add_argument("--style-strength", type=float, default=None,
-                   help="style guidance 0..5 (0 = plain sampling; default %(default)s = the model's default)")
+                   help=f"style guidance 0..{MAX_STRENGTH:g} (0 = plain sampling; default {DEFAULT_STYLE_STRENGTH:g})")
     p.add_argument("--key-lock", action="store_true", help="use only pitches of the song's key")
     p.add_argument("--model", default="melody",
                    help="melody model name in the models folder (default melody; see `gtzcomposer models`)")

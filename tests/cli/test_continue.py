@@ -133,3 +133,13 @@ def test_models_names_the_stand_ins(capsys):
     assert "stand-in" in out
     for genre, style in (("rock", "blues"), ("country", "folk"), ("metal", "classical"), ("disco", "pop")):
         assert f"{genre} -> {style}" in out
+
+
+def test_help_names_the_default_style_strength(capsys):
+    from gtzcomposer.core.generation import DEFAULT_STYLE_STRENGTH
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["continue", "--help"])
+    assert exit_.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"default {DEFAULT_STYLE_STRENGTH:g})" in text and "default None" not in text
