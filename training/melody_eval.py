@@ -188,15 +188,11 @@ def chord_tone_rate(notes, chords, beat_ticks: int) -> tuple[int, int]:
     return hit, n
 
 
-def _seed_notes(notes, first_bar: int, bar: int) -> list:
-    return [n for n in notes if first_bar <= n.start < first_bar + 2 * bar]
-
-
 def fidelity_seeds(test: list, styles, per_style: int, rng) -> list[tuple[dict, int]]:
     """``per_style`` seeds per style: (held-out piece, tick of a bar line), the seed being the 2 bars
     from there.  Each seed is a piece drawn at random (with replacement) and a bar drawn at random
     among those whose 2 bars hold at least a beat of notes, so a style's figures do not rest on
-    its few pieces' openings (blues has 13 held-out solos; a solo's first bars are its quietest)."""
+    its few pieces' openings alone (blues has 13 held-out solos, which gave 13 seeds)."""
     out = []
     for s in styles:
         cand = []
@@ -272,7 +268,7 @@ def style_fidelity(data: dict, styles: list[str], models: Path, name: str, per_s
     for k, (p, first_bar) in enumerate(seeds):
         num, den = p["meter"]
         notes = [Note(start=st, pitch=pi, duration=max(1, d)) for st, pi, d in p["notes"]]
-        seed_notes = _seed_notes(notes, first_bar, num * 1920 // den)
+        seed_notes = [n for n in notes if first_bar <= n.start < first_bar + 2 * num * 1920 // den]
         song = Song(tracks=(new_track(0, notes=tuple(seed_notes)),), time_signatures=(TimeSignature(0, num, den),),
                     key_signatures=(KeySignature(0, p["key"][0], p["key"][1]),))
         for target in styles:
