@@ -31,6 +31,7 @@ min6       minor-sixth             sus2       suspended-second
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -56,7 +57,7 @@ QUALITIES: dict[str, tuple[int, ...]] = {
 }
 QUALITY_NAMES = tuple(QUALITIES)
 PITCH_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
-_SYMBOL_SUFFIX = {"maj": "", "min": "m", "7": "7", "maj7": "maj7", "min7": "m7", "6": "6", "min6": "m6",
+SYMBOL_SUFFIXES = {"maj": "", "min": "m", "7": "7", "maj7": "maj7", "min7": "m7", "6": "6", "min6": "m6",
                   "minmaj7": "m(maj7)", "dim": "dim", "dim7": "dim7", "hdim7": "m7b5", "aug": "aug",
                   "sus4": "sus4", "sus2": "sus2"}
 N_CHORD_CLASSES = 12 * len(QUALITIES) + 1  # + "no chord"
@@ -67,7 +68,6 @@ MUSICXML_KINDS: dict[str, str] = {
     "sus2": "suspended-second"}
 """Quality -> MusicXML ``<kind>`` value (see the module docstring); the symbol text of the kind is
 ``Chord.symbol`` without its root."""
-SYMBOL_SUFFIXES = _SYMBOL_SUFFIX
 
 
 class ChordError(GtzError):
@@ -96,7 +96,7 @@ class Chord:
     @property
     def symbol(self) -> str:
         """A lead-sheet symbol, e.g. ``Bb7``, ``F#m7b5``."""
-        return PITCH_NAMES[self.root] + _SYMBOL_SUFFIX[self.quality]
+        return PITCH_NAMES[self.root] + SYMBOL_SUFFIXES[self.quality]
 
     @property
     def index(self) -> int:
@@ -195,13 +195,17 @@ def _quality_from_suffix(q: str, text: str) -> str:
 def infer_chords(notes: Iterable, spans: Sequence[tuple[int, int]]) -> list[Chord | None]:
     """The most likely chord of the vocabulary in each ``(start, end)`` tick span, from the
     duration-weighted pitch classes of ``notes`` (objects with ``start``, ``end``/``duration`` and
-    ``pitch``) sounding there; ``None`` where nothing sounds. Triads win ties over sevenths."""
-    notes = list(notes)
+    ``pitch``) sounding there; ``None`` where nothing sounds. Triads win ties over sevenths.
+    Each span looks only at the notes that start at most the longest note's length before it, so
+    a long track (a band's comping) is read in time linear in its length."""
+    notes = sorted(notes, key=lambda n: n.start)
+    starts = [n.start for n in notes]
+    longest = max((n.duration for n in notes), default=0)
     out: list[Chord | None] = []
     for s0, s1 in spans:
         w = [0.0] * 12
         lowest: tuple[int, int] | None = None
-        for n in notes:
+        for n in notes[bisect.bisect_left(starts, s0 - longest):bisect.bisect_left(starts, s1)]:
             end = n.start + n.duration
             overlap = min(end, s1) - max(n.start, s0)
             if overlap > 0:

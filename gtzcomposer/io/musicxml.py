@@ -64,6 +64,7 @@ from ..core.chords import (
     SYMBOL_SUFFIXES,
     Chord,
     chord_track_index,
+    chords_from_notes,
     is_chord_track_name,
     slot_spans,
 )
@@ -368,30 +369,13 @@ def _block_symbols(song: Song, track: Track) -> list[ChordSymbol] | None:
     return out
 
 
-def _chords_per_slot(notes, spans: list[tuple[int, int]]) -> list:
-    """``core.chords.chords_from_notes(notes, spans)``, each slot judged on only the notes that can
-    overlap it (the same result; a long comping track is read in time linear in its length)."""
-    import bisect
-
-    from ..core.chords import ChordSpan, infer_chords, merge_spans
-
-    ordered = sorted(notes, key=lambda n: n.start)
-    starts = [n.start for n in ordered]
-    longest = max((n.duration for n in ordered), default=0)
-    out = []
-    for a, b in spans:
-        near = ordered[bisect.bisect_left(starts, a - longest):bisect.bisect_left(starts, b)]
-        out.append(ChordSpan(a, b, infer_chords(near, [(a, b)])[0]))
-    return merge_spans(out)
-
-
 def chord_symbols(song: Song, track: Track) -> tuple[list[ChordSymbol], str]:
     """The chord symbols a chord track is written as, and how they were found ("block chords"
     or "inferred per chord slot"); see the module docstring."""
     symbols = _block_symbols(song, track)
     if symbols is not None:
         return symbols, "block chords"
-    spans = _chords_per_slot(track.notes, slot_spans(song, 0, track.end_tick))
+    spans = chords_from_notes(track.notes, slot_spans(song, 0, track.end_tick))
     while spans and spans[0].chord is None:
         spans.pop(0)
     return [ChordSymbol(s.start, s.chord) for s in spans], "inferred per chord slot"
@@ -1034,53 +1018,50 @@ def _part_notes(part, inst) -> tuple[list[Note], int, bool]:
     return notes, graces, unpitched
 
 
-def _read_symbol(el) -> ChordSymbol | None:
-    """A music21 chord symbol as ours (the chord ``None`` for "N.C." and for symbols that cannot
-    be read), at tick 0."""
+def _read_symbol(el, tick: int) -> ChordSymbol:
+    """A music21 chord symbol at ``tick`` as ours (the chord ``None`` for "N.C." and for symbols
+    that cannot be read)."""
     from music21 import harmony
 
     from ..core.chords import ChordError, parse_symbol
 
     if isinstance(el, harmony.NoChord):
-        return ChordSymbol(0, None)
+        return ChordSymbol(tick, None)
     try:
         chord = parse_symbol(f"{el.root().name.replace('-', 'b')}:{el.chordKind}")
     except (ChordError, AttributeError):
         try:
             chord = parse_symbol(el.figure)
         except ChordError:
-            return ChordSymbol(0, None)
+            return ChordSymbol(tick, None)
     if chord is None:
-        return ChordSymbol(0, None)
+        return ChordSymbol(tick, None)
     try:
         bass = el.bass()
     except Exception:  # noqa: BLE001 - music21 works the bass out of odd figures
         bass = None
     pc = bass.pitchClass if bass is not None else None
-    return ChordSymbol(0, chord, pc if pc is not None and pc != chord.root else None)
+    return ChordSymbol(tick, chord, pc if pc is not None and pc != chord.root else None)
 
 
 def _chords_track(groups: list[list], index: int) -> Track | None:
     """Chord symbols (<harmony>) of the score as a track named Chords: each symbol sounds as a
     block chord (:func:`block_chord_notes`) until the next symbol or the end of the last note of
     its part (all staves of it). Symbols that cannot be read, and "N.C.", sound as nothing.
-    ``groups`` are the score's parts, the staves of one part together."""
+    ``groups`` are the score's parts, the staves of one part together; the first staff that has
+    symbols gives the one chord track."""
     from music21 import harmony
 
-    notes: list[Note] = []
-    for part in (p for staves in groups for p in staves):
-        symbols = [replace(_read_symbol(el), tick=_ticks(offset)) for offset, _voice, el in _voice_elements(part)
-                   if isinstance(el, harmony.ChordSymbol)]
-        if not symbols:
-            continue
-        staves = next(g for g in groups if any(p is part for p in g))
-        end = max((_ticks(o + el.quarterLength) for staff in staves for o, _v, el in _voice_elements(staff)
-                   if not isinstance(el, harmony.Harmony)), default=symbols[-1].tick)
-        notes = block_chord_notes(symbols, end)
-        break  # one chord track: the first part that has symbols
-    if not notes:
-        return None
-    return new_track(index, name=CHORDS_TRACK_NAME, notes=tuple(sorted(notes)))
+    for staves in groups:
+        for part in staves:
+            symbols = [_read_symbol(el, _ticks(offset)) for offset, _voice, el in _voice_elements(part)
+                       if isinstance(el, harmony.ChordSymbol)]
+            if symbols:
+                end = max((_ticks(o + el.quarterLength) for staff in staves for o, _v, el in _voice_elements(staff)
+                           if not isinstance(el, harmony.Harmony)), default=symbols[-1].tick)
+                notes = block_chord_notes(symbols, end)
+                return new_track(index, name=CHORDS_TRACK_NAME, notes=tuple(sorted(notes))) if notes else None
+    return None
 
 
 def _score_to_song(score, name: str, midi: dict | None = None) -> Song:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from gtzcomposer.core import Note
-from gtzcomposer.core.chords import N_CHORD_CLASSES, Chord, chord_index, infer_chords
+from gtzcomposer.core.chords import N_CHORD_CLASSES, Chord, chord_index, infer_chords, slot_ticks
 from gtzcomposer.ml.melody import harmony as H
 
 
@@ -25,8 +25,8 @@ def test_numpy_inference_agrees_with_core_inference():
 
 
 def test_slots_follow_the_meter():
-    assert H.slot_ticks(4, 4) == 960 and H.slot_ticks(3, 4) == 1440 and H.slot_ticks(6, 8) == 720
-    assert H.slot_ticks(2, 4) == 480 and H.slot_ticks(2, 2) == 960
+    assert slot_ticks(4, 4) == 960 and slot_ticks(3, 4) == 1440 and slot_ticks(6, 8) == 720
+    assert slot_ticks(2, 4) == 480 and slot_ticks(2, 2) == 960
 
 
 def test_progression_model_learns_and_round_trips(tmp_path):
@@ -53,3 +53,17 @@ def test_transpose_and_slot_sequence():
     assert H.transpose_index(H.NO_CHORD, 3) == H.NO_CHORD
     seq = H.slot_sequence([(0, 960, g7), (960, 1920, Chord(0, "maj").index)], 2880, 960, 5)
     assert [Chord.from_index(c) if c != H.NO_CHORD else None for c in seq] == [Chord(0, "7"), Chord(5, "maj"), None]
+
+
+def test_core_inference_over_a_long_track_sees_notes_held_from_bars_before():
+    """core.chords.infer_chords reads each span from only the notes that can reach it (so a long
+    comping track stays linear); notes held for many spans must still count, as in the numpy
+    twin, which reads every note for every span."""
+    rng = np.random.default_rng(4)
+    notes = [Note(start=int(s), pitch=int(p), duration=int(d)) for s, p, d in
+             zip(rng.integers(0, 40 * 960, 200), rng.integers(36, 84, 200), rng.choice([60, 240, 960], 200))]
+    notes += [Note(start=960 * b, pitch=p, duration=8 * 960) for b in (3, 17, 29) for p in (40, 44, 47)]  # E major, held
+    spans = [(960 * i, 960 * (i + 1)) for i in range(44)]
+    want = H.infer_chord_indices([n.start for n in notes], [n.end for n in notes], [n.pitch for n in notes], spans)
+    assert [chord_index(c) for c in infer_chords(notes, spans)] == want
+    assert sum(w == Chord(4, "maj").index for w in want) >= 6  # the held chord decides spans long after it began
