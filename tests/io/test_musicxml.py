@@ -320,8 +320,7 @@ def test_chord_symbols_become_a_chords_track(tmp_path):
     the melody generator uses as the song's chords."""
     from music21 import harmony, meter, note, stream
 
-    from gtzcomposer.core.chords import parse_symbol
-    from gtzcomposer.ml.melody.harmony import chord_track_index, chords_from_notes
+    from gtzcomposer.core.chords import chord_track_index, chords_from_notes, parse_symbol
 
     part = stream.Part()
     part.append(meter.TimeSignature("4/4"))

@@ -15,7 +15,7 @@ song's key (or, without one, of the key estimated from the seed). Variations are
 style critic, best first. The same ``seed`` gives the same result.
 
 Chords (``Continuation.chords``, one progression shared by every variation): where the song has a
-chord track (a track named Chords, see ``harmony.chord_track_index``) its chords are read per beat
+chord track (a track named Chords, see ``core.chords.chord_track_index``) its chords are read per beat
 under the seed and, where it reaches that far, under the continuation; otherwise the chords under
 the seed are inferred from the seed itself, one per chord slot, and the continued bars get a
 progression proposed in the chosen style by the chord n-gram (``models/melody_chords.json``),
@@ -31,6 +31,7 @@ stand-in style (``styles.resolve_style``; ``Continuation.stand_in_note`` says so
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -39,7 +40,16 @@ from pathlib import Path
 import numpy as np
 
 from ...core import GtzError, KeySignature, Note, Song
-from ...core.chords import N_CHORD_CLASSES, Chord, ChordSpan, chord_index
+from ...core.chords import (
+    N_CHORD_CLASSES,
+    Chord,
+    ChordSpan,
+    chord_index,
+    chord_track_index,
+    chords_from_notes,
+    merge_spans,
+    slot_spans,
+)
 from ...core.errors import Cancelled as _Cancelled
 from ...core.generation import GenerationSettings
 from ...core.timing import bar_at
@@ -67,15 +77,7 @@ from .encoding import (
     swing_notes,
     unswing_notes,
 )
-from .harmony import (
-    NO_CHORD,
-    ChordProgressionModel,
-    chord_track_index,
-    chords_from_notes,
-    merge_spans,
-    slot_spans,
-    transpose_index,
-)
+from .harmony import NO_CHORD, ChordProgressionModel, transpose_index
 from .model import StepModel
 from .styles import StyleChoice, accepted_styles, resolve_style
 
@@ -288,17 +290,11 @@ class MelodyGenerator:
         state = [np.repeat(h, k, axis=0) for h in state]
         logits = np.repeat(logits, k, axis=0)
 
-        allowed_notes = np.ones(VOCAB_SIZE, bool)
-        allowed_notes[:FIRST_NOTE] = False
-        if key_lock:
-            scale = key.scale
-            for t in range(FIRST_NOTE, VOCAB_SIZE):
-                real = MIN_PITCH + t - FIRST_NOTE - shift
-                allowed_notes[t] = real % 12 in scale
-        tone_masks = _tone_masks()
-        # the key's scale in the model's key-normalised frame
+        # the note tokens of the key's scale (the model's tokens are key-normalised: ``shift`` undoes it)
         scale_mask = np.zeros(VOCAB_SIZE, bool)
         scale_mask[FIRST_NOTE:] = np.isin((MIN_PITCH + np.arange(VOCAB_SIZE - FIRST_NOTE) - shift) % 12, sorted(key.scale))
+        allowed_notes = scale_mask if key_lock else np.arange(VOCAB_SIZE) >= FIRST_NOTE
+        tone_masks = _tone_masks()
         out = np.zeros((k, n_steps), np.int32)
         out_pos = positions(pos0, n_steps, steps_per_bar)
         prev = np.full(k, REST, np.int32)
@@ -455,20 +451,15 @@ def _guide(logits: np.ndarray, k: int, target: int, strength: float, tones: np.n
     return guided
 
 
-_TONE_MASKS = None
-
-
+@functools.cache
 def _tone_masks() -> np.ndarray:
     """(chord classes, vocabulary) masks of the note tokens that are tones of each chord
     (key-relative, as the model's tokens and chords are); "no chord" masks nothing."""
-    global _TONE_MASKS
-    if _TONE_MASKS is None:
-        m = np.zeros((N_CHORD_CLASSES, VOCAB_SIZE), bool)
-        pcs = (MIN_PITCH + np.arange(VOCAB_SIZE - FIRST_NOTE)) % 12
-        for c in range(N_CHORD_CLASSES - 1):
-            m[c, FIRST_NOTE:] = np.isin(pcs, sorted(Chord.from_index(c).pitch_classes))
-        _TONE_MASKS = m
-    return _TONE_MASKS
+    m = np.zeros((N_CHORD_CLASSES, VOCAB_SIZE), bool)
+    pcs = (MIN_PITCH + np.arange(VOCAB_SIZE - FIRST_NOTE)) % 12
+    for c in range(N_CHORD_CLASSES - 1):
+        m[c, FIRST_NOTE:] = np.isin(pcs, sorted(Chord.from_index(c).pitch_classes))
+    return m
 
 
 def _sample(logits: np.ndarray, mask: np.ndarray, temperature: float, top_p: float, rng) -> np.ndarray:

@@ -1,13 +1,15 @@
-"""Chords for the melody model: chord slots, fast chord inference, the song's own chord track,
-and the style-conditioned chord-progression model that proposes chords for the continued bars.
+"""Chords for the melody model: fast chord inference, slot chord sequences, and the
+style-conditioned chord-progression model that proposes chords for the continued bars.  The
+song's own chord track and the chord slots are :mod:`gtzcomposer.core.chords`' (MusicXML export
+reads them too).
 
 Decisions:
 
 * One vocabulary: :mod:`gtzcomposer.core.chords` (root + 14 qualities + "no chord"). The model
   sees chords *key-relative* (transposed with the melody, so the tonic is C).
-* A **chord slot** is the span one proposed chord lasts: half a bar in 4/4 (and 2/2, 12/8: two
-  slots), one beat in 2/4, a dotted quarter in 6/8, the whole bar in 3/4, 3/8, 9/8 and other
-  meters. Sources with real chord changes (WJD, OpenEWLD, POP909) keep their own change points;
+* A **chord slot** is the span one proposed chord lasts (``core.chords.slot_ticks``): half a bar
+  in 4/4, one beat in 2/4 and 2/2, a dotted quarter in 6/8, 9/8 and 12/8, the whole bar in 3/4,
+  3/8 and other meters. Sources with real chord changes (WJD, OpenEWLD, POP909) keep their own change points;
   slots are only where chords are proposed (the progression model) or inferred.
 * :func:`infer_chord_indices` is the numpy twin of :func:`core.chords.infer_chords` (same
   scoring; ``tests/ml/test_melody_harmony.py`` checks they agree) for the bulk work of training.
@@ -25,21 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...core.chords import (  # noqa: F401 - the song's chords, re-exported for the melody model
-    CHORD_TRACK_NAMES,
-    N_CHORD_CLASSES,
-    QUALITIES,
-    Chord,
-    ChordSpan,
-    chord_at,
-    chord_index,
-    chord_track_index,
-    chords_from_notes,
-    infer_chords,
-    merge_spans,
-    slot_spans,
-    slot_ticks,
-)
+from ...core.chords import N_CHORD_CLASSES, QUALITIES, Chord
 
 NO_CHORD = N_CHORD_CLASSES - 1
 CHORD_BOS = N_CHORD_CLASSES  # start of a piece, for the progression model only
@@ -118,9 +106,6 @@ def infer_chord_indices(starts, ends, pitches, spans: Sequence[tuple[int, int]])
     score = score + bonus
     best = score.argmax(axis=1)
     return [int(b) if t > 0 else NO_CHORD for b, t in zip(best, total)]
-
-
-# --- the song's chords: core.chords (MusicXML export reads them too), re-exported here -------------------
 
 
 # --- chord progression model ------------------------------------------------------------------------
@@ -247,6 +232,5 @@ def slot_sequence(chords: Sequence[tuple[int, int, int]], total_ticks: int, slot
     return out
 
 
-__all__ = ["NO_CHORD", "ChordProgressionModel", "chord_at", "chord_index", "chord_pitch_table", "chord_track_index",
-           "chords_from_notes", "infer_chord_indices", "merge_spans", "slot_sequence", "slot_spans", "slot_ticks",
+__all__ = ["NO_CHORD", "ChordProgressionModel", "chord_pitch_table", "infer_chord_indices", "slot_sequence",
            "transpose_index"]
