@@ -58,7 +58,7 @@ def register(sub) -> None:
     p = sub.add_parser("melody", help="train the style-conditioned melody model and the style critic")
     p.add_argument("--midi-dir", help="folder of MIDI files per style: DIR/<style>/*.mid (instead of the corpus)")
     p.add_argument("--data", help="a dataset file written by an earlier build (skips parsing)")
-    p.add_argument("--shared-data", help="the shared datasets folder (wjd/, pop909/, openewld/, openscore-lieder/); default ../shared/data beside the repository, or GTZ_SHARED_DATA")
+    add_shared_data_argument(p)
     p.add_argument("--data-only", action="store_true", help="build the dataset and the EDA report, then stop")
     p.add_argument("--max-per-style", type=int, default=1500, help="cap on pieces per style (seeded choice)")
     p.add_argument("--seed", type=int, default=0)
@@ -84,6 +84,12 @@ def register(sub) -> None:
 
 
 # --- data ----------------------------------------------------------------------------------------
+def add_shared_data_argument(p) -> None:
+    """--shared-data, read by :func:`load_data` (here and in melody-eval)."""
+    p.add_argument("--shared-data", help="the shared datasets folder (wjd/, pop909/, openewld/, openscore-lieder/); "
+                                         "default ../shared/data beside the repository, or GTZ_SHARED_DATA")
+
+
 def load_data(args) -> dict:
     if getattr(args, "shared_data", None):  # read by melody_sources.data_root, also in the parsing workers
         os.environ["GTZ_SHARED_DATA"] = str(Path(args.shared_data).resolve())
@@ -174,6 +180,8 @@ def balanced_epochs(keras, x, y, w, per_style: int, batch: int, seed: int, splic
     styles = x[-1][:, 0]
     groups = [np.flatnonzero(styles == s) for s in np.unique(styles)]
     meters = x[2][:, 0]
+    partners = {(m, s): np.flatnonzero((meters == m) & (styles != s))  # windows that may open a window
+                for m, s in {(int(m), int(s)) for m, s in zip(meters, styles)}}
 
     class Balanced(keras.utils.PyDataset):
         def __init__(self):
@@ -189,7 +197,7 @@ def balanced_epochs(keras, x, y, w, per_style: int, batch: int, seed: int, splic
             self.spliced = {}  # window position in this epoch -> (partner, bars)
             for k in np.flatnonzero(rng.random(len(self.idx)) < splice):
                 i = self.idx[k]
-                pool = np.flatnonzero((meters == meters[i]) & (styles != styles[i]))
+                pool = partners[int(meters[i]), int(styles[i])]
                 if len(pool):
                     self.spliced[int(k)] = (int(rng.choice(pool)), int(rng.integers(1, 3)))
 
@@ -321,8 +329,9 @@ def train_critic(args, data: dict, styles: list[str]):
 
 def progression_sequences(data: dict, split: str, style: str) -> list[list[int]]:
     """Key-relative slot chords of every piece of ``style`` in ``split`` (for the progression model)."""
+    from gtzcomposer.core.chords import slot_ticks
     from gtzcomposer.ml.melody.encoding import key_shift
-    from gtzcomposer.ml.melody.harmony import NO_CHORD, slot_sequence, slot_ticks
+    from gtzcomposer.ml.melody.harmony import NO_CHORD, slot_sequence
 
     out = []
     for p in data["pieces"]:

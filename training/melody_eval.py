@@ -26,13 +26,13 @@ import numpy as np
 from gtzcomposer.core.generation import DEFAULT_STYLE_STRENGTH, GenerationSettings
 
 from . import melody_data
-from .melody import REPO, critic_examples, load_data, resolve_names, sequences
+from .melody import REPO, add_shared_data_argument, critic_examples, load_data, resolve_names, sequences
 
 
 def register(sub) -> None:
     p = sub.add_parser("melody-eval", help="evaluate the melody model against a 5-gram Markov baseline")
     p.add_argument("--data", help="a dataset file written by an earlier build (skips parsing)")
-    p.add_argument("--shared-data", help="the shared datasets folder (wjd/, pop909/, openewld/, openscore-lieder/); default ../shared/data beside the repository, or GTZ_SHARED_DATA")
+    add_shared_data_argument(p)
     p.add_argument("--midi-dir", help="evaluate on a MIDI-folder dataset instead of the corpus")
     p.add_argument("--max-per-style", type=int, default=1500)
     p.add_argument("--seed", type=int, default=0)
