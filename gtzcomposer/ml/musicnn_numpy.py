@@ -306,14 +306,16 @@ class MusicnnNumpy:
         kernel1 = self.mid[0][0]
         self.mid1_live = np.ascontiguousarray(kernel1[:, self.front_live, :])
         # the dead channels' share of midend1, per tap: (K, F)
-        self.mid1_const = np.einsum("c,kcf->kf", self.front_const[dead].astype(np.float64),
-                                    kernel1[:, dead, :].astype(np.float64))
+        mid1_const = np.einsum("c,kcf->kf", self.front_const[dead].astype(np.float64),
+                               kernel1[:, dead, :].astype(np.float64))
+        # its running sum over the taps, (K + 1, F): a frame's share is the sum over the taps in the patch
+        self.mid1_const_cum = np.concatenate([np.zeros((1, mid1_const.shape[1])), np.cumsum(mid1_const, axis=0)])
 
     def _mid1_const_term(self, t: int) -> np.ndarray:
         """The dead channels' contribution to midend1's output frames (t, F): the taps that fall on
         the patch's frames (midend1 pads 3 + 3 zero frames) times the channels' constant values."""
-        k = self.mid1_const.shape[0]
-        cum = np.concatenate([np.zeros((1, self.mid1_const.shape[1])), np.cumsum(self.mid1_const, axis=0)])
+        cum = self.mid1_const_cum
+        k = cum.shape[0] - 1
         frames = np.arange(t)
         lo = np.clip(3 - frames, 0, k)
         hi = np.clip(t + 3 - frames, 0, k)
@@ -355,11 +357,10 @@ class MusicnnNumpy:
         h = front
         mids = []
         for i, (kernel, bias, bn) in enumerate(self.mid):
-            if i == 0:  # the live channels through the kernel, the dead ones as their constant share
-                c = _conv1d(np.pad(h, ((0, 0), (3, 3), (0, 0))), self.mid1_live, bias)
+            # midend1 takes the live channels through its kernel and the dead ones as their constant share
+            c = _conv1d(np.pad(h, ((0, 0), (3, 3), (0, 0))), self.mid1_live if i == 0 else kernel, bias)
+            if i == 0:
                 c += self._mid1_const_term(t)
-            else:
-                c = _conv1d(np.pad(h, ((0, 0), (3, 3), (0, 0))), kernel, bias)
             np.maximum(c, 0, out=c)
             c = bn(c)
             h = c if i == 0 else c + h
