@@ -56,3 +56,28 @@ def test_windows_that_do_not_fit_are_not_spliced():
     short = _piece(0, [60, 62, 64, 65])  # two beats: padding in the borrowed bar
     x, y, w = _windows(short, _piece(1, [72, 71] * 32, step=480))
     assert splice_window(x, y, w, _first(x, 1), 0, 1) is None
+
+
+def test_each_epoch_splices_a_share_of_windows_with_partners_of_another_style_and_the_same_meter():
+    import pytest
+
+    keras = pytest.importorskip("keras")
+    from training.melody import balanced_epochs
+
+    pieces = [_piece(s, [60 + s, 62, 64, 65] * 32) for s in (0, 1, 2)] + [_piece(3, [67, 65, 64] * 32, num=3)]
+    x, y, w = windows(pieces, 64, 64)
+    data = balanced_epochs(keras, x, y, w, per_style=50, batch=8, seed=1, splice=0.5)
+    styles, meters = x[4][:, 0], x[2][:, 0]
+    spliced = dict(data.spliced)
+    assert 0.2 * len(data.idx) < len(spliced) <= len(data.idx)
+    for k, (partner, bars) in spliced.items():
+        i = data.idx[k]
+        assert styles[partner] != styles[i] and meters[partner] == meters[i] and bars in (1, 2)
+    assert all(styles[data.idx[k]] != 3 for k in spliced)  # the only 3/4 style has no partner
+    # a batch holds the spliced windows: the partner's bars, then the window's own
+    k = min(spliced)
+    partner, bars = spliced[k]
+    (inp, *_), tok, wt = data[k // 8]
+    r = k % 8
+    assert np.array_equal(tok[r][:16 * bars], y[partner][:16 * bars]) and wt[r][:16 * bars].sum() == 0
+    assert balanced_epochs(keras, x, y, w, per_style=50, batch=8, seed=1, splice=0.5).spliced == spliced  # seeded
